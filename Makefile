@@ -1,0 +1,42 @@
+# The two commands a new user needs: `make synth` and `make test`. Both create the venv on first use.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+
+# Quiet, offline-friendly tool defaults. TF_LOG is never set here: debug logs can hold secrets.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CHECKPOINT_DISABLE := 1
+export TF_IN_AUTOMATION := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv synth stacks test lint config-schema bindings schemas plan-offline bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP) ## Create/refresh the virtual environment from the pinned requirements
+
+synth: venv ## Synthesize every stack (or STACKS=a,b) into cdktf.out/stacks/<stack>/cdk.tf.json
+	$(PY) main.py
+
+stacks: venv ## Print the stack list as JSON (CI's plan matrix)
+	@$(PY) main.py --list-stacks
+
+test: venv ## Run the whole test suite
+	$(PY) -m pytest
+
+config-schema: venv ## Regenerate config/schema.json from the config models
+	$(PY) -m constructs_lib.config.schema > config/schema.json
+
+clean: ## Remove synthesized output and caches (keeps the venv)
+	rm -rf cdktf.out .cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Alibaba Cloud constructs, on the generated bindings in `imports/alicloud` (no prebuilt package exists)."""

@@ -1,0 +1,1 @@
+"""AWS constructs (on the prebuilt `cdktf-cdktf-provider-aws` bindings, imported per submodule)."""

@@ -1,0 +1,65 @@
+"""Shared building blocks of the configuration models: strict base class and constrained types."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors, values are immutable once loaded, and no type coercion happens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not a valid CIDR block ({error})") from None
+    if network.version != 4:
+        raise ValueError(f"{value!r}: only IPv4 CIDR blocks are supported")
+    return value
+
+
+def _any_cidr(value: str) -> str:
+    """Ingress allow-lists accept host addresses written as /32 too, but never bare IPs."""
+    if "/" not in value:
+        raise ValueError(f"{value!r} is not a CIDR block (write {value}/32 for one host)")
+    return _cidr(value)
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+SourceCidr = Annotated[str, AfterValidator(_any_cidr)]
+
+# Lower-case DNS-label-like identifiers: valid in every cloud's resource names.
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$", min_length=2, max_length=40)]
+
+_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+
+
+def _labels(value: dict[str, str]) -> dict[str, str]:
+    """Tags become GCP labels too, so they obey the strictest of the three clouds' rules."""
+    for key, item in value.items():
+        if not _LABEL_KEY.match(key):
+            raise ValueError(
+                f"tag key {key!r} must match {_LABEL_KEY.pattern} (GCP label rules: lower case, no colons)"
+            )
+        if not _LABEL_VALUE.match(item):
+            raise ValueError(f"tag {key!r}: value {item!r} must match {_LABEL_VALUE.pattern}")
+    return value
+
+
+Labels = Annotated[dict[str, str], AfterValidator(_labels)]
+
+
+def cidrs_overlap(first: str, second: str) -> bool:
+    return ipaddress.ip_network(first).overlaps(ipaddress.ip_network(second))
+
+
+def cidr_within(inner: str, outer: str) -> bool:
+    return ipaddress.ip_network(inner).subnet_of(ipaddress.ip_network(outer))  # type: ignore[arg-type]

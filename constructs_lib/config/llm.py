@@ -1,0 +1,91 @@
+"""Cloud-neutral configuration: LLM provider keys, the model list and the agents with their quotas."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from constructs_lib.config.base import Slug, StrictModel
+
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+def _number_not_text(value: object) -> object:
+    if isinstance(value, (str, bool)):
+        raise ValueError(f"must be a number, got {type(value).__name__} {value!r}")
+    return value
+
+
+# YAML numbers (int or float) become exact decimals; quoted strings and booleans are refused.
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_number_not_text),
+    Field(gt=0, max_digits=12, decimal_places=2, strict=False),
+]
+
+
+class ProviderKey(StrictModel):
+    """An LLM provider API key. Terraform knows its secret *name*; the value is put in out of band."""
+
+    name: Slug = Field(description="Short key name, e.g. `openai`; the secret is `<tenant>-<env>-provider-<name>`.")
+    description: str = Field(default="", max_length=200)
+    env_var: str = Field(
+        pattern=r"^[A-Z][A-Z0-9_]*$",
+        description="Environment variable the gateway reads the key from, e.g. `OPENAI_API_KEY`.",
+    )
+    version: PositiveInt = Field(
+        default=1,
+        description="Secret version the gateway runs on. Bump it after putting a new value in the store.",
+    )
+
+
+class LlmModel(StrictModel):
+    """One entry of LiteLLM's `model_list`: the public name agents ask for and where it is served."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$", description="Public model name.")
+    litellm_model: str = Field(
+        pattern=r"^[a-z0-9_-]+/\S+$",
+        description="LiteLLM `provider/model-id`, e.g. `openai/gpt-4o-2024-08-06`.",
+    )
+    provider_key: Slug = Field(description="Name of the `provider_keys` entry holding this model's API key.")
+    api_base: str | None = Field(default=None, pattern=r"^https://\S+$")
+
+
+class ModelLimit(StrictModel):
+    """Optional per-model cap inside an agent's overall limits."""
+
+    requests_per_minute: PositiveInt | None = None
+    tokens_per_minute: PositiveInt | None = None
+    daily_budget: Money | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one_limit(self) -> "ModelLimit":
+        if self.requests_per_minute is None and self.tokens_per_minute is None and self.daily_budget is None:
+            raise ValueError("a per-model limit needs requests_per_minute, tokens_per_minute or daily_budget")
+        return self
+
+
+class Agent(StrictModel):
+    """An AI agent: gets one LiteLLM virtual key with these limits and nothing else."""
+
+    name: Slug
+    owner: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", description="Owner's e-mail, recorded in key metadata.")
+    team: Slug
+    requests_per_minute: PositiveInt
+    tokens_per_day: PositiveInt
+    daily_budget: Money = Field(
+        description="Spend cap per day in the gateway's currency (USD in LiteLLM's cost map); resets daily."
+    )
+    models: Annotated[list[str], Field(min_length=1)]
+    model_limits: dict[str, ModelLimit] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _model_limits_name_allowed_models(self) -> "Agent":
+        if len(set(self.models)) != len(self.models):
+            raise ValueError(f"agent {self.name!r}: models lists a model twice")
+        stray = sorted(set(self.model_limits) - set(self.models))
+        if stray:
+            raise ValueError(f"agent {self.name!r}: model_limits names models not in its models list: {stray}")
+        return self

@@ -1,0 +1,1 @@
+"""Google Cloud constructs (on the prebuilt `cdktf-cdktf-provider-google` bindings, imported per submodule)."""

@@ -1,0 +1,1 @@
+"""Stacks: where providers, backends and tags meet the construct library. One module per cloud and kind."""

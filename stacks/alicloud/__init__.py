@@ -1,0 +1,1 @@
+"""Alibaba Cloud stacks: `alicloud-<env>` (gateway), `alicloud-<env>-quotas`, `alicloud-bootstrap`."""

@@ -1,0 +1,1 @@
+"""AWS stacks: `aws-<env>` (gateway), `aws-<env>-quotas`, `aws-bootstrap`."""

@@ -1,0 +1,46 @@
+"""Remote state for every gateway and quotas stack: one state object per stack, in the cloud's store.
+
+The store itself (bucket, lock table) is created by the cloud's bootstrap stack, which keeps local state.
+"""
+
+from __future__ import annotations
+
+from cdktf import GcsBackend, OssBackend, S3Backend, TerraformStack
+
+from constructs_lib.config.state import AlicloudStateConfig, AwsStateConfig, GcpStateConfig
+
+STATE_FILE = "terraform.tfstate"
+
+
+def aws_s3_backend(stack: TerraformStack, state: AwsStateConfig, stack_name: str) -> S3Backend:
+    backend = S3Backend(
+        stack,
+        bucket=state.bucket,
+        key=f"{stack_name}/{STATE_FILE}",
+        region=state.region,
+        encrypt=True,
+        dynamodb_table=state.dynamodb_table if state.locking == "dynamodb" else None,
+    )
+    if state.locking == "lockfile":
+        # cdktf 0.21's S3BackendConfig predates S3-native locking (Terraform >= 1.10): set it directly.
+        stack.add_override("terraform.backend.s3.use_lockfile", True)
+    return backend
+
+
+def gcp_gcs_backend(stack: TerraformStack, state: GcpStateConfig, stack_name: str) -> GcsBackend:
+    # GCS locks natively; objects are encrypted at rest (Google-managed or the bucket's CMEK).
+    return GcsBackend(stack, bucket=state.bucket, prefix=stack_name)
+
+
+def alicloud_oss_backend(stack: TerraformStack, state: AlicloudStateConfig, stack_name: str) -> OssBackend:
+    return OssBackend(
+        stack,
+        bucket=state.bucket,
+        prefix=stack_name,
+        key=STATE_FILE,
+        region=state.region,
+        encrypt=True,
+        acl="private",
+        tablestore_endpoint=state.tablestore_endpoint,
+        tablestore_table=state.tablestore_table,
+    )

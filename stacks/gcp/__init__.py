@@ -1,0 +1,1 @@
+"""Google Cloud stacks: `gcp-<env>` (gateway), `gcp-<env>-quotas`, `gcp-bootstrap`."""

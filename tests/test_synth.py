@@ -1,0 +1,127 @@
+"""The synthesized stacks: complete list, snapshots, determinism, remote state and identity tags."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from constructs_lib._common.tags import IDENTITY_TAG_KEYS
+from tests.conftest import REPO
+
+ENVIRONMENTS = ("dev", "prod", "staging")
+CLOUDS = ("aws", "gcp", "alicloud")
+GATEWAY_STACKS = [f"{cloud}-{env}" for cloud in CLOUDS for env in ENVIRONMENTS]
+BOOTSTRAP_STACKS = [f"{cloud}-bootstrap" for cloud in CLOUDS]
+
+
+@pytest.fixture
+def snapshot_json(snapshot):
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+def test_every_gateway_and_bootstrap_stack_is_synthesized(synthesized):
+    assert set(GATEWAY_STACKS + BOOTSTRAP_STACKS) <= set(synthesized)
+
+
+def test_stack_list_matches_what_is_synthesized(synthesized):
+    listed = json.loads(
+        subprocess.run(
+            [sys.executable, "main.py", "--list-stacks"], cwd=REPO, check=True, capture_output=True, text=True
+        ).stdout
+    )
+    assert sorted(stack["name"] for stack in listed) == sorted(synthesized)
+    kinds = {stack["name"]: stack["kind"] for stack in listed}
+    assert {kinds[name] for name in BOOTSTRAP_STACKS} == {"bootstrap"}
+    assert {kinds[name] for name in GATEWAY_STACKS} == {"gateway"}
+
+
+@pytest.mark.parametrize("stack", sorted(GATEWAY_STACKS + BOOTSTRAP_STACKS))
+def test_stack_snapshot(stack, synthesized, snapshot_json):
+    """Reviewed golden output per stack; update deliberately with `pytest --snapshot-update`."""
+    assert synthesized[stack] == snapshot_json
+
+
+def test_synthesis_is_deterministic(synth_dir, tmp_path):
+    """A second, separate process synthesizes byte-identical files."""
+    outdir = tmp_path / "cdktf.out"
+    env = {**os.environ, "STACKS": ""}
+    subprocess.run([sys.executable, "main.py", "--outdir", str(outdir)], cwd=REPO, check=True, env=env)
+    comparison = filecmp.dircmp(synth_dir / "stacks", outdir / "stacks")
+    assert sorted(comparison.common_dirs) == sorted(path.name for path in (synth_dir / "stacks").iterdir())
+    for stack in comparison.common_dirs:
+        first = (synth_dir / "stacks" / stack / "cdk.tf.json").read_bytes()
+        second = (outdir / "stacks" / stack / "cdk.tf.json").read_bytes()
+        assert first == second, f"{stack} differs between two syntheses"
+
+
+def _backend(stack_json: dict) -> tuple[str, dict]:
+    backends = stack_json["terraform"].get("backend", {})
+    assert len(backends) <= 1
+    return next(iter(backends.items()), ("local", {}))
+
+
+@pytest.mark.parametrize("stack", GATEWAY_STACKS)
+def test_gateway_stacks_keep_encrypted_remote_state_under_their_own_key(stack, synthesized):
+    kind, settings = _backend(synthesized[stack])
+    cloud = stack.split("-")[0]
+    if cloud == "aws":
+        assert kind == "s3"
+        assert settings["encrypt"] is True
+        assert settings["key"] == f"{stack}/terraform.tfstate"
+        assert settings.get("use_lockfile") is True or settings.get("dynamodb_table")
+    elif cloud == "gcp":
+        assert (kind, settings["prefix"]) == ("gcs", stack)
+    else:
+        assert kind == "oss"
+        assert settings["prefix"] == stack and settings["encrypt"] is True
+        assert settings["tablestore_table"] and settings["tablestore_endpoint"].startswith("https://")
+
+
+@pytest.mark.parametrize("stack", BOOTSTRAP_STACKS)
+def test_bootstrap_stacks_use_local_state(stack, synthesized):
+    assert _backend(synthesized[stack])[0] == "local"
+
+
+def _expected_identity(stack: str) -> dict[str, str]:
+    env = "shared" if stack.endswith("-bootstrap") else stack.split("-")[1]
+    return {"tenant": "acme", "environment": env, "litellm-stack": stack, "managed-by": "llm-gateway-cdktf"}
+
+
+def _assert_identity(tags: dict[str, str], stack: str, where: str) -> None:
+    identity = {key: tags.get(key) for key in IDENTITY_TAG_KEYS}
+    assert identity == _expected_identity(stack), f"{stack}: {where} lacks the stack identity"
+    assert tags.get("cost-center") == "platform-ai", f"{stack}: {where} lacks the config's extra tags"
+
+
+@pytest.mark.parametrize("stack", sorted(GATEWAY_STACKS + BOOTSTRAP_STACKS))
+def test_every_taggable_resource_carries_the_stack_identity(stack, synthesized):
+    from tests.taggable import resource_tags_mechanism
+
+    stack_json = synthesized[stack]
+    cloud = stack.split("-")[0]
+    provider_block = stack_json["provider"][{"aws": "aws", "gcp": "google", "alicloud": "alicloud"}[cloud]][0]
+    if cloud == "aws":
+        _assert_identity(provider_block["default_tags"][0]["tags"], stack, "provider default_tags")
+    elif cloud == "gcp":
+        _assert_identity(provider_block["default_labels"], stack, "provider default_labels")
+    checked = 0
+    for resource_type, resources in stack_json.get("resource", {}).items():
+        mechanism = resource_tags_mechanism(resource_type)
+        for name, body in resources.items():
+            if mechanism == "provider-default":
+                # Tags set on the resource merge with default_tags/default_labels; they must not fight them.
+                own = body.get("tags") or body.get("labels") or {}
+                assert not set(own) & set(IDENTITY_TAG_KEYS), f"{resource_type}.{name} overrides identity tags"
+                checked += 1
+            elif mechanism == "resource":
+                _assert_identity(body.get("tags", {}), stack, f"{resource_type}.{name}")
+                checked += 1
+    if stack_json.get("resource"):
+        assert checked, f"{stack}: no taggable resource found; the tag test would prove nothing"
