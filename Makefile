@@ -40,3 +40,6 @@ config-schema: venv ## Regenerate config/schema.json from the config models
 
 clean: ## Remove synthesized output and caches (keeps the venv)
 	rm -rf cdktf.out .cache .pytest_cache
+
+bench: venv ## Benchmark synth: naive provider imports vs the project's path (ratios, peak RSS)
+	$(PY) bench/bench_synth.py $(if $(STACKS),--stacks $(STACKS),) --repetitions $(or $(REPS),3)

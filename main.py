@@ -17,17 +17,17 @@ import os
 # Before anything imports jsii: no Node end-of-life banner on every run.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import shutil  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
 
-import constructs_lib  # noqa: E402,F401  (installs the lean provider imports first)
-from constructs_lib._common.errors import PropsError  # noqa: E402
-from constructs_lib.config import ConfigError, load_all  # noqa: E402
-from stacks.catalog import StackSpec, stack_specs  # noqa: E402
+import constructs_lib  # noqa: F401  (installs the lean provider imports first)
+from constructs_lib._common.errors import PropsError
+from constructs_lib.config import ConfigError, load_all
+from stacks.catalog import StackSpec, stack_specs
 
 EXIT_USAGE = 2
 

@@ -5,7 +5,7 @@ The store itself (bucket, lock table) is created by the cloud's bootstrap stack,
 
 from __future__ import annotations
 
-from cdktf import GcsBackend, OssBackend, S3Backend, TerraformStack
+from cdktf import GcsBackend, LocalBackend, OssBackend, S3Backend, TerraformStack
 
 from constructs_lib.config.state import AlicloudStateConfig, AwsStateConfig, GcpStateConfig
 
@@ -44,3 +44,12 @@ def alicloud_oss_backend(stack: TerraformStack, state: AlicloudStateConfig, stac
         tablestore_endpoint=state.tablestore_endpoint,
         tablestore_table=state.tablestore_table,
     )
+
+
+def bootstrap_local_backend(stack: TerraformStack, stack_name: str) -> LocalBackend:
+    """Local state for the bootstrap stacks, kept in the project root, outside `cdktf.out`.
+
+    Terraform runs in `cdktf.out/stacks/<stack>/`, so the path climbs three levels. cdktf's default would be
+    an absolute path (machine-specific output), and a path inside `cdktf.out` would be deleted by the next synth.
+    """
+    return LocalBackend(stack, path=f"../../../terraform.{stack_name}.tfstate")

@@ -63,8 +63,12 @@ def stack_specs(environments: Iterable[LoadedEnvironment]) -> list[StackSpec]:
             specs.append(
                 StackSpec(
                     StackContext(
-                        name=f"{cloud}-bootstrap", cloud=cloud, kind="bootstrap",
-                        config_path=owner.path, config=owner.config, environment=BOOTSTRAP_ENVIRONMENT,
+                        name=f"{cloud}-bootstrap",
+                        cloud=cloud,
+                        kind="bootstrap",
+                        config_path=owner.path,
+                        config=owner.config,
+                        environment=BOOTSTRAP_ENVIRONMENT,
                     )
                 )
             )
@@ -73,8 +77,11 @@ def stack_specs(environments: Iterable[LoadedEnvironment]) -> list[StackSpec]:
             specs.append(
                 StackSpec(
                     StackContext(
-                        name=f"{cloud}-{loaded.config.env}", cloud=cloud, kind="gateway",
-                        config_path=loaded.path, config=loaded.config,
+                        name=f"{cloud}-{loaded.config.env}",
+                        cloud=cloud,
+                        kind="gateway",
+                        config_path=loaded.path,
+                        config=loaded.config,
                     )
                 )
             )

@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CHECKPOINT_DISABLE", "1")
 
-import constructs_lib  # noqa: E402,F401  (lean provider imports before any test imports a provider class)
+import constructs_lib  # noqa: F401  (lean provider imports before any test imports a provider class)
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO / "config"
@@ -43,6 +43,5 @@ def synth_dir(tmp_path_factory, example_environments) -> Path:
 def synthesized(synth_dir) -> dict[str, dict]:
     """Stack name -> parsed cdk.tf.json."""
     return {
-        path.parent.name: json.loads(path.read_text())
-        for path in sorted((synth_dir / "stacks").glob("*/cdk.tf.json"))
+        path.parent.name: json.loads(path.read_text()) for path in sorted((synth_dir / "stacks").glob("*/cdk.tf.json"))
     }

@@ -6,7 +6,10 @@ import importlib
 import inspect
 from functools import cache
 
-PREBUILT = {"aws_": ("cdktf_cdktf_provider_aws", "tags_input"), "google_": ("cdktf_cdktf_provider_google", "labels_input")}
+PREBUILT = {
+    "aws_": ("cdktf_cdktf_provider_aws", "tags_input"),
+    "google_": ("cdktf_cdktf_provider_google", "labels_input"),
+}
 
 
 @cache
@@ -16,7 +19,8 @@ def resource_tags_mechanism(resource_type: str) -> str | None:
         if resource_type.startswith(prefix):
             module = importlib.import_module(f"{package}.{resource_type.removeprefix(prefix)}")
             resource_class = next(
-                cls for _, cls in inspect.getmembers(module, inspect.isclass)
+                cls
+                for _, cls in inspect.getmembers(module, inspect.isclass)
                 if getattr(cls, "TF_RESOURCE_TYPE", None) == resource_type
             )
             return "provider-default" if hasattr(resource_class, tag_property) else None

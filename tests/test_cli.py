@@ -17,7 +17,10 @@ from tests.conftest import CONFIG_DIR, REPO
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "main.py", *args],
-        cwd=REPO, capture_output=True, text=True, env={**os.environ, "STACKS": "", **(env or {})},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "STACKS": "", **(env or {})},
     )
 
 
@@ -59,8 +62,12 @@ def test_list_stacks_is_json_only_and_honours_the_filter():
     listed = json.loads(result.stdout)
     assert [stack["name"] for stack in listed] == ["aws-bootstrap", "gcp-prod"]
     assert listed[1] == {
-        "name": "gcp-prod", "cloud": "gcp", "env": "prod", "kind": "gateway",
-        "github_environment": "prod", "runs_on": ["ubuntu-24.04"],
+        "name": "gcp-prod",
+        "cloud": "gcp",
+        "env": "prod",
+        "kind": "gateway",
+        "github_environment": "prod",
+        "runs_on": ["ubuntu-24.04"],
     }
 
 
@@ -69,7 +76,10 @@ def test_synth_of_one_stack_prints_no_noise(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"}
     result = subprocess.run(
         [sys.executable, "main.py", "--outdir", str(tmp_path / "out")],
-        cwd=REPO, capture_output=True, text=True, env={**env, "STACKS": "gcp-bootstrap"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**env, "STACKS": "gcp-bootstrap"},
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "" and result.stderr == ""

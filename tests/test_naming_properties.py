@@ -44,13 +44,19 @@ def test_longest_tenant_and_env_leave_room_for_the_short_limits(tenant, env):
     tenants,
     envs,
     st.from_regex(r"^[a-z]+-[a-z0-9]+(-quotas)?$", fullmatch=True),
-    st.dictionaries(st.from_regex(_LABEL_KEY.pattern, fullmatch=True), st.from_regex(_LABEL_VALUE.pattern, fullmatch=True), max_size=5),
+    st.dictionaries(
+        st.from_regex(_LABEL_KEY.pattern, fullmatch=True),
+        st.from_regex(_LABEL_VALUE.pattern, fullmatch=True),
+        max_size=5,
+    ),
 )
 def test_stack_tags_are_valid_gcp_labels_and_carry_the_identity(tenant, env, stack, extra):
     extra = {key: value for key, value in extra.items() if key not in IDENTITY_TAG_KEYS}
     tags = stack_tags(tenant=tenant, environment=env, stack=stack, extra=extra)
     assert {key: tags[key] for key in ("tenant", "environment", "litellm-stack")} == {
-        "tenant": tenant, "environment": env, "litellm-stack": stack,
+        "tenant": tenant,
+        "environment": env,
+        "litellm-stack": stack,
     }
     for key, value in tags.items():
         assert re.fullmatch(_LABEL_KEY, key) and re.fullmatch(_LABEL_VALUE, value), (key, value)

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
@@ -125,3 +124,17 @@ def test_every_taggable_resource_carries_the_stack_identity(stack, synthesized):
                 checked += 1
     if stack_json.get("resource"):
         assert checked, f"{stack}: no taggable resource found; the tag test would prove nothing"
+
+
+def test_output_is_independent_of_the_checkout_location(synth_dir):
+    """No absolute path of this machine in any stack: the same config gives the same bytes in any clone."""
+    for path in (synth_dir / "stacks").glob("*/cdk.tf.json"):
+        text = path.read_text()
+        assert str(REPO) not in text and str(synth_dir) not in text, f"{path.parent.name} embeds a local path"
+
+
+@pytest.mark.parametrize("stack", BOOTSTRAP_STACKS)
+def test_bootstrap_state_lives_outside_the_synth_output(stack, synthesized):
+    """`make synth` replaces cdktf.out wholesale: local state must sit in the project root instead."""
+    path = synthesized[stack]["terraform"]["backend"]["local"]["path"]
+    assert path == f"../../../terraform.{stack}.tfstate"

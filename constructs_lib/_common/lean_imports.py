@@ -35,9 +35,7 @@ def _register_bare_package(name: str) -> None:
     module.__path__ = list(spec.submodule_search_locations)
     module.__file__ = spec.origin
     module.__package__ = name
-    module.__spec__ = importlib.machinery.ModuleSpec(
-        name, spec.loader, origin=spec.origin, is_package=True
-    )
+    module.__spec__ = importlib.machinery.ModuleSpec(name, spec.loader, origin=spec.origin, is_package=True)
     module.__spec__.submodule_search_locations = module.__path__
     sys.modules[name] = module
 

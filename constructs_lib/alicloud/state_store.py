@@ -28,7 +28,7 @@ class AlicloudStateStore(Construct):
         super().__init__(scope, construct_id)
         protected = TerraformResourceLifecycle(prevent_destroy=True)
         self.bucket = OssBucket(self, "bucket", bucket=props.bucket_name, lifecycle=protected)
-        bucket = self.bucket.bucket_ref
+        bucket = self.bucket.bucket
         OssBucketAcl(self, "acl", bucket=bucket, acl="private")
         OssBucketPublicAccessBlock(self, "public-access", bucket=bucket, block_public_access=True)
         OssBucketVersioning(self, "versioning", bucket=bucket, status="Enabled")
@@ -47,7 +47,7 @@ class AlicloudStateStore(Construct):
         self.lock_table = OtsTable(
             self,
             "lock-table",
-            instance_name=self.lock_instance.name_ref,
+            instance_name=self.lock_instance.name,
             table_name=props.tablestore_table,
             primary_key=[OtsTablePrimaryKey(name="LockID", type="String")],
             time_to_live=-1,

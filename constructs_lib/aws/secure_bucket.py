@@ -61,7 +61,10 @@ class SecureBucket(Construct):
         )
         bucket_id = self.bucket.id
         S3BucketOwnershipControls(
-            self, "ownership", bucket=bucket_id, rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced")
+            self,
+            "ownership",
+            bucket=bucket_id,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
         )
         public_access = S3BucketPublicAccessBlock(
             self,
@@ -73,7 +76,9 @@ class SecureBucket(Construct):
             restrict_public_buckets=True,
         )
         S3BucketVersioningA(
-            self, "versioning", bucket=bucket_id,
+            self,
+            "versioning",
+            bucket=bucket_id,
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
         )
         by_default = (
@@ -81,7 +86,9 @@ class SecureBucket(Construct):
                 sse_algorithm="aws:kms", kms_master_key_id=props.kms_key_arn
             )
             if props.kms_key_arn
-            else S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(sse_algorithm="AES256")
+            else S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                sse_algorithm="AES256"
+            )
         )
         S3BucketServerSideEncryptionConfigurationA(
             self,
@@ -121,7 +128,9 @@ class SecureBucket(Construct):
             principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
             resources=[self.bucket.arn, f"{self.bucket.arn}/*"],
             condition=[
-                DataAwsIamPolicyDocumentStatementCondition(test="Bool", variable="aws:SecureTransport", values=["false"])
+                DataAwsIamPolicyDocumentStatementCondition(
+                    test="Bool", variable="aws:SecureTransport", values=["false"]
+                )
             ],
         )
         policy = DataAwsIamPolicyDocument(

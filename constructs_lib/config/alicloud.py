@@ -13,7 +13,7 @@ class AlicloudNetworkConfig(StrictModel):
     vswitch_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.30.0.0/20", "10.30.16.0/20"])
 
     @model_validator(mode="after")
-    def _vswitches_inside_vpc(self) -> "AlicloudNetworkConfig":
+    def _vswitches_inside_vpc(self) -> AlicloudNetworkConfig:
         for cidr in self.vswitch_cidrs:
             if not cidr_within(cidr, self.vpc_cidr):
                 raise ValueError(f"vswitch {cidr} is not inside vpc_cidr {self.vpc_cidr}")
@@ -32,7 +32,7 @@ class AlicloudConfig(StrictModel):
     state: AlicloudStateConfig
 
     @model_validator(mode="after")
-    def _two_zones_one_vswitch_each(self) -> "AlicloudConfig":
+    def _two_zones_one_vswitch_each(self) -> AlicloudConfig:
         if len(self.zones) < 2:
             raise ValueError(f"zones: need at least two zones for a highly available gateway, got {len(self.zones)}")
         if len(set(self.zones)) != len(self.zones):

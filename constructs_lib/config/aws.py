@@ -16,7 +16,7 @@ class AwsNetworkConfig(StrictModel):
     flow_log_retention_days: int = Field(default=90, gt=0)
 
     @model_validator(mode="after")
-    def _subnets_inside_vpc(self) -> "AwsNetworkConfig":
+    def _subnets_inside_vpc(self) -> AwsNetworkConfig:
         subnets = [*self.public_subnet_cidrs, *self.private_subnet_cidrs]
         for cidr in subnets:
             if not cidr_within(cidr, self.vpc_cidr):
@@ -37,7 +37,7 @@ class AwsConfig(StrictModel):
     state: AwsStateConfig
 
     @model_validator(mode="after")
-    def _zones_match_region_and_subnets(self) -> "AwsConfig":
+    def _zones_match_region_and_subnets(self) -> AwsConfig:
         if len(self.availability_zones) < 2:
             raise ValueError(
                 f"availability_zones: need at least two AZs for a highly available gateway, got {len(self.availability_zones)}"

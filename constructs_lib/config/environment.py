@@ -52,7 +52,7 @@ class EnvironmentConfig(StrictModel):
     clouds: Clouds
 
     @model_validator(mode="after")
-    def _references_resolve(self) -> "EnvironmentConfig":
+    def _references_resolve(self) -> EnvironmentConfig:
         if self.env in RESERVED_ENVIRONMENTS:
             raise ValueError(f"env: {self.env!r} is reserved (one of {sorted(RESERVED_ENVIRONMENTS)})")
         clashing = sorted(set(self.tags) & set(IDENTITY_TAG_KEYS))

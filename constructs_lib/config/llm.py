@@ -61,7 +61,7 @@ class ModelLimit(StrictModel):
     daily_budget: Money | None = None
 
     @model_validator(mode="after")
-    def _at_least_one_limit(self) -> "ModelLimit":
+    def _at_least_one_limit(self) -> ModelLimit:
         if self.requests_per_minute is None and self.tokens_per_minute is None and self.daily_budget is None:
             raise ValueError("a per-model limit needs requests_per_minute, tokens_per_minute or daily_budget")
         return self
@@ -82,7 +82,7 @@ class Agent(StrictModel):
     model_limits: dict[str, ModelLimit] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _model_limits_name_allowed_models(self) -> "Agent":
+    def _model_limits_name_allowed_models(self) -> Agent:
         if len(set(self.models)) != len(self.models):
             raise ValueError(f"agent {self.name!r}: models lists a model twice")
         stray = sorted(set(self.model_limits) - set(self.models))

@@ -41,9 +41,7 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in mapping:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         mapping[key] = loader.construct_object(value_node, deep=deep)
     return mapping
 
@@ -116,7 +114,9 @@ def load_environment(path: Path) -> EnvironmentConfig:
             path, _format_location(location) or "(file)", problem, _line_of(root_node, location)
         ) from None
     if config.env != path.stem:
-        raise ConfigError(path, "env", f"{config.env!r} does not match the file name {path.name!r}", _line_of(root_node, ("env",)))
+        raise ConfigError(
+            path, "env", f"{config.env!r} does not match the file name {path.name!r}", _line_of(root_node, ("env",))
+        )
     return config
 
 
@@ -127,7 +127,8 @@ def _check_consistent(environments: list[LoadedEnvironment]) -> None:
         for field in ("tenant", "repository"):
             if getattr(loaded.config, field) != getattr(first.config, field):
                 raise ConfigError(
-                    loaded.path, field,
+                    loaded.path,
+                    field,
                     f"{getattr(loaded.config, field)!r} differs from {getattr(first.config, field)!r} in {first.path}",
                 )
     for cloud in CLOUDS:
@@ -136,7 +137,8 @@ def _check_consistent(environments: list[LoadedEnvironment]) -> None:
             reference = with_cloud[0]
             if loaded.config.cloud(cloud).state != reference.config.cloud(cloud).state:
                 raise ConfigError(
-                    loaded.path, f"clouds.{cloud}.state",
+                    loaded.path,
+                    f"clouds.{cloud}.state",
                     f"differs from {reference.path}: all environments share one state store per cloud "
                     "(the bootstrap stack creates it once)",
                 )

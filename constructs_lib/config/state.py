@@ -20,7 +20,7 @@ class AwsStateConfig(StrictModel):
     dynamodb_table: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
 
     @model_validator(mode="after")
-    def _table_iff_dynamodb(self) -> "AwsStateConfig":
+    def _table_iff_dynamodb(self) -> AwsStateConfig:
         if self.locking == "dynamodb" and not self.dynamodb_table:
             raise ValueError("locking 'dynamodb' needs dynamodb_table")
         if self.locking == "lockfile" and self.dynamodb_table:

@@ -7,7 +7,7 @@ from constructs import Construct
 
 from constructs_lib.alicloud.tagging import AlicloudTags
 from imports.alicloud.provider import AlicloudProvider
-from stacks.backends import alicloud_oss_backend
+from stacks.backends import alicloud_oss_backend, bootstrap_local_backend
 from stacks.context import StackContext
 
 
@@ -24,3 +24,5 @@ class AlicloudStack(TerraformStack):
         Aspects.of(self).add(AlicloudTags(context.tags))
         if remote_state:
             alicloud_oss_backend(self, alicloud.state, context.name)
+        else:
+            bootstrap_local_backend(self, context.name)

@@ -23,5 +23,5 @@ class AlicloudBootstrapStack(AlicloudStack):
                 tablestore_table=state.tablestore_table,
             ),
         )
-        TerraformOutput(self, "state_bucket", value=store.bucket.bucket_ref)
+        TerraformOutput(self, "state_bucket", value=store.bucket.bucket)
         TerraformOutput(self, "tablestore_endpoint", value=state.tablestore_endpoint)

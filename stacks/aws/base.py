@@ -6,7 +6,7 @@ from cdktf import TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
-from stacks.backends import aws_s3_backend
+from stacks.backends import aws_s3_backend, bootstrap_local_backend
 from stacks.context import StackContext
 
 
@@ -26,3 +26,5 @@ class AwsStack(TerraformStack):
         )
         if remote_state:
             aws_s3_backend(self, aws.state, context.name)
+        else:
+            bootstrap_local_backend(self, context.name)

@@ -6,7 +6,7 @@ from cdktf import TerraformStack
 from cdktf_cdktf_provider_google.provider import GoogleProvider
 from constructs import Construct
 
-from stacks.backends import gcp_gcs_backend
+from stacks.backends import bootstrap_local_backend, gcp_gcs_backend
 from stacks.context import StackContext
 
 
@@ -32,3 +32,5 @@ class GcpStack(TerraformStack):
         self.provider.add_override("default_labels", context.tags)
         if remote_state:
             gcp_gcs_backend(self, gcp.state, context.name)
+        else:
+            bootstrap_local_backend(self, context.name)

@@ -15,9 +15,7 @@ class GcpBootstrapStack(GcpStack):
     def __init__(self, scope: Construct, context: StackContext) -> None:
         super().__init__(scope, context, remote_state=False)
         state = context.config.cloud("gcp").state
-        storage_api = ProjectService(
-            self, "storage-api", service="storage.googleapis.com", disable_on_destroy=False
-        )
+        storage_api = ProjectService(self, "storage-api", service="storage.googleapis.com", disable_on_destroy=False)
         bucket = SecureGcsBucket(self, "state", SecureGcsBucketProps(name=state.bucket, location=state.location))
         bucket.node.add_dependency(storage_api)
         TerraformOutput(self, "state_bucket", value=bucket.name)

@@ -1,0 +1,1 @@
+"""Generated, typed provider bindings (see ``imports/README.md``); nothing is imported eagerly."""

@@ -1,0 +1,1 @@
+"""Generator of the pure-Python provider bindings under ``imports/`` (see ``imports/README.md``)."""
