@@ -43,3 +43,9 @@ clean: ## Remove synthesized output and caches (keeps the venv)
 
 bench: venv ## Benchmark synth: naive provider imports vs the project's path (ratios, peak RSS)
 	$(PY) bench/bench_synth.py $(if $(STACKS),--stacks $(STACKS),) --repetitions $(or $(REPS),3)
+
+bindings: venv ## Regenerate imports/alicloud and imports/litellm from the checked-in provider schemas
+	$(PY) -m tools.bindings
+
+schemas: venv ## Re-derive imports/schemas/* from the providers' Go source (needs the fetched git mirrors)
+	$(PY) -m tools.provider_schema

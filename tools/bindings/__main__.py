@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     files = generate(args.out)
     removed = write(args.out, files)
-    print(f"{len(files)} files under {args.out}" + (f", {len(removed)} stale removed" if removed else ""))  # noqa: T201
+    print(f"{len(files)} files under {args.out}" + (f", {len(removed)} stale removed" if removed else ""))
     return 0
 
 

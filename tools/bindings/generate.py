@@ -116,8 +116,11 @@ def _doc(text: str, indent: str) -> str:
             continue
         lead = len(paragraph) - len(paragraph.lstrip())
         wrapped = textwrap.wrap(
-            paragraph.strip(), width=100 - len(indent) - lead, subsequent_indent="    " if lead else "",
-            break_long_words=False, break_on_hyphens=False,
+            paragraph.strip(),
+            width=100 - len(indent) - lead,
+            subsequent_indent="    " if lead else "",
+            break_long_words=False,
+            break_on_hyphens=False,
         )
         lines.extend(" " * lead + line for line in wrapped)
     if len(lines) == 1:
@@ -196,7 +199,8 @@ class ModuleRenderer:
                 continue
             required = bool(attr.get("required"))
             py_name = names(tf_name)
-            spec = f"_rt.Arg({_q(py_name)}, {_q(tf_name)}, {json.dumps(attr['type'])}{', required=True' if required else ''})"
+            required_flag = ", required=True" if required else ""
+            spec = f"_rt.Arg({_q(py_name)}, {_q(tf_name)}, {json.dumps(attr['type'])}{required_flag})"
             args.append(_Arg(py_name, tf_name, _annotation(attr["type"]), required, spec, _attr_doc(py_name, attr)))
         for tf_name, block_type in sorted(block.get("block_types", {}).items()):
             class_name = class_prefix + camel(tf_name)
@@ -228,7 +232,9 @@ class ModuleRenderer:
     def _signature(args: list[_Arg]) -> str:
         ordered = [a for a in args if a.required] + [a for a in args if not a.required]
         return "".join(
-            f"        {a.py_name}: {a.annotation},\n" if a.required else f"        {a.py_name}: {a.annotation} | None = None,\n"
+            f"        {a.py_name}: {a.annotation},\n"
+            if a.required
+            else f"        {a.py_name}: {a.annotation} | None = None,\n"
             for a in ordered
         )
 
@@ -256,7 +262,9 @@ class ModuleRenderer:
     def _references(self, block: dict[str, Any]) -> str:
         out: list[str] = []
         # A write-only attribute is never readable (its reference evaluates to null): no getter.
-        items = [(name, attr["type"]) for name, attr in block.get("attributes", {}).items() if not attr.get("write_only")]
+        items = [
+            (name, attr["type"]) for name, attr in block.get("attributes", {}).items() if not attr.get("write_only")
+        ]
         items += [(name, None) for name in block.get("block_types", {})]
         for tf_name, cty in sorted(items, key=lambda item: item[0]):
             method, returns = _getter(cty) if cty is not None else ("interpolation_for_attribute", "cdktf.IResolvable")
@@ -273,8 +281,11 @@ class ModuleRenderer:
         block = schema["block"]
         self._claim(class_name)
         args = self._args(block, class_name, top=True)
-        base = {"resource": "cdktf.TerraformResource", "data": "cdktf.TerraformDataSource",
-                "provider": "cdktf.TerraformProvider"}[kind]
+        base = {
+            "resource": "cdktf.TerraformResource",
+            "data": "cdktf.TerraformDataSource",
+            "provider": "cdktf.TerraformProvider",
+        }[kind]
         label = {"resource": "Resource", "data": "Data source", "provider": "Provider"}[kind]
         doc_lines = [f"{label} ``{type_name}`` of {self.info.source} {self.info.version}."]
         if block.get("description"):
@@ -285,7 +296,8 @@ class ModuleRenderer:
         if arg_docs:
             doc_lines += ["", "Args:", *arg_docs]
         computed = sorted(
-            name for name, attr in block.get("attributes", {}).items()
+            name
+            for name, attr in block.get("attributes", {}).items()
             if attr.get("computed") and not attr.get("optional") and not attr.get("required")
         )
         if computed and kind != "provider":
@@ -331,7 +343,10 @@ class ModuleRenderer:
             + self._signature(args)
             + meta
             + "    ) -> None:\n"
-            + f"        attributes = _rt.collect(\n            {spec_name},\n            {{\n{values}            }},\n        )\n"
+            + "        attributes = _rt.collect(\n"
+            + f"            {spec_name},\n"
+            + f"            {{\n{values}            }},\n"
+            + "        )\n"
             + ("        self._tf_alias = alias\n" if kind == "provider" else "")
             + super_call
             + "        self._tf_attributes = attributes\n"

@@ -66,7 +66,7 @@ def is_token(value: object) -> bool:
 
 def _fail(owner: str, arg: str, cty: CtyType, value: object) -> TypeError:
     shown = repr(value)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."  # noqa: PLR2004 - message length
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
     return TypeError(f"{owner}: argument {arg!r} expects {_type_name(cty)}, got {type(value).__name__} {shown}")
 
 

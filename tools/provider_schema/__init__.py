@@ -1,0 +1,1 @@
+"""Derives ``terraform providers schema -json`` documents from provider Go source at a pinned tag."""

@@ -27,8 +27,12 @@ def dump(data: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=SCHEMA_DIR, help="output directory")
-    parser.add_argument("--provider", choices=[pin.name for pin in PINS], action="append",
-                        help="only this provider (repeatable); default: all")
+    parser.add_argument(
+        "--provider",
+        choices=[pin.name for pin in PINS],
+        action="append",
+        help="only this provider (repeatable); default: all",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for pin in PINS:
@@ -39,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / f"{pin.stem}.json").write_text(dump(schema_doc), encoding="utf-8")
         (args.out / f"{pin.stem}.provenance.json").write_text(dump(provenance), encoding="utf-8")
         document = schema_doc["provider_schemas"][pin.provider_address]
-        print(  # noqa: T201 - CLI summary
+        print(
             f"{pin.stem}: {len(document['resource_schemas'])} resources, "
             f"{len(document['data_source_schemas'])} data sources @ {source.commit[:12]}"
         )

@@ -145,7 +145,7 @@ class Evaluator:
             raise EvalError(msg)
         return handler(node, path, env)
 
-    def _eval_BasicLit(self, node: golang.BasicLit, _path: str, _env: dict[str, Thunk]) -> object:  # noqa: N802
+    def _eval_BasicLit(self, node: golang.BasicLit, _path: str, _env: dict[str, Thunk]) -> object:
         if node.kind == golang.STRING:
             return node.value
         if node.kind == golang.INT:
@@ -154,7 +154,7 @@ class Evaluator:
             return float(node.value.replace("_", ""))
         return node.value
 
-    def _eval_Ident(self, node: golang.Ident, path: str, env: dict[str, Thunk]) -> object:  # noqa: N802
+    def _eval_Ident(self, node: golang.Ident, path: str, env: dict[str, Thunk]) -> object:
         if node.name in env:
             return env[node.name].value()
         builtin = {"true": True, "false": False, "nil": None}
@@ -166,7 +166,7 @@ class Evaluator:
             msg = f"{path}:{node.line}: {exc}"
             raise EvalError(msg) from exc
 
-    def _eval_Selector(self, node: golang.Selector, path: str, env: dict[str, Thunk]) -> object:  # noqa: N802
+    def _eval_Selector(self, node: golang.Selector, path: str, env: dict[str, Thunk]) -> object:
         if isinstance(node.operand, golang.Ident) and node.operand.name not in env:
             return Qualified(f"{node.operand.name}.{node.name}")
         base = self.eval(node.operand, path, env)
@@ -174,7 +174,7 @@ class Evaluator:
             return base.get(node.name)
         return Opaque(f"field {node.name}")
 
-    def _eval_Unary(self, node: golang.Unary, path: str, env: dict[str, Thunk]) -> object:  # noqa: N802
+    def _eval_Unary(self, node: golang.Unary, path: str, env: dict[str, Thunk]) -> object:
         value = self.eval(node.operand, path, env)
         if node.op in ("&", "*", "+"):
             return value
@@ -184,7 +184,7 @@ class Evaluator:
             return not value
         return Opaque(f"unary {node.op}")
 
-    def _eval_Binary(self, node: golang.Binary, path: str, env: dict[str, Thunk]) -> object:  # noqa: N802
+    def _eval_Binary(self, node: golang.Binary, path: str, env: dict[str, Thunk]) -> object:
         left = self.eval(node.left, path, env)
         right = self.eval(node.right, path, env)
         if node.op == "+" and isinstance(left, str) and isinstance(right, str):
@@ -195,7 +195,7 @@ class Evaluator:
             return ops[node.op](left, right)
         return Opaque(f"binary {node.op}")
 
-    def _eval_Index(self, node: golang.Index, path: str, env: dict[str, Thunk]) -> object:  # noqa: N802
+    def _eval_Index(self, node: golang.Index, path: str, env: dict[str, Thunk]) -> object:
         base = self.eval(node.operand, path, env)
         key = self.eval(node.index, path, env)
         if isinstance(base, dict) and isinstance(key, str):
@@ -206,13 +206,13 @@ class Evaluator:
             return base[key].value()
         return Opaque("index")
 
-    def _eval_FuncLit(self, _node: golang.FuncLit, _path: str, _env: dict[str, Thunk]) -> object:  # noqa: N802
+    def _eval_FuncLit(self, _node: golang.FuncLit, _path: str, _env: dict[str, Thunk]) -> object:
         return Opaque("function literal")
 
-    def _eval_TypeExpr(self, node: golang.TypeExpr, _path: str, _env: dict[str, Thunk]) -> object:  # noqa: N802
+    def _eval_TypeExpr(self, node: golang.TypeExpr, _path: str, _env: dict[str, Thunk]) -> object:
         return Opaque(f"type {node.text}")
 
-    def _eval_Call(self, node: golang.Call, path: str, env: dict[str, Thunk]) -> object:  # noqa: N802
+    def _eval_Call(self, node: golang.Call, path: str, env: dict[str, Thunk]) -> object:
         args = tuple(Thunk(arg, path, env, self) for arg in node.args)
         func = node.func
         if isinstance(func, golang.Ident) and func.name not in env:
@@ -231,7 +231,7 @@ class Evaluator:
             return ExternalCall(f"{func.operand.name}.{func.name}", args)
         return Opaque("call")
 
-    def _eval_Composite(self, node: golang.Composite, path: str, env: dict[str, Thunk]) -> object:  # noqa: N802
+    def _eval_Composite(self, node: golang.Composite, path: str, env: dict[str, Thunk]) -> object:
         type_text = node.type_text.lstrip("*")
         if type_text.startswith("map["):
             result: dict[str, Thunk] = {}

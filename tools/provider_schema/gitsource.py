@@ -8,8 +8,8 @@ from pathlib import Path
 
 
 def _git(mirror: Path, *args: str) -> str:
-    result = subprocess.run(  # noqa: S603 - fixed git argv, no shell
-        ["git", "-C", str(mirror), *args],  # noqa: S607 - git from PATH is the point
+    result = subprocess.run(
+        ["git", "-C", str(mirror), *args],
         check=True,
         capture_output=True,
         text=True,

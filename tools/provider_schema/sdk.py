@@ -27,8 +27,13 @@ Block = dict[str, Any]
 
 _PRIMITIVES = {"TypeString": "string", "TypeBool": "bool", "TypeInt": "number", "TypeFloat": "number"}
 _COLLECTIONS = {"TypeList": "list", "TypeSet": "set", "TypeMap": "map"}
-_TIMEOUT_FIELDS = (("Create", "create"), ("Read", "read"), ("Update", "update"), ("Delete", "delete"),
-                   ("Default", "default"))
+_TIMEOUT_FIELDS = (
+    ("Create", "create"),
+    ("Read", "read"),
+    ("Update", "update"),
+    ("Delete", "delete"),
+    ("Default", "default"),
+)
 
 
 def _sdk_name(value: object, where: str) -> str:
@@ -140,7 +145,7 @@ class Lowering:
             "computed": _flag(s, "Computed", where),
             "sensitive": _flag(s, "Sensitive", where),
         }
-        if self.sdk_major >= 2:  # noqa: PLR2004 - SDK major version
+        if self.sdk_major >= 2:
             flags["deprecated"] = bool(_text(s, "Deprecated", where))
             flags["write_only"] = _flag(s, "WriteOnly", where)
         out.update({name: True for name, on in flags.items() if on})
@@ -216,8 +221,7 @@ class Lowering:
         """``{"version": N, "block": {...}}`` for a resource or data source, as Terraform prints it."""
         block = self.block(resource, where)
         attributes = block.setdefault("attributes", {})
-        attributes.setdefault("id", {"type": "string", "description_kind": "plain", "optional": True,
-                                     "computed": True})
+        attributes.setdefault("id", {"type": "string", "description_kind": "plain", "optional": True, "computed": True})
         timeouts = resource.get("Timeouts")
         has_timeouts_name = "timeouts" in attributes or "timeouts" in block.get("block_types", {})
         if timeouts is not None and not has_timeouts_name:
@@ -231,7 +235,7 @@ class Lowering:
             if timeout_attrs:
                 timeouts_block["attributes"] = timeout_attrs
             block.setdefault("block_types", {})["timeouts"] = {"nesting_mode": "single", "block": timeouts_block}
-        if self.sdk_major >= 2:  # noqa: PLR2004 - SDK major version
+        if self.sdk_major >= 2:
             description = _text(resource, "Description", where)
             if description:
                 block["description"] = description
@@ -253,4 +257,3 @@ def implied_type(block: Block) -> JsonType:
         mode = nested["nesting_mode"]
         members[name] = inner if mode in ("single", "group") else [mode, inner]
     return ["object", members]
-
