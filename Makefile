@@ -49,3 +49,6 @@ bindings: venv ## Regenerate imports/alicloud and imports/litellm from the check
 
 schemas: venv ## Re-derive imports/schemas/* from the providers' Go source (needs the fetched git mirrors)
 	$(PY) -m tools.provider_schema
+
+plan-offline: venv ## terraform validate + plan of every synthesized stack, offline, against stand-in providers
+	$(PY) -m tools.plan_offline $(if $(STACKS),--stacks $(STACKS),)

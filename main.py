@@ -27,7 +27,7 @@ from pathlib import Path
 import constructs_lib  # noqa: F401  (installs the lean provider imports first)
 from constructs_lib._common.errors import PropsError
 from constructs_lib.config import ConfigError, load_all
-from stacks.catalog import StackSpec, stack_specs
+from stacks.catalog import StackSpec, stack_specs, with_dependencies
 
 EXIT_USAGE = 2
 
@@ -55,7 +55,7 @@ def select(specs: list[StackSpec], wanted: str) -> list[StackSpec]:
     unknown = [name for name in names if name not in known]
     if unknown:
         raise UsageError(f"STACKS: unknown stack(s) {unknown}; known stacks: {sorted(known)}")
-    return [spec for spec in specs if spec.name in names]
+    return with_dependencies(specs, [spec for spec in specs if spec.name in names])
 
 
 def synthesize(specs: list[StackSpec], outdir: Path) -> None:
@@ -67,9 +67,10 @@ def synthesize(specs: list[StackSpec], outdir: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
     try:
         app = App(outdir=str(staging))
+        built: dict = {}
         for spec in specs:
             try:
-                spec.build(app)
+                built[spec.name] = spec.build(app, built)
             except PropsError as error:
                 raise ConfigError(spec.context.config_path, error.field, error.problem) from None
         app.synth()

@@ -23,13 +23,20 @@ _STACK_CLASSES: dict[tuple[str, str], str] = {
     ("gcp", "bootstrap"): "stacks.gcp.bootstrap:GcpBootstrapStack",
     ("alicloud", "gateway"): "stacks.alicloud.gateway:AlicloudGatewayStack",
     ("alicloud", "bootstrap"): "stacks.alicloud.bootstrap:AlicloudBootstrapStack",
+    ("aws", "quotas"): "stacks.aws.quotas:AwsQuotasStack",
+    ("gcp", "quotas"): "stacks.gcp.quotas:GcpQuotasStack",
+    ("alicloud", "quotas"): "stacks.alicloud.quotas:AlicloudQuotasStack",
 }
 BOOTSTRAP_ENVIRONMENT = "shared"
+# Integration switch while the gateway stacks gain their `gateway_url` (removed once they all have it).
+QUOTAS_STACKS_WIRED = False
 
 
 @dataclass(frozen=True)
 class StackSpec:
     context: StackContext
+    # The gateway stack a quotas stack reads its URL from (a cdktf cross-stack reference).
+    gateway: str | None = None
 
     @property
     def name(self) -> str:
@@ -44,12 +51,15 @@ class StackSpec:
             "env": None if kind == "bootstrap" else self.context.env,
             "kind": kind,
             "github_environment": "bootstrap" if kind == "bootstrap" else self.context.env,
-            "runs_on": ["ubuntu-24.04"],
+            "runs_on": self.context.config.quotas_runner_labels if kind == "quotas" else ["ubuntu-24.04"],
         }
 
-    def build(self, scope: Construct) -> Construct:
+    def build(self, scope: Construct, built: dict[str, Construct]) -> Construct:
+        """Build the stack; `built` holds the stacks built so far (gateways come before their quotas)."""
         module_name, class_name = _STACK_CLASSES[(self.context.cloud, self.context.kind)].split(":")
         stack_class = getattr(importlib.import_module(module_name), class_name)
+        if self.gateway:
+            return stack_class(scope, self.context, gateway_url=built[self.gateway].gateway_url)
         return stack_class(scope, self.context)
 
 
@@ -73,16 +83,17 @@ def stack_specs(environments: Iterable[LoadedEnvironment]) -> list[StackSpec]:
                 )
             )
     for loaded in environments:
-        for cloud in loaded.config.enabled_clouds:
-            specs.append(
-                StackSpec(
-                    StackContext(
-                        name=f"{cloud}-{loaded.config.env}",
-                        cloud=cloud,
-                        kind="gateway",
-                        config_path=loaded.path,
-                        config=loaded.config,
-                    )
-                )
-            )
+        config = loaded.config
+        for cloud in config.enabled_clouds:
+            gateway = f"{cloud}-{config.env}"
+            specs.append(StackSpec(StackContext(gateway, cloud, "gateway", config_path=loaded.path, config=config)))
+            if config.quotas.enabled and config.agents and QUOTAS_STACKS_WIRED:
+                quotas = StackContext(f"{gateway}-quotas", cloud, "quotas", config_path=loaded.path, config=config)
+                specs.append(StackSpec(quotas, gateway=gateway))
     return specs
+
+
+def with_dependencies(specs: list[StackSpec], selected: list[StackSpec]) -> list[StackSpec]:
+    """The selected stacks plus the gateway stacks their cross-stack references need, in catalog order."""
+    names = {spec.name for spec in selected} | {spec.gateway for spec in selected if spec.gateway}
+    return [spec for spec in specs if spec.name in names]

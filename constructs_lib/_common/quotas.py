@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from constructs_lib._common.tags import MANAGED_BY
 from constructs_lib.config.environment import EnvironmentConfig
 from constructs_lib.config.llm import Agent
 
@@ -32,6 +33,7 @@ class AgentQuota:
     model_tpm_limit: dict[str, int]
     model_max_budget: dict[str, float]
     metadata: dict[str, str]
+    key_version: int
 
 
 def tokens_per_minute(tokens_per_day: int) -> int:
@@ -57,8 +59,9 @@ def agent_quota(config: EnvironmentConfig, agent: Agent) -> AgentQuota:
             "owner": agent.owner,
             "team": agent.team,
             "tenant": config.tenant,
-            "managed-by": "llm-gateway-cdktf",
+            "managed-by": MANAGED_BY,
         },
+        key_version=agent.key_version,
     )
 
 

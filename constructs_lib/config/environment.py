@@ -13,6 +13,7 @@ from constructs_lib.config.aws import AwsConfig
 from constructs_lib.config.base import Labels, StrictModel
 from constructs_lib.config.gcp import GcpConfig
 from constructs_lib.config.llm import Agent, LlmModel, ProviderKey
+from constructs_lib.config.quotas import QuotasConfig
 
 CLOUDS: tuple[str, ...] = ("aws", "gcp", "alicloud")
 # `<cloud>-bootstrap` is a stack of its own, and bootstrap stacks are tagged environment `shared`.
@@ -49,6 +50,7 @@ class EnvironmentConfig(StrictModel):
     provider_keys: Annotated[list[ProviderKey], Field(min_length=1)]
     models: Annotated[list[LlmModel], Field(min_length=1)]
     agents: list[Agent] = Field(default_factory=list)
+    quotas: QuotasConfig = Field(default_factory=QuotasConfig)
     clouds: Clouds
 
     @model_validator(mode="after")
@@ -81,6 +83,10 @@ class EnvironmentConfig(StrictModel):
         if not self.enabled_clouds:
             raise ValueError("clouds: no cloud is enabled; enable at least one of aws, gcp, alicloud")
         return self
+
+    @property
+    def quotas_runner_labels(self) -> list[str]:
+        return self.quotas.runner_labels or ["self-hosted", f"llmgw-{self.env}"]
 
     @property
     def enabled_clouds(self) -> tuple[str, ...]:

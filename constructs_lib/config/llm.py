@@ -80,6 +80,10 @@ class Agent(StrictModel):
     )
     models: Annotated[list[str], Field(min_length=1)]
     model_limits: dict[str, ModelLimit] = Field(default_factory=dict)
+    key_version: PositiveInt = Field(
+        default=1,
+        description="Version of the agent's virtual key. Bumping it issues a new key into the agent's secret.",
+    )
 
     @model_validator(mode="after")
     def _model_limits_name_allowed_models(self) -> Agent:

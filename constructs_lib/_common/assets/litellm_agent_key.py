@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Register or revoke one agent's LiteLLM virtual key. Run by Terraform (local-exec) in the quotas stacks.
+
+    litellm_agent_key.py register   # AGENT_KEY, KEY_ALIAS, TEAM_ID, MODELS (JSON list), METADATA (JSON object)
+    litellm_agent_key.py revoke     # KEY_ALIAS
+
+Both read LITELLM_API_BASE and the master key LITELLM_API_KEY from the environment of the run (never from
+Terraform configuration). `register` revokes any key already holding the alias (a rotation or a retry), then
+registers AGENT_KEY itself through `POST /key/generate`, which accepts a caller-chosen `key`; the agent's
+limits live on its team (`litellm_team`), so they stay declarative Terraform resources. `revoke` deletes by alias
+and treats "no such key" as done, so destroys are idempotent. No key value is ever printed: error output shows
+the HTTP status and LiteLLM's message with any `sk-` token redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import urllib.error
+import urllib.request
+
+TIMEOUT_SECONDS = 30
+_TOKEN = re.compile(r"sk-[A-Za-z0-9_-]+")
+
+
+class RegistrationError(Exception):
+    pass
+
+
+def _require(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise RegistrationError(f"{name} is not set")
+    return value
+
+
+def _post(path: str, body: dict) -> tuple[int, str]:
+    request = urllib.request.Request(  # noqa: S310 - the URL is the gateway's own, from Terraform
+        _require("LITELLM_API_BASE").rstrip("/") + path,
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {_require('LITELLM_API_KEY')}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            return response.status, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+    except urllib.error.URLError as error:
+        raise RegistrationError(f"cannot reach the gateway at LITELLM_API_BASE: {error.reason}") from None
+
+
+def _fail(action: str, status: int, text: str) -> RegistrationError:
+    return RegistrationError(f"{action} failed: HTTP {status}: {_TOKEN.sub('sk-<redacted>', text)[:500]}")
+
+
+def revoke(alias: str) -> None:
+    status, text = _post("/key/delete", {"key_aliases": [alias]})
+    if status == 200 or (status in (400, 404) and "not found" in text.lower()):
+        return
+    raise _fail(f"revoking key alias {alias!r}", status, text)
+
+
+def register() -> None:
+    alias = _require("KEY_ALIAS")
+    key = _require("AGENT_KEY")
+    if not key.startswith("sk-"):
+        raise RegistrationError("AGENT_KEY must start with 'sk-' (LiteLLM virtual-key format)")
+    revoke(alias)
+    body = {
+        "key": key,
+        "key_alias": alias,
+        "team_id": _require("TEAM_ID"),
+        "models": json.loads(os.environ.get("MODELS", "[]")),
+        "metadata": json.loads(os.environ.get("METADATA", "{}")),
+    }
+    status, text = _post("/key/generate", body)
+    if status != 200:
+        raise _fail(f"registering key alias {alias!r}", status, text)
+
+
+def main(argv: list[str]) -> int:
+    try:
+        if argv == ["register"]:
+            register()
+        elif argv == ["revoke"]:
+            revoke(_require("KEY_ALIAS"))
+        else:
+            raise RegistrationError("usage: litellm_agent_key.py register|revoke")
+    except RegistrationError as error:
+        print(f"litellm_agent_key: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,275 @@
+"""The offline plan: real `terraform validate` + `terraform plan` against the stand-in providers.
+
+Small stacks are synthesized here with cdktf: one that must plan, and three that Terraform itself
+must reject (an unknown argument written by an escape hatch, a reference to an attribute that does
+not exist, a dependency cycle). `assert_stacks_plan` is the check for a whole cdktf.out.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tools import schemas_from_jsii
+from tools.plan_offline import PlanOfflineError, StackResult, discover_stacks, main, plan_stacks
+from tools.standin_provider import protos, schema, server, values
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def assert_stacks_plan(out_dir: Path) -> list[StackResult]:
+    """Every stack synthesized in out_dir validates and plans; failures show Terraform's own errors."""
+    results = plan_stacks(out_dir)
+    failed = [f"--- {result.name} ---\n{result.output}" for result in results if not result.ok]
+    assert not failed, "\n".join(failed)
+    return results
+
+
+def _aws_base(app, name: str):
+    from cdktf import TerraformStack
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+    stack = TerraformStack(app, name)
+    AwsProvider(stack, "aws", region="us-east-1")
+    return stack
+
+
+def _valid_aws_stack(app) -> None:
+    """Data sources feeding resources, set/list/single blocks, and an ephemeral password stored write-only."""
+    from cdktf import Fn, TerraformOutput
+    from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
+    from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+    from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+        DataAwsIamPolicyDocument,
+        DataAwsIamPolicyDocumentStatement,
+        DataAwsIamPolicyDocumentStatementPrincipals,
+    )
+    from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+    from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+    from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
+    from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
+    from cdktf_cdktf_provider_random.provider import RandomProvider
+
+    stack = _aws_base(app, "valid-aws")
+    RandomProvider(stack, "random")
+    me = DataAwsCallerIdentity(stack, "me")
+    zones = DataAwsAvailabilityZones(stack, "zones", state="available")
+    bucket = S3Bucket(stack, "bucket", bucket=f"logs-{me.account_id}", tags={"zone": Fn.element(zones.names, 0)})
+    document = DataAwsIamPolicyDocument(
+        stack,
+        "document",
+        statement=[
+            DataAwsIamPolicyDocumentStatement(
+                actions=["s3:GetObject"],
+                resources=[f"arn:aws:s3:::logs-{me.account_id}/*"],
+                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[me.arn])],
+            )
+        ],
+    )
+    S3BucketPolicy(stack, "policy", bucket=bucket.id, policy=document.json)
+    secret = SecretsmanagerSecret(stack, "secret", name="gateway-key")
+    # ephemeral resources are not in cdktf 0.21: the project writes them with an escape hatch
+    stack.add_override("ephemeral", {"random_password": {"key": {"length": 32, "special": False}}})
+    SecretsmanagerSecretVersion(
+        stack,
+        "secret-value",
+        secret_id=secret.id,
+        secret_string_wo="${ephemeral.random_password.key.result}",
+        secret_string_wo_version=1,
+    )
+    TerraformOutput(stack, "bucket_arn", value=bucket.arn)
+
+
+def _valid_google_stack(app) -> None:
+    from cdktf import TerraformStack
+    from cdktf_cdktf_provider_google.data_google_project import DataGoogleProject
+    from cdktf_cdktf_provider_google.provider import GoogleProvider
+    from cdktf_cdktf_provider_google.storage_bucket import StorageBucket
+
+    stack = TerraformStack(app, "valid-google")
+    GoogleProvider(stack, "google", project="example-project", region="europe-west1")
+    project = DataGoogleProject(stack, "project")
+    StorageBucket(
+        stack,
+        "bucket",
+        name=f"logs-{project.number}",
+        location="EU",
+        uniform_bucket_level_access=True,
+        labels={"project": project.project_id},
+    )
+
+
+def _unknown_argument_stack(app) -> None:
+    from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+
+    stack = _aws_base(app, "unknown-argument")
+    S3Bucket(stack, "bucket", bucket="logs").add_override("not_an_argument", "value")
+
+
+def _missing_attribute_stack(app) -> None:
+    from cdktf import TerraformOutput
+    from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+
+    stack = _aws_base(app, "missing-attribute")
+    bucket = S3Bucket(stack, "bucket", bucket="logs")
+    TerraformOutput(stack, "missing", value=bucket.get_string_attribute("no_such_attribute"))
+
+
+def _cycle_stack(app) -> None:
+    from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+
+    stack = _aws_base(app, "cycle")
+    first = S3Bucket(stack, "first", bucket="first")
+    second = S3Bucket(stack, "second", bucket="second", tags={"peer": first.bucket})
+    first.add_override("tags", {"peer": second.bucket})
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory) -> Path:
+    from cdktf import App
+
+    out = tmp_path_factory.mktemp("plan-offline") / "cdktf.out"
+    app = App(outdir=str(out))
+    for build in (
+        _valid_aws_stack,
+        _valid_google_stack,
+        _unknown_argument_stack,
+        _missing_attribute_stack,
+        _cycle_stack,
+    ):
+        build(app)
+    app.synth()
+    return out
+
+
+def _plan(out_dir: Path, name: str) -> StackResult:
+    (result,) = plan_stacks(out_dir, [name])
+    return result
+
+
+def test_valid_stacks_validate_and_plan(out_dir):
+    results = {result.name: result for result in plan_stacks(out_dir, ["valid-aws", "valid-google"])}
+    aws, google = results["valid-aws"], results["valid-google"]
+    assert aws.ok, aws.output
+    assert google.ok, google.output
+    assert "Plan: 4 to add" in aws.output
+    # computed attributes are unknown; data source placeholders flow into dependent arguments
+    assert "+ arn" in aws.output and "(known after apply)" in aws.output
+    assert '+ bucket                      = "logs-standin-account_id"' in aws.output
+    assert "+ secret_string_wo         = (write-only attribute)" in aws.output
+    assert '+ name                        = "logs-standin-number"' in google.output
+    assert '+ "project" = "standin-project_id"' in google.output
+
+
+def test_escape_hatch_writing_an_unknown_argument_fails(out_dir):
+    result = _plan(out_dir, "unknown-argument")
+    assert not result.ok
+    # Terraform's wording for JSON configuration (native syntax says "Unsupported argument")
+    assert "Extraneous JSON object property" in result.output
+    assert 'No argument or block type is named "not_an_argument".' in result.output
+
+
+def test_reference_to_a_missing_attribute_fails(out_dir):
+    result = _plan(out_dir, "missing-attribute")
+    assert not result.ok
+    assert "Unsupported attribute" in result.output
+    assert "no_such_attribute" in result.output
+
+
+def test_dependency_cycle_fails(out_dir):
+    result = _plan(out_dir, "cycle")
+    assert not result.ok
+    assert "Cycle:" in result.output
+
+
+def test_cli_prints_one_line_per_stack_and_exits_non_zero_on_failure(out_dir, capsys):
+    assert main(["--out", str(out_dir), "--stacks", "valid-google,cycle"]) == 1
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].split()[:2] == ["cycle", "FAIL"]
+    assert lines[1].split()[:2] == ["valid-google", "OK"]
+    assert "=== cycle: terraform failed ===" in captured.err and "Cycle:" in captured.err
+
+
+def test_no_synthesized_stacks_tells_to_synth_first(tmp_path, capsys):
+    with pytest.raises(PlanOfflineError, match="run `make synth` first"):
+        discover_stacks(tmp_path)
+    assert main(["--out", str(tmp_path)]) == 2
+    assert "make synth" in capsys.readouterr().err
+
+
+def test_recovered_aws_schema_keeps_nesting_flags_and_write_only():
+    path = schemas_from_jsii.ensure_schema("aws", REPO / ".cache" / "schemas")
+    assert path.name == "aws@6.25.0.json"
+    entry = json.loads(path.read_text())["provider_schemas"]["registry.terraform.io/hashicorp/aws"]
+    instance = entry["resource_schemas"]["aws_instance"]["block"]
+    assert instance["attributes"]["ami"] == {"type": "string", "optional": True, "computed": True}
+    assert instance["attributes"]["arn"] == {"type": "string", "computed": True}
+    assert instance["block_types"]["ebs_block_device"]["nesting_mode"] == "set"
+    assert instance["block_types"]["cpu_options"]["max_items"] == 1
+    assert instance["block_types"]["ebs_block_device"]["block"]["attributes"]["device_name"]["required"]
+    version = entry["resource_schemas"]["aws_secretsmanager_secret_version"]["block"]["attributes"]
+    assert version["secret_string_wo"] == {"type": "string", "optional": True, "write_only": True}
+    zones = entry["data_source_schemas"]["aws_availability_zones"]["block"]
+    assert zones["attributes"]["names"] == {"type": ["list", "string"], "computed": True}
+
+
+def test_random_schema_has_the_hand_written_ephemeral_password():
+    path = schemas_from_jsii.ensure_schema("random", REPO / ".cache" / "schemas")
+    assert path.name == "random@3.7.2.json"
+    entry = json.loads(path.read_text())["provider_schemas"]["registry.terraform.io/hashicorp/random"]
+    ephemeral = entry["ephemeral_resource_schemas"]["random_password"]["block"]["attributes"]
+    assert ephemeral["length"]["required"] and ephemeral["result"]["sensitive"]
+    assert "keepers" in entry["resource_schemas"]["random_password"]["block"]["attributes"]
+
+
+@pytest.fixture(scope="module")
+def aws_standin() -> server.StandinProvider:
+    cache = REPO / ".cache" / "standin_provider"
+    path = schemas_from_jsii.ensure_schema("aws", REPO / ".cache" / "schemas")
+    pb, _ = protos.load(cache)
+    return server.StandinProvider(pb, schema.cached_response_bytes(path, "registry.terraform.io/hashicorp/aws", cache))
+
+
+def test_standin_refuses_to_apply_or_import(aws_standin):
+    pb = aws_standin.pb
+    applied = aws_standin.ApplyResourceChange(pb.ApplyResourceChange.Request(type_name="aws_s3_bucket"))
+    imported = aws_standin.ImportResourceState(pb.ImportResourceState.Request(type_name="aws_s3_bucket", id="x"))
+    for response in (applied, imported):
+        (diagnostic,) = response.diagnostics
+        assert diagnostic.severity == pb.Diagnostic.ERROR
+        assert diagnostic.summary == server.NEVER_APPLY
+
+
+def test_data_source_placeholders_are_well_typed(aws_standin):
+    pb = aws_standin.pb
+    config = {"state": "available", "filter": None, "names": None, "zone_ids": None, "group_names": None}
+    request = pb.ReadDataSource.Request(
+        type_name="aws_availability_zones", config=pb.DynamicValue(msgpack=values.encode(config))
+    )
+    state = values.decode(aws_standin.ReadDataSource(request).state.msgpack)
+    assert state["state"] == "available"
+    assert state["names"] == ["standin-names-0", "standin-names-1", "standin-names-2"]
+    assert state["filter"] is None  # an unset block stays unset
+
+
+def test_plan_marks_unset_computed_values_unknown_and_keeps_config(aws_standin):
+    pb = aws_standin.pb
+    proposed = {"bucket": "logs", "arn": None, "force_destroy": None, "tags": {"a": "b"}}
+    request = pb.PlanResourceChange.Request(
+        type_name="aws_s3_bucket",
+        proposed_new_state=pb.DynamicValue(msgpack=values.encode(proposed)),
+        prior_state=pb.DynamicValue(msgpack=values.encode(None)),
+    )
+    planned = values.decode(aws_standin.PlanResourceChange(request).planned_state.msgpack)
+    assert planned["bucket"] == "logs" and planned["tags"] == {"a": "b"}
+    assert planned["arn"] is values.UNKNOWN
+    assert planned["force_destroy"] is None  # optional, not computed: stays null
+
+
+def test_every_synthesized_stack_plans(synth_dir):
+    """Every gateway, quotas and bootstrap stack of every environment plans with the real Terraform."""
+    results = assert_stacks_plan(synth_dir)
+    assert len(results) == len(discover_stacks(synth_dir))

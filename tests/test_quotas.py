@@ -1,0 +1,324 @@
+"""Per-agent quotas: limits, one-agent-change isolation, scoping, deletion, and the registration script."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+import cdktf
+from cdktf import App
+
+from constructs_lib._common.agent_key import SCRIPT
+from constructs_lib._common.quotas import MINUTES_PER_DAY, tokens_per_minute
+from constructs_lib.config import load_environment
+from stacks.context import StackContext
+from tests.conftest import CONFIG_DIR
+
+GATEWAY_URL = "https://gateway.internal.test"
+CLOUDS = ("aws", "gcp", "alicloud")
+
+
+def _quotas_stack(cloud: str, config) -> dict:
+    from stacks.catalog import _STACK_CLASSES
+
+    module_name, class_name = _STACK_CLASSES[(cloud, "quotas")].split(":")
+    stack_class = getattr(__import__(module_name, fromlist=[class_name]), class_name)
+    context = StackContext(f"{cloud}-{config.env}-quotas", cloud, "quotas", CONFIG_DIR / "dev.yaml", config)
+    stack = stack_class(App(), context, gateway_url=GATEWAY_URL)
+    return json.loads(cdktf.Testing.synth(stack))
+
+
+@pytest.fixture(scope="module")
+def dev_config():
+    return load_environment(CONFIG_DIR / "dev.yaml")
+
+
+@pytest.fixture(scope="module")
+def quotas_json(dev_config) -> dict[str, dict]:
+    return {cloud: _quotas_stack(cloud, dev_config) for cloud in CLOUDS}
+
+
+def _by_agent(resources: dict, key: str) -> dict[str, dict]:
+    return {body[key]: body for body in resources.values()}
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_one_team_registration_secret_and_identity_per_agent(cloud, quotas_json, dev_config):
+    stack = quotas_json[cloud]["resource"]
+    agents = sorted(agent.name for agent in dev_config.agents)
+    assert sorted(team["team_alias"] for team in stack["litellm_team"].values()) == [f"dev-{a}" for a in agents]
+    assert sorted(data["input"]["alias"] for data in stack["terraform_data"].values()) == [f"dev-{a}" for a in agents]
+    secret_type, identity_type = {
+        "aws": ("aws_secretsmanager_secret", "aws_iam_role"),
+        "gcp": ("google_secret_manager_secret", "google_service_account"),
+        "alicloud": ("alicloud_kms_secret", "alicloud_ram_role"),
+    }[cloud]
+    assert len(stack[secret_type]) == len(agents)
+    assert len(stack[identity_type]) == len(agents)
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_team_limits_follow_the_config(cloud, quotas_json, dev_config):
+    teams = _by_agent(quotas_json[cloud]["resource"]["litellm_team"], "team_alias")
+    for agent in dev_config.agents:
+        team = teams[f"dev-{agent.name}"]
+        assert team["rpm_limit"] == agent.requests_per_minute
+        assert team["tpm_limit"] == math.ceil(agent.tokens_per_day / MINUTES_PER_DAY)
+        assert team["max_budget"] == float(agent.daily_budget)
+        assert team["budget_duration"] == "1d"
+        assert team["models"] == agent.models
+        assert team["metadata"]["agent"] == agent.name and team["metadata"]["owner"] == agent.owner
+
+
+def test_seed_agents_get_the_documented_limits(quotas_json):
+    teams = _by_agent(quotas_json["aws"]["resource"]["litellm_team"], "team_alias")
+    assert {alias: (t["rpm_limit"], t["tpm_limit"], t["max_budget"]) for alias, t in teams.items()} == {
+        "dev-research": (120, 1389, 800.0),
+        "dev-code": (60, 695, 500.0),
+        "dev-support": (300, 2084, 600.0),
+        "dev-schedule": (10, 70, 40.0),
+    }
+    assert tokens_per_minute(1440) == 1 and tokens_per_minute(1441) == 2
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_changing_one_agents_quota_changes_only_that_agents_team(cloud, dev_config, quotas_json):
+    agents = [
+        agent.model_copy(update={"requests_per_minute": 999}) if agent.name == "code" else agent
+        for agent in dev_config.agents
+    ]
+    changed = _quotas_stack(cloud, dev_config.model_copy(update={"agents": agents}))
+    before, after = quotas_json[cloud]["resource"], changed["resource"]
+    assert before.keys() == after.keys()
+    differing = [
+        (resource_type, name)
+        for resource_type in before
+        for name in before[resource_type].keys() | after[resource_type].keys()
+        if before[resource_type].get(name) != after[resource_type].get(name)
+    ]
+    assert len(differing) == 1, differing
+    resource_type, name = differing[0]
+    assert resource_type == "litellm_team" and after[resource_type][name]["team_alias"] == "dev-code"
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_removing_an_agent_removes_its_key_secret_and_identity(cloud, dev_config, quotas_json):
+    remaining = [agent for agent in dev_config.agents if agent.name != "support"]
+    after = json.dumps(_quotas_stack(cloud, dev_config.model_copy(update={"agents": remaining})))
+    assert "support" not in after.replace("support-ops@acme.example", "")
+    # What makes the removal effective: the registration revokes the key by alias when destroyed.
+    registration = next(
+        body
+        for body in quotas_json[cloud]["resource"]["terraform_data"].values()
+        if body["input"]["alias"] == "dev-support"
+    )
+    revoke = registration["provisioner"][1]["local-exec"]
+    assert revoke["when"] == "destroy" and revoke["command"].endswith(" revoke")
+    assert revoke["environment"]["KEY_ALIAS"] == "${self.input.alias}"
+
+
+def test_aws_agent_role_reads_only_its_own_secret(quotas_json):
+    stack = quotas_json["aws"]
+    secrets = {name: body["name"] for name, body in stack["resource"]["aws_secretsmanager_secret"].items()}
+    documents = stack["data"]["aws_iam_policy_document"]
+    for name, policy in stack["resource"]["aws_iam_role_policy"].items():
+        document = documents[policy["policy"].split(".")[2]]
+        readable = {
+            resource
+            for statement in document["statement"]
+            if statement["sid"] == "ReadOwnKey"
+            for resource in statement["resources"]
+        }
+        assert len(readable) == 1, name
+        (secret_ref,) = readable
+        secret = secrets[secret_ref.split(".")[1]]
+        agent = name.split("_")[0].removeprefix("access-")
+        assert secret == f"acme-dev/agents/{agent}/litellm-key"
+        decrypt = next(statement for statement in document["statement"] if statement["sid"] == "DecryptOwnKeyOnly")
+        context = next(c for c in decrypt["condition"] if c["variable"] == "kms:EncryptionContext:SecretARN")
+        assert context["values"] == [secret_ref]
+        assert "*" not in json.dumps(document["statement"]).replace('"type": "*"', "")
+
+
+def test_gcp_secret_accessor_granted_per_secret_to_its_agent_only(quotas_json):
+    resources = quotas_json["gcp"]["resource"]
+    assert "google_project_iam_member" not in resources and "google_project_iam_binding" not in resources
+    accounts = {
+        f"${{google_service_account.{name}.email}}": body["account_id"]
+        for name, body in resources["google_service_account"].items()
+    }
+    secrets = {
+        f"${{google_secret_manager_secret.{name}.secret_id}}": body["secret_id"]
+        for name, body in resources["google_secret_manager_secret"].items()
+    }
+    members = resources["google_secret_manager_secret_iam_member"].values()
+    assert len(members) == len(secrets)
+    for member in members:
+        account = accounts[member["member"].removeprefix("serviceAccount:")]
+        secret = secrets[member["secret_id"]]
+        agent = account.removeprefix("acme-dev-ag-")
+        assert secret == f"acme-dev-agent-{agent}-litellm-key"
+        assert member["role"] == "roles/secretmanager.secretAccessor"
+
+
+def test_alicloud_ram_policy_names_only_its_own_secret(quotas_json):
+    resources = quotas_json["alicloud"]["resource"]
+    for policy in resources["alicloud_ram_policy"].values():
+        document = json.loads(policy["policy_document"])
+        agent = policy["policy_name"].removeprefix("acme-dev-agent-").removesuffix("-read-key")
+        (read,) = [s for s in document["Statement"] if s["Action"] == ["kms:GetSecretValue"]]
+        assert read["Resource"] == [
+            "acs:kms:cn-shanghai:${data.alicloud_account.account.id}:secret/" + f"acme-dev-agent-{agent}-litellm-key"
+        ]
+        assert "*" not in json.dumps(document)
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp"])
+def test_key_material_is_ephemeral_and_written_only_through_write_only_arguments(cloud, quotas_json):
+    stack = quotas_json[cloud]
+    assert set(stack["ephemeral"]["random_password"]) == {
+        f"agent_key_{a}" for a in ("research", "code", "support", "schedule")
+    }
+    text = json.dumps(stack["resource"])
+    version_type, argument = {
+        "aws": ("aws_secretsmanager_secret_version", "secret_string_wo"),
+        "gcp": ("google_secret_manager_secret_version", "secret_data_wo"),
+    }[cloud]
+    for version in stack["resource"][version_type].values():
+        assert version[argument].startswith("sk-${ephemeral.random_password.agent_key_")
+    assert text.count("${ephemeral.") == 2 * 4, "only the write-only argument and the registration see the key"
+
+
+def test_key_version_bump_rotates_only_that_agents_key(dev_config, quotas_json):
+    agents = [a.model_copy(update={"key_version": 2}) if a.name == "research" else a for a in dev_config.agents]
+    after = _quotas_stack("aws", dev_config.model_copy(update={"agents": agents}))["resource"]
+    before = quotas_json["aws"]["resource"]
+    changed = sorted(
+        (kind, name) for kind in before for name in before[kind] if before[kind][name] != after[kind].get(name)
+    )
+    assert [kind for kind, _ in changed] == ["aws_secretsmanager_secret_version", "terraform_data"]
+    assert all(name.startswith(("access-research", "agent-research")) for _, name in changed)
+
+
+def test_master_key_is_an_input_variable_never_a_value(quotas_json):
+    for cloud, stack in quotas_json.items():
+        assert stack["provider"]["litellm"][0]["api_key"] == "${var.litellm_api_key}", cloud
+        assert stack["variable"]["litellm_api_key"]["sensitive"] is True
+
+
+# --- the registration script, against a fake LiteLLM management API on loopback ---------------------------
+
+
+class _FakeLiteLLM(BaseHTTPRequestHandler):
+    calls: list[tuple[str, dict, str]] = []
+    known_aliases: set[str] = set()
+
+    def do_POST(self):  # noqa: N802 - http.server API
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).calls.append((self.path, body, self.headers["Authorization"]))
+        if self.path == "/key/delete":
+            alias = body["key_aliases"][0]
+            if alias not in self.known_aliases:
+                return self._reply(404, {"error": {"message": f"Key not found: {alias}"}})
+            self.known_aliases.discard(alias)
+        elif self.path == "/key/generate":
+            if body["team_id"] == "team-rejected":
+                return self._reply(400, {"error": {"message": f"bad team for key {body['key']}"}})
+            self.known_aliases.add(body["key_alias"])
+        self._reply(200, {"ok": True})
+
+    def _reply(self, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fake_gateway():
+    _FakeLiteLLM.calls, _FakeLiteLLM.known_aliases = [], set()
+    server = HTTPServer(("127.0.0.1", 0), _FakeLiteLLM)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def _script(action: str, base: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {"PATH": os.environ["PATH"], "LITELLM_API_BASE": base, "LITELLM_API_KEY": "master-test", **env}
+    return subprocess.run([sys.executable, str(SCRIPT), action], env=environment, capture_output=True, text=True)
+
+
+def test_registration_registers_the_callers_key_under_the_team(fake_gateway):
+    key = "sk-" + "a1" * 24
+    result = _script(
+        "register",
+        fake_gateway,
+        AGENT_KEY=key,
+        KEY_ALIAS="dev-code",
+        TEAM_ID="team-1",
+        MODELS='["gpt-4o"]',
+        METADATA='{"agent": "code"}',
+    )
+    assert result.returncode == 0, result.stderr
+    paths = [call[0] for call in _FakeLiteLLM.calls]
+    assert paths == ["/key/delete", "/key/generate"]
+    _, body, auth = _FakeLiteLLM.calls[1]
+    assert body == {
+        "key": key,
+        "key_alias": "dev-code",
+        "team_id": "team-1",
+        "models": ["gpt-4o"],
+        "metadata": {"agent": "code"},
+    }
+    assert auth == "Bearer master-test"
+    assert key not in result.stdout + result.stderr
+
+
+def test_rotation_revokes_the_old_key_then_registers_the_new(fake_gateway):
+    for suffix in ("1", "2"):
+        assert (
+            _script(
+                "register", fake_gateway, AGENT_KEY="sk-" + suffix * 40, KEY_ALIAS="dev-research", TEAM_ID="team-9"
+            ).returncode
+            == 0
+        )
+    deletes = [body for path, body, _ in _FakeLiteLLM.calls if path == "/key/delete"]
+    assert deletes == [{"key_aliases": ["dev-research"]}] * 2
+    assert _FakeLiteLLM.known_aliases == {"dev-research"}
+
+
+def test_revoke_is_idempotent(fake_gateway):
+    assert _script("revoke", fake_gateway, KEY_ALIAS="dev-gone").returncode == 0
+
+
+def test_errors_never_print_the_key(fake_gateway):
+    key = "sk-" + "secretmaterial" * 3
+    result = _script("register", fake_gateway, AGENT_KEY=key, KEY_ALIAS="dev-x", TEAM_ID="team-rejected")
+    assert result.returncode == 1
+    assert "HTTP 400" in result.stderr and "sk-<redacted>" in result.stderr
+    assert key not in result.stderr + result.stdout
+
+
+def test_registration_refuses_a_key_that_is_not_a_virtual_key(fake_gateway):
+    result = _script("register", fake_gateway, AGENT_KEY="plain", KEY_ALIAS="dev-x", TEAM_ID="t")
+    assert result.returncode == 1 and "must start with 'sk-'" in result.stderr
+    assert _FakeLiteLLM.calls == []
+
+
+def test_script_is_copied_into_each_quotas_stack_output(quotas_json):
+    for stack in quotas_json.values():
+        command = next(iter(stack["resource"]["terraform_data"].values()))["provisioner"][0]["local-exec"]["command"]
+        assert command.startswith("python3 assets/litellm-agent-key-script/") and command.endswith(" register")
+    assert Path(SCRIPT).is_file()

@@ -1,0 +1,285 @@
+"""`terraform validate` and `terraform plan` of every synthesized stack, offline, against stand-in providers.
+
+Provider binaries cannot be downloaded here, so each provider a stack requires is served by the
+stand-in (tools/standin_provider) from its schema, through a CLI-config `dev_overrides` entry: the real
+Terraform binary parses, validates, evaluates and plans the stack. See docs/OFFLINE_PLAN.md.
+
+    python -m tools.plan_offline [--stacks a,b] [--out cdktf.out]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tools import schemas_from_jsii
+from tools.standin_provider import schema as standin_schema
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO_ROOT / "cdktf.out"
+CACHE_DIR = REPO_ROOT / ".cache" / "standin_provider"
+SCHEMA_CACHE = REPO_ROOT / ".cache" / "schemas"
+CHECKED_IN_SCHEMAS = REPO_ROOT / "imports" / "schemas"
+PARALLEL_STACKS = 2
+DEFAULT_REGISTRY = "registry.terraform.io"
+STACK_TIMEOUT_SECONDS = 300
+
+# Terraform's own warning that dev_overrides are active: true by construction here, so not repeated
+_OVERRIDES_WARNING = re.compile(
+    r"(?:│ |╷\n)?[│ ]*Warning: Provider development overrides are in effect.*?releases\.\n(?:╵\n)?", re.S
+)
+
+
+class PlanOfflineError(Exception):
+    """A problem with the inputs of the offline plan (not a Terraform failure of a stack)."""
+
+
+@dataclass(frozen=True)
+class StackResult:
+    name: str
+    ok: bool
+    seconds: float
+    output: str
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A provider a stack requires: its registry address and the schema file the stand-in serves."""
+
+    address: str
+    schema_file: Path
+
+    @property
+    def type_name(self) -> str:
+        return self.address.rsplit("/", 1)[1]
+
+
+def discover_stacks(out_dir: Path) -> dict[str, Path]:
+    """Stack name -> synthesized cdk.tf.json, from the cdktf manifest (or the stacks/ directories)."""
+    manifest = out_dir / "manifest.json"
+    stacks: dict[str, Path] = {}
+    if manifest.exists():
+        for name, entry in json.loads(manifest.read_text()).get("stacks", {}).items():
+            stacks[name] = out_dir / entry["synthesizedStackPath"]
+    else:
+        for path in sorted(out_dir.glob("stacks/*/cdk.tf.json")):
+            stacks[path.parent.name] = path
+    missing = [str(path) for path in stacks.values() if not path.exists()]
+    if missing:
+        raise PlanOfflineError(f"{out_dir}: manifest lists stacks that are not synthesized: {', '.join(missing)}")
+    if not stacks:
+        raise PlanOfflineError(f"no synthesized stacks in {out_dir}: run `make synth` first")
+    return stacks
+
+
+def provider_address(source: str) -> str:
+    """Terraform's fully qualified address of a required_providers source (`aws` -> hashicorp/aws)."""
+    parts = source.lower().split("/")
+    if len(parts) == 1:
+        parts = ["hashicorp", *parts]
+    if len(parts) == 2:
+        parts = [DEFAULT_REGISTRY, *parts]
+    return "/".join(parts)
+
+
+def _exact_version(constraint: str) -> str | None:
+    match = re.fullmatch(r"\s*=?\s*(\d+\.\d+\.\d+)\s*", constraint or "")
+    return match.group(1) if match else None
+
+
+def resolve_schema(address: str, constraint: str) -> Path:
+    """The schema file for a provider at the version a stack pins.
+
+    hashicorp providers with a prebuilt cdktf package are recovered from its jsii assembly (cached in
+    .cache/schemas); any other provider needs imports/schemas/<name>@<version>.json.
+    """
+    namespace, type_name = address.split("/")[1:]
+    wanted = _exact_version(constraint)
+    if namespace == "hashicorp":
+        try:
+            path = schemas_from_jsii.ensure_schema(type_name, SCHEMA_CACHE)
+        except FileNotFoundError:
+            path = None
+        if path is not None:
+            version = path.name.removesuffix(".json").split("@", 1)[1]
+            if wanted and wanted != version:
+                raise PlanOfflineError(
+                    f"{address}: stack pins {constraint!r} but the installed cdktf bindings are for {version}"
+                )
+            return path
+    candidates = sorted(CHECKED_IN_SCHEMAS.glob(f"{type_name}@*.json"))
+    if wanted:
+        exact = CHECKED_IN_SCHEMAS / f"{type_name}@{wanted}.json"
+        if exact.exists():
+            return exact
+    elif len(candidates) == 1:
+        return candidates[0]
+    raise PlanOfflineError(
+        f"{address} {constraint!r}: no schema; expected {CHECKED_IN_SCHEMAS}/{type_name}@<version>.json "
+        f"(found: {', '.join(path.name for path in candidates) or 'none'})"
+    )
+
+
+def required_providers(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(address, version constraint) of every provider in terraform.required_providers."""
+    blocks = config.get("terraform", {}).get("required_providers", {})
+    entries = blocks if isinstance(blocks, list) else [blocks]
+    found = []
+    for entry in entries:
+        for local_name, requirement in entry.items():
+            if isinstance(requirement, str):
+                found.append((provider_address(local_name), requirement))
+            else:
+                found.append((provider_address(requirement.get("source", local_name)), requirement.get("version", "")))
+    return found
+
+
+def write_shims(providers: list[Provider], root: Path) -> Path:
+    """One executable terraform-provider-<name> per provider, and the CLI config pointing at them."""
+    overrides = []
+    for provider in providers:
+        shim_dir = root / "providers" / provider.address.replace("/", "_")
+        shim_dir.mkdir(parents=True, exist_ok=True)
+        shim = shim_dir / f"terraform-provider-{provider.type_name}"
+        command = [
+            sys.executable,
+            "-m",
+            "tools.standin_provider",
+            "--schema",
+            str(provider.schema_file.resolve()),
+            "--address",
+            provider.address,
+            "--cache",
+            str(CACHE_DIR),
+        ]
+        shim.write_text(
+            "#!/bin/sh\n"
+            f'PYTHONPATH={shlex.quote(str(REPO_ROOT))}${{PYTHONPATH:+:$PYTHONPATH}} exec {shlex.join(command)} "$@"\n'
+        )
+        shim.chmod(0o755)
+        overrides.append(f"    {json.dumps(provider.address)} = {json.dumps(str(shim_dir))}")
+    cli_config = root / "terraform.rc"
+    cli_config.write_text(
+        "provider_installation {\n  dev_overrides {\n" + "\n".join(overrides) + "\n  }\n  direct {}\n}\n"
+    )
+    return cli_config
+
+
+def prepare_workdir(stack_file: Path, workdir: Path) -> None:
+    """A scratch copy of the stack directory without its backend: state is local to the scratch copy.
+
+    Dropping the block (rather than declaring a local backend) spares `terraform init`.
+    """
+    shutil.copytree(stack_file.parent, workdir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "*.tfplan"))
+    config = json.loads(stack_file.read_text())
+    config.get("terraform", {}).pop("backend", None)
+    (workdir / stack_file.name).write_text(json.dumps(config, indent=2))
+
+
+def terraform_env(cli_config: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TF_LOG")}
+    env.pop("TF_PLUGIN_CACHE_DIR", None)
+    env.pop("TF_DATA_DIR", None)
+    env.update(TF_CLI_CONFIG_FILE=str(cli_config), TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1", TF_INPUT="0")
+    return env
+
+
+def _run(command: list[str], workdir: Path, env: dict[str, str]) -> tuple[bool, str]:
+    try:
+        proc = subprocess.run(
+            command, cwd=workdir, env=env, capture_output=True, text=True, timeout=STACK_TIMEOUT_SECONDS
+        )
+    except subprocess.TimeoutExpired:
+        return False, f"{shlex.join(command)} did not finish in {STACK_TIMEOUT_SECONDS} s"
+    output = _OVERRIDES_WARNING.sub("", proc.stdout + proc.stderr).strip()
+    return proc.returncode == 0, output
+
+
+def plan_stack(name: str, stack_file: Path, cli_config: Path, scratch: Path) -> StackResult:
+    started = time.monotonic()
+    workdir = scratch / "stacks" / name
+    prepare_workdir(stack_file, workdir)
+    env = terraform_env(cli_config)
+    outputs = []
+    ok = True
+    for command in (
+        ["terraform", "validate", "-no-color"],
+        ["terraform", "plan", "-input=false", "-lock=false", "-refresh=false", "-no-color"],
+    ):
+        ok, output = _run(command, workdir, env)
+        outputs.append(f"$ {shlex.join(command)}\n{output}")
+        if not ok:
+            break
+    return StackResult(name, ok, time.monotonic() - started, "\n".join(outputs))
+
+
+def plan_stacks(out_dir: Path, only: list[str] | None = None) -> list[StackResult]:
+    """Validate and plan the stacks synthesized in out_dir (all of them unless `only` names some)."""
+    if shutil.which("terraform") is None:
+        raise PlanOfflineError("terraform is not on PATH (the offline plan runs the real Terraform binary)")
+    stacks = discover_stacks(out_dir)
+    if only:
+        unknown = sorted(set(only) - set(stacks))
+        if unknown:
+            raise PlanOfflineError(f"unknown stacks {unknown}; {out_dir} has: {', '.join(sorted(stacks))}")
+        stacks = {name: path for name, path in stacks.items() if name in only}
+    requirements = {
+        requirement for path in stacks.values() for requirement in required_providers(json.loads(path.read_text()))
+    }
+    providers = sorted(
+        {Provider(address, resolve_schema(address, constraint)) for address, constraint in requirements},
+        key=lambda provider: provider.address,
+    )
+    for provider in providers:
+        # encode each schema once here, not in parallel by the first plugin process of every stack
+        standin_schema.cached_response_bytes(provider.schema_file, provider.address, CACHE_DIR)
+    with tempfile.TemporaryDirectory(prefix="plan-offline-") as tmp:
+        scratch = Path(tmp)
+        cli_config = write_shims(providers, scratch)
+        with ThreadPoolExecutor(max_workers=PARALLEL_STACKS) as pool:
+            futures = [
+                pool.submit(plan_stack, name, path, cli_config, scratch) for name, path in sorted(stacks.items())
+            ]
+            return [future.result() for future in futures]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.plan_offline", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stacks", help="comma-separated stack names (default: every synthesized stack)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="cdktf output directory (default: cdktf.out)")
+    args = parser.parse_args(argv)
+    only = [name for name in (args.stacks or "").split(",") if name]
+    started = time.monotonic()
+    try:
+        results = plan_stacks(args.out, only or None)
+    except PlanOfflineError as error:
+        print(f"plan-offline: {error}", file=sys.stderr)
+        return 2
+    width = max(len(result.name) for result in results)
+    for result in results:
+        print(f"{result.name:<{width}}  {'OK' if result.ok else 'FAIL'}  {result.seconds:.1f}s", flush=True)
+    for result in results:
+        if not result.ok:
+            print(f"\n=== {result.name}: terraform failed ===\n{result.output}", file=sys.stderr)
+    failed = [result.name for result in results if not result.ok]
+    print(
+        f"plan-offline: {len(results) - len(failed)}/{len(results)} stacks OK in {time.monotonic() - started:.1f}s"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
