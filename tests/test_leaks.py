@@ -1,0 +1,136 @@
+"""Leak-proofing: no secret value reaches synthesized output, logs, outputs or git."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cdktf
+import pytest
+from cdktf_cdktf_provider_random.password import Password
+from cdktf_cdktf_provider_random.provider import RandomProvider
+
+from tests.conftest import CONFIG_DIR, REPO
+from tests.leakcheck import unmarked_sensitive_outputs
+
+CANARY = "canary-4f9c2e1b7d"
+# Every place a user might (mis)put a key: provider-key variables, master-key variables, cloud credentials.
+CANARY_VARIABLES = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "DASHSCOPE_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "LITELLM_API_KEY",
+    "LITELLM_MASTER_KEY",
+    "TF_VAR_litellm_api_key",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "GOOGLE_CREDENTIALS",
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
+    "ALICLOUD_ACCESS_KEY",
+    "ALICLOUD_SECRET_KEY",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "DATABASE_URL",
+    "REDIS_PASSWORD",
+)
+CANARY_FILES = (".env", "secrets/openai.txt", "terraform.tfvars", "config.auto.tfvars", "secrets.auto.tfvars.json")
+
+
+def test_canary_values_never_reach_the_synth_output_or_logs(tmp_path):
+    """A full synth with canaries in every key-ish variable and file: none may appear in cdktf.out or the logs."""
+    workdir = tmp_path / "work"
+    shutil.copytree(CONFIG_DIR, workdir / "config")
+    for name in CANARY_FILES:
+        path = workdir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"OPENAI_API_KEY={CANARY}-{name}\n")
+    (workdir / "config" / "secrets.auto.tfvars").write_text(f'litellm_api_key = "{CANARY}"\n')
+    env = {**os.environ, "STACKS": "", **{name: f"{CANARY}-{name}" for name in CANARY_VARIABLES}}
+    result = subprocess.run(
+        [sys.executable, str(REPO / "main.py"), "--config-dir", "config", "--outdir", "cdktf.out"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert CANARY not in result.stdout + result.stderr
+    files = [path for path in (workdir / "cdktf.out").rglob("*") if path.is_file()]
+    assert len(files) > 10
+    leaked = [str(path) for path in files if CANARY.encode() in path.read_bytes()]
+    assert not leaked, f"canary found in {leaked}"
+
+
+def test_no_output_exposes_a_secret_unmarked(synthesized):
+    problems = {stack: unmarked_sensitive_outputs(body) for stack, body in synthesized.items()}
+    assert {stack: found for stack, found in problems.items() if found} == {}
+
+
+def test_the_output_check_bites_on_a_deliberate_leak():
+    app = cdktf.Testing.app()
+    stack = cdktf.TerraformStack(app, "leaky")
+    RandomProvider(stack, "random")
+    password = Password(stack, "pw", length=20)
+    cdktf.TerraformOutput(stack, "oops", value=password.result)
+    cdktf.TerraformOutput(stack, "fine", value=password.result, sensitive=True)
+    problems = unmarked_sensitive_outputs(json.loads(cdktf.Testing.synth(stack)))
+    assert problems == ["output 'oops' exposes random_password.result"]
+
+
+def test_no_provider_key_value_is_an_input_of_any_stack(synthesized):
+    """Provider keys are names only: no variable, and no secret version carrying a value, for them."""
+    for stack, body in synthesized.items():
+        variables = set(body.get("variable", {}))
+        assert variables <= {"litellm_api_key"}, f"{stack}: unexpected input variables {variables}"
+        for version in body.get("resource", {}).get("aws_secretsmanager_secret_version", {}).values():
+            assert "secret_string" not in version, f"{stack}: a secret value is in the configuration"
+        for version in body.get("resource", {}).get("google_secret_manager_secret_version", {}).values():
+            assert "secret_data" not in version, f"{stack}: a secret value is in the configuration"
+
+
+FORBIDDEN_TRACKED = (".tfstate", ".tfplan", ".tfvars", ".auto.tfvars.json", "crash.log")
+
+
+def test_no_state_plan_or_variable_file_is_tracked():
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    offenders = [
+        name
+        for name in tracked
+        if name.endswith(FORBIDDEN_TRACKED)
+        or name.startswith(("secrets/", ".terraform/"))
+        or "/.terraform/" in name
+        or name.endswith((".env",))
+        or ".tfstate." in name
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "terraform.aws-bootstrap.tfstate",
+        "terraform.tfstate.backup",
+        "prod.auto.tfvars",
+        "x.auto.tfvars.json",
+        "secrets/openai.txt",
+        ".terraform/providers/x",
+        "cdktf.out/stacks/aws-dev/tfplan",
+        "plan.tfplan",
+        "dev.tfvars",
+        ".env",
+    ],
+)
+def test_gitignore_covers_secret_bearing_files(path):
+    result = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=REPO)
+    assert result.returncode == 0, f"{path} is not ignored by .gitignore"
+
+
+def test_tf_log_is_never_enabled_by_the_makefile_or_workflows():
+    texts = {"Makefile": (REPO / "Makefile").read_text()}
+    texts.update({str(p): p.read_text() for p in (REPO / ".github" / "workflows").glob("*.y*ml")})
+    for name, text in texts.items():
+        assert "TF_LOG" not in text.replace("TF_LOG is never set", ""), f"{name} mentions TF_LOG"
