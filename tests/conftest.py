@@ -35,7 +35,8 @@ def synth_dir(tmp_path_factory, example_environments) -> Path:
     from stacks.catalog import stack_specs
 
     outdir = tmp_path_factory.mktemp("synth") / "cdktf.out"
-    main.synthesize(main.select(stack_specs(example_environments), os.environ.get("STACKS", "")), outdir)
+    # In this process (jobs=1); test_synth compares it with the default per-cloud parallel path.
+    main.synthesize(main.select(stack_specs(example_environments), os.environ.get("STACKS", "")), outdir, jobs=1)
     return outdir
 
 

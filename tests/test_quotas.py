@@ -11,8 +11,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-import pytest
 import cdktf
+import pytest
 from cdktf import App
 
 from constructs_lib._common.agent_key import SCRIPT
@@ -220,7 +220,7 @@ class _FakeLiteLLM(BaseHTTPRequestHandler):
     calls: list[tuple[str, dict, str]] = []
     known_aliases: set[str] = set()
 
-    def do_POST(self):  # noqa: N802 - http.server API
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).calls.append((self.path, body, self.headers["Authorization"]))
         if self.path == "/key/delete":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import filecmp
 import json
 import os
 import subprocess
@@ -47,17 +46,16 @@ def test_stack_snapshot(stack, synthesized, snapshot_json):
     assert synthesized[stack] == snapshot_json
 
 
-def test_synthesis_is_deterministic(synth_dir, tmp_path):
-    """A second, separate process synthesizes byte-identical files."""
+def test_synthesis_is_deterministic_across_processes_and_paths(synth_dir, tmp_path):
+    """A separate `main.py` run (per-cloud parallel processes) writes byte-identical files to the in-process run."""
     outdir = tmp_path / "cdktf.out"
-    env = {**os.environ, "STACKS": ""}
+    env = {**os.environ, "STACKS": "", "LLMGW_SYNTH_JOBS": "2"}
     subprocess.run([sys.executable, "main.py", "--outdir", str(outdir)], cwd=REPO, check=True, env=env)
-    comparison = filecmp.dircmp(synth_dir / "stacks", outdir / "stacks")
-    assert sorted(comparison.common_dirs) == sorted(path.name for path in (synth_dir / "stacks").iterdir())
-    for stack in comparison.common_dirs:
-        first = (synth_dir / "stacks" / stack / "cdk.tf.json").read_bytes()
-        second = (outdir / "stacks" / stack / "cdk.tf.json").read_bytes()
-        assert first == second, f"{stack} differs between two syntheses"
+    first = sorted(path.relative_to(synth_dir) for path in synth_dir.rglob("*") if path.is_file())
+    second = sorted(path.relative_to(outdir) for path in outdir.rglob("*") if path.is_file())
+    assert first == second
+    for relative in first:
+        assert (synth_dir / relative).read_bytes() == (outdir / relative).read_bytes(), f"{relative} differs"
 
 
 def _backend(stack_json: dict) -> tuple[str, dict]:
