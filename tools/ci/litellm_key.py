@@ -1,7 +1,9 @@
 """Run one command with `LITELLM_API_KEY` read from the stack's cloud secret store, masked first.
 
 Quotas stacks talk to the gateway's management API at plan and apply time, so Terraform's LiteLLM
-provider needs the key in `LITELLM_API_KEY`. The key is never a GitHub secret: after the job has
+provider needs the key (the stacks' sensitive variable `litellm_api_key`, fed by `TF_VAR_litellm_api_key`) and
+the key-registration script needs it in `LITELLM_API_KEY`; both are set from one read.
+The key is never a GitHub secret: after the job has
 authenticated to its cloud by OIDC, this module reads it with that cloud's CLI, registers every line
 of it with the runner's log masker (`::add-mask::`) before anything else can print it, and then
 replaces itself with the command, so the key lives only in that process's environment (not in
@@ -25,6 +27,8 @@ from collections.abc import Callable, Sequence
 
 SECRET_ENV = "LITELLM_API_KEY_SECRET"  # noqa: S105  # pragma: allowlist secret (a variable name, not a value)
 TARGET_ENV = "LITELLM_API_KEY"
+# The quotas stacks' sensitive input variable (the provider block), fed from the same value.
+TERRAFORM_VARIABLE_ENV = "TF_VAR_litellm_api_key"
 
 
 def read_command(cloud: str, secret_id: str, environ: dict[str, str]) -> list[str]:
@@ -105,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in mask_commands(value):
         print(line)
     sys.stdout.flush()
-    os.execvpe(command[0], command, {**os.environ, TARGET_ENV: value})  # noqa: S606 (argv list, no shell)
+    os.execvpe(command[0], command, {**os.environ, TARGET_ENV: value, TERRAFORM_VARIABLE_ENV: value})  # noqa: S606 (argv list, no shell)
 
 
 if __name__ == "__main__":
