@@ -14,7 +14,7 @@ export CHECKPOINT_DISABLE := 1
 export TF_IN_AUTOMATION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv synth stacks test lint config-schema bindings schemas plan-offline bench clean
+.PHONY: help venv synth stacks test lint config-schema bindings schemas plan-offline bench clean scan
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -58,3 +58,12 @@ schemas: venv ## Re-derive imports/schemas/* from the providers' Go source (need
 
 plan-offline: venv ## terraform validate + plan of every synthesized stack, offline, against stand-in providers
 	$(PY) -m tools.plan_offline $(if $(STACKS),--stacks $(STACKS),)
+
+CHECKOV_VENV ?= .venv-checkov
+$(CHECKOV_VENV)/bin/checkov: tools/ci/requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --no-deps -r tools/ci/requirements-checkov.txt
+	@touch $@
+
+scan: venv $(CHECKOV_VENV)/bin/checkov ## checkov security scan of the synthesized stacks (run `make synth` first)
+	$(PY) -m tools.ci.checkov_scan --checkov $(CHECKOV_VENV)/bin/checkov
