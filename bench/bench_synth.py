@@ -3,8 +3,8 @@
 
 Each repetition is a fresh `python main.py` process (what a user or CI job pays), all stacks or `--stacks`.
 Paths:
-  naive  LLMGW_NAIVE_PROVIDER_IMPORTS=1: every prebuilt package's __init__ runs (all ~2,200 submodules),
-         as in every cdktf Python tutorial;
+  naive  LLMGW_NAIVE_PROVIDER_IMPORTS=1, one process: every prebuilt package's __init__ runs (all ~2,200
+         submodules), as in every cdktf Python tutorial;
   lean   the project's default (submodules on demand, only the clouds being synthesized), with a warm jsii
          package cache (on by default: the runtime keeps extracted assemblies under ~/.cache);
   cold   the lean path with an empty jsii package cache every repetition (a fresh CI runner).
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PATHS = {"naive": {"LLMGW_NAIVE_PROVIDER_IMPORTS": "1"}, "lean": {}, "cold": {}}
+PATHS = {"naive": {"LLMGW_NAIVE_PROVIDER_IMPORTS": "1", "LLMGW_SYNTH_JOBS": "1"}, "lean": {}, "cold": {}}
 
 
 def _tree_rss_kib(root: int) -> int:
@@ -52,7 +52,11 @@ def _tree_rss_kib(root: int) -> int:
 
 
 def run_once(path: str, stacks: str, outdir: Path) -> tuple[float, int]:
-    env = {key: value for key, value in os.environ.items() if key != "LLMGW_NAIVE_PROVIDER_IMPORTS"}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("LLMGW_NAIVE_PROVIDER_IMPORTS", "LLMGW_SYNTH_JOBS")
+    }
     env.update(STACKS=stacks, **PATHS[path])
     cold_cache = tempfile.TemporaryDirectory() if path == "cold" else None
     if cold_cache:
