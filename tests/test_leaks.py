@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -80,15 +81,30 @@ def test_the_output_check_bites_on_a_deliberate_leak():
     assert problems == ["output 'oops' exposes random_password.result"]
 
 
-def test_no_provider_key_value_is_an_input_of_any_stack(synthesized):
-    """Provider keys are names only: no variable, and no secret version carrying a value, for them."""
+# Literal text allowed around references in a secret value: the LiteLLM virtual-key prefix.
+ALLOWED_LITERALS = {"", "sk-"}
+
+
+def _is_reference(value: object) -> bool:
+    """True when the value is built only from references (plus an allowed prefix), never a literal secret."""
+    return isinstance(value, str) and re.sub(r"\$\{[^${}]+\}", "", value) in ALLOWED_LITERALS and "${" in value
+
+
+def test_no_secret_value_is_written_into_any_stack(synthesized):
+    """Provider keys are names only (no input variable carries one), and a secret version's value is never a
+    literal: it is a write-only ephemeral value or a reference to a value another resource generated."""
     for stack, body in synthesized.items():
         variables = set(body.get("variable", {}))
         assert variables <= {"litellm_api_key"}, f"{stack}: unexpected input variables {variables}"
-        for version in body.get("resource", {}).get("aws_secretsmanager_secret_version", {}).values():
-            assert "secret_string" not in version, f"{stack}: a secret value is in the configuration"
-        for version in body.get("resource", {}).get("google_secret_manager_secret_version", {}).values():
-            assert "secret_data" not in version, f"{stack}: a secret value is in the configuration"
+        resources = body.get("resource", {})
+        for resource_type, argument in (
+            ("aws_secretsmanager_secret_version", "secret_string"),
+            ("google_secret_manager_secret_version", "secret_data"),
+            ("alicloud_kms_secret", "secret_data"),
+        ):
+            for name, version in resources.get(resource_type, {}).items():
+                if argument in version:
+                    assert _is_reference(version[argument]), f"{stack}: {resource_type}.{name} holds a literal"
 
 
 FORBIDDEN_TRACKED = (".tfstate", ".tfplan", ".tfvars", ".auto.tfvars.json", "crash.log")

@@ -22,6 +22,9 @@ NAME_LIMITS: dict[str, int] = {
     "alicloud_kvstore_instance": 128,
     "alicloud_db_instance": 64,
     "alicloud_ots_instance": 16,
+    "google_cloud_run_v2_service": 49,
+    "google_redis_instance": 40,
+    "google_storage_bucket": 63,
 }
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_google.storage_bucket import (
     StorageBucket,
     StorageBucketEncryption,
@@ -24,6 +25,8 @@ class SecureGcsBucketProps:
     kms_key_name: str | None = None
     noncurrent_versions_kept: int = 20
     prevent_destroy: bool = True
+    # E.g. the `storage.googleapis.com` project service (a construct-level add_dependency emits nothing).
+    depends_on: Sequence[ITerraformDependable] = ()
 
 
 class SecureGcsBucket(Construct):
@@ -48,6 +51,7 @@ class SecureGcsBucket(Construct):
                 )
             ],
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.prevent_destroy),
+            depends_on=list(props.depends_on) or None,
         )
 
     @property

@@ -1,0 +1,207 @@
+"""One LiteLLM component as a Cloud Run v2 service that only the load balancer can reach.
+
+    GatewayService(self, "gateway", GatewayServiceProps(name=..., region=..., image=..., port=4000,
+        service_account_email=..., config=gcp.components.gateway, probes=LITELLM_PROBES, egress=network.egress,
+        env={...}, secrets=[master_key, ...]))
+
+Secrets arrive as `secret_key_ref` env (or mounted files), pinned to the version each GatewaySecret names;
+never as plain env values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cdktf import ITerraformDependable
+from cdktf_cdktf_provider_google.cloud_run_v2_service import (
+    CloudRunV2Service,
+    CloudRunV2ServiceTemplate,
+    CloudRunV2ServiceTemplateContainers,
+    CloudRunV2ServiceTemplateContainersEnv,
+    CloudRunV2ServiceTemplateContainersEnvValueSource,
+    CloudRunV2ServiceTemplateContainersEnvValueSourceSecretKeyRef,
+    CloudRunV2ServiceTemplateContainersLivenessProbe,
+    CloudRunV2ServiceTemplateContainersLivenessProbeHttpGet,
+    CloudRunV2ServiceTemplateContainersPorts,
+    CloudRunV2ServiceTemplateContainersResources,
+    CloudRunV2ServiceTemplateContainersStartupProbe,
+    CloudRunV2ServiceTemplateContainersStartupProbeHttpGet,
+    CloudRunV2ServiceTemplateContainersVolumeMounts,
+    CloudRunV2ServiceTemplateScaling,
+    CloudRunV2ServiceTemplateVolumes,
+    CloudRunV2ServiceTemplateVolumesSecret,
+    CloudRunV2ServiceTemplateVolumesSecretItems,
+    CloudRunV2ServiceTemplateVpcAccess,
+    CloudRunV2ServiceTemplateVpcAccessNetworkInterfaces,
+)
+from constructs import Construct
+
+from constructs_lib.config.gcp import GcpServiceConfig
+from constructs_lib.gcp.network import VpcEgress
+from constructs_lib.gcp.secrets import GatewaySecret
+
+# Only traffic from Google Cloud load balancers (and the VPC) reaches the service; `*.run.app` is closed.
+INGRESS = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+
+
+@dataclass(frozen=True)
+class Probes:
+    startup_path: str
+    liveness_path: str
+
+
+# The reference's health paths: readiness gates startup (DB/cache reachable), liveliness restarts hung instances.
+LITELLM_PROBES = Probes(startup_path="/health/readiness", liveness_path="/health/liveliness")
+UI_PROBES = Probes(startup_path="/healthz", liveness_path="/healthz")
+
+
+@dataclass(frozen=True)
+class SecretFile:
+    """A secret mounted as `<mount_dir>/<file_name>` (Cloud Run mounts one secret per directory)."""
+
+    secret: GatewaySecret
+    volume: str
+    mount_dir: str
+    file_name: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.mount_dir}/{self.file_name}"
+
+
+@dataclass(frozen=True)
+class GatewayServiceProps:
+    name: str
+    region: str
+    image: str
+    port: int
+    service_account_email: str
+    config: GcpServiceConfig
+    probes: Probes
+    production: bool
+    # None: no VPC access at all (the UI talks to nothing private).
+    egress: VpcEgress | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    secrets: Sequence[GatewaySecret] = ()
+    secret_files: Sequence[SecretFile] = ()
+    command: Sequence[str] | None = None
+    args: Sequence[str] | None = None
+    # Background work (spend-log batching) needs CPU between requests; a static UI does not.
+    always_on_cpu: bool = True
+    depends_on: Sequence[ITerraformDependable] = ()
+
+
+def vpc_access(egress: VpcEgress | None) -> CloudRunV2ServiceTemplateVpcAccess | None:
+    if egress is None:
+        return None
+    if egress.connector:
+        return CloudRunV2ServiceTemplateVpcAccess(connector=egress.connector, egress=egress.egress)
+    return CloudRunV2ServiceTemplateVpcAccess(
+        egress=egress.egress,
+        network_interfaces=[
+            CloudRunV2ServiceTemplateVpcAccessNetworkInterfaces(network=egress.network, subnetwork=egress.subnetwork)
+        ],
+    )
+
+
+class GatewayService(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: GatewayServiceProps) -> None:
+        super().__init__(scope, construct_id)
+        config = props.config
+        env = [
+            CloudRunV2ServiceTemplateContainersEnv(name=name, value=value) for name, value in sorted(props.env.items())
+        ]
+        env += [
+            CloudRunV2ServiceTemplateContainersEnv(
+                name=secret.env_var,
+                value_source=CloudRunV2ServiceTemplateContainersEnvValueSource(
+                    secret_key_ref=CloudRunV2ServiceTemplateContainersEnvValueSourceSecretKeyRef(
+                        secret=secret.id, version=secret.version
+                    )
+                ),
+            )
+            for secret in sorted(props.secrets, key=lambda secret: secret.env_var)
+        ]
+        container = CloudRunV2ServiceTemplateContainers(
+            name="litellm",
+            image=props.image,
+            command=list(props.command) if props.command else None,
+            args=list(props.args) if props.args else None,
+            ports=CloudRunV2ServiceTemplateContainersPorts(container_port=props.port, name="http1"),
+            resources=CloudRunV2ServiceTemplateContainersResources(
+                limits={"cpu": config.cpu, "memory": config.memory},
+                cpu_idle=not props.always_on_cpu,
+                startup_cpu_boost=True,
+            ),
+            env=env,
+            volume_mounts=[
+                CloudRunV2ServiceTemplateContainersVolumeMounts(name=item.volume, mount_path=item.mount_dir)
+                for item in props.secret_files
+            ],
+            startup_probe=CloudRunV2ServiceTemplateContainersStartupProbe(
+                http_get=CloudRunV2ServiceTemplateContainersStartupProbeHttpGet(
+                    path=props.probes.startup_path, port=props.port
+                ),
+                initial_delay_seconds=10,
+                period_seconds=10,
+                timeout_seconds=5,
+                failure_threshold=12,
+            ),
+            liveness_probe=CloudRunV2ServiceTemplateContainersLivenessProbe(
+                http_get=CloudRunV2ServiceTemplateContainersLivenessProbeHttpGet(
+                    path=props.probes.liveness_path, port=props.port
+                ),
+                period_seconds=30,
+                timeout_seconds=5,
+                failure_threshold=3,
+            ),
+        )
+        self.service = CloudRunV2Service(
+            self,
+            "service",
+            name=props.name,
+            location=props.region,
+            ingress=INGRESS,
+            # No `allUsers` run.invoker binding: the invoker IAM check is switched off instead, because the
+            # external load balancer forwards end-user requests without Google identity tokens, and ingress
+            # INTERNAL_LOAD_BALANCER already admits only the load balancer (and the VPC). LiteLLM authenticates
+            # every API call with its own keys; the UI serves static files.
+            invoker_iam_disabled=True,
+            deletion_protection=props.production,
+            template=CloudRunV2ServiceTemplate(
+                service_account=props.service_account_email,
+                execution_environment="EXECUTION_ENVIRONMENT_GEN2",
+                max_instance_request_concurrency=config.concurrency,
+                timeout=f"{config.timeout_seconds}s",
+                scaling=CloudRunV2ServiceTemplateScaling(
+                    min_instance_count=config.min_instances, max_instance_count=config.max_instances
+                ),
+                vpc_access=vpc_access(props.egress),
+                containers=[container],
+                volumes=[
+                    CloudRunV2ServiceTemplateVolumes(
+                        name=item.volume,
+                        secret=CloudRunV2ServiceTemplateVolumesSecret(
+                            secret=item.secret.id,
+                            default_mode=0o444,
+                            items=[
+                                CloudRunV2ServiceTemplateVolumesSecretItems(
+                                    path=item.file_name, version=item.secret.version
+                                )
+                            ],
+                        ),
+                    )
+                    for item in props.secret_files
+                ],
+            ),
+            depends_on=list(props.depends_on),
+        )
+
+    @property
+    def name(self) -> str:
+        return self.service.name
+
+    @property
+    def uri(self) -> str:
+        return self.service.uri

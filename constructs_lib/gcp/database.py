@@ -1,0 +1,179 @@
+"""Cloud SQL for PostgreSQL 16: private IP only, TLS required, PITR backups, deletion protection, insights.
+
+    db = GatewayDatabase(self, "database", GatewayDatabaseProps(naming=..., region=..., network_id=...,
+        config=gcp.database, production=True, password=WriteOnlyValue(value=<ephemeral>, version=1)))
+    db.private_ip, db.replica_private_ip, db.database_name, db.user_name
+
+Password authentication: LiteLLM's IAM-auth helper mints AWS RDS tokens only, and Cloud SQL IAM auth from Cloud
+Run would need the Auth Proxy as a sidecar. The password is generated ephemerally and written twice through
+write-only arguments (the SQL user's `password_wo` and the Secret Manager version's `secret_data_wo`), so it is
+in neither plan nor state; bumping `clouds.gcp.secrets.database_password_version` rotates both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdktf import ITerraformDependable, TerraformResourceLifecycle
+from cdktf_cdktf_provider_google.data_google_project import DataGoogleProject
+from cdktf_cdktf_provider_google.kms_crypto_key_iam_member import KmsCryptoKeyIamMember
+from cdktf_cdktf_provider_google.sql_database import SqlDatabase
+from cdktf_cdktf_provider_google.sql_database_instance import (
+    SqlDatabaseInstance,
+    SqlDatabaseInstanceSettings,
+    SqlDatabaseInstanceSettingsBackupConfiguration,
+    SqlDatabaseInstanceSettingsBackupConfigurationBackupRetentionSettings,
+    SqlDatabaseInstanceSettingsDatabaseFlags,
+    SqlDatabaseInstanceSettingsInsightsConfig,
+    SqlDatabaseInstanceSettingsIpConfiguration,
+    SqlDatabaseInstanceSettingsMaintenanceWindow,
+)
+from cdktf_cdktf_provider_google.sql_user import SqlUser
+from constructs import Construct
+
+from constructs_lib._common.naming import Naming
+from constructs_lib.config.gcp import GcpDatabaseConfig
+from constructs_lib.gcp.secrets import WriteOnlyValue
+
+DATABASE_VERSION = "POSTGRES_16"
+DATABASE_NAME = "litellm"
+USER_NAME = "litellm"
+# TLS required for every connection; client certificates are not (the app authenticates with its password).
+SSL_MODE = "ENCRYPTED_ONLY"
+# disk_autoresize grows the disk; a later plan would read the configured size as a shrink, which replaces the
+# instance (data loss). The size is set at creation only.
+_IGNORE_DISK_SIZE = TerraformResourceLifecycle(ignore_changes=["settings[0].disk_size"])
+
+
+@dataclass(frozen=True)
+class GatewayDatabaseProps:
+    naming: Naming
+    region: str
+    network_id: str
+    config: GcpDatabaseConfig
+    production: bool
+    password: WriteOnlyValue
+    # Private Services Access peering (and APIs): the instance takes its private IP from the peered range.
+    depends_on: Sequence[ITerraformDependable] = ()
+
+
+class GatewayDatabase(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: GatewayDatabaseProps) -> None:
+        super().__init__(scope, construct_id)
+        config, naming = props.config, props.naming
+        high_availability = props.production if config.high_availability is None else config.high_availability
+        depends_on = list(props.depends_on)
+        if config.cmek_key:
+            depends_on.append(self._grant_key_to_cloud_sql(config.cmek_key))
+        ip_configuration = SqlDatabaseInstanceSettingsIpConfiguration(
+            ipv4_enabled=False,
+            private_network=props.network_id,
+            ssl_mode=SSL_MODE,
+            enable_private_path_for_google_cloud_services=False,
+        )
+        flags = [
+            SqlDatabaseInstanceSettingsDatabaseFlags(name="log_min_duration_statement", value="1000"),
+            SqlDatabaseInstanceSettingsDatabaseFlags(name="log_connections", value="on"),
+            SqlDatabaseInstanceSettingsDatabaseFlags(name="log_disconnections", value="on"),
+        ]
+        self.instance = SqlDatabaseInstance(
+            self,
+            "instance",
+            name=naming.name("pg", "google_sql_database_instance"),
+            region=props.region,
+            database_version=DATABASE_VERSION,
+            deletion_protection=config.deletion_protection,
+            encryption_key_name=config.cmek_key,
+            settings=SqlDatabaseInstanceSettings(
+                edition=config.edition,
+                tier=config.tier,
+                availability_type="REGIONAL" if high_availability else "ZONAL",
+                disk_type="PD_SSD",
+                disk_size=config.disk_size_gb,
+                disk_autoresize=True,
+                deletion_protection_enabled=config.deletion_protection,
+                ip_configuration=ip_configuration,
+                backup_configuration=SqlDatabaseInstanceSettingsBackupConfiguration(
+                    enabled=True,
+                    point_in_time_recovery_enabled=True,
+                    start_time="03:00",
+                    transaction_log_retention_days=min(7, config.backup_retention_days),
+                    backup_retention_settings=SqlDatabaseInstanceSettingsBackupConfigurationBackupRetentionSettings(
+                        retained_backups=config.backup_retention_days, retention_unit="COUNT"
+                    ),
+                ),
+                insights_config=SqlDatabaseInstanceSettingsInsightsConfig(
+                    query_insights_enabled=True,
+                    record_application_tags=True,
+                    record_client_address=True,
+                    query_string_length=1024,
+                ),
+                maintenance_window=SqlDatabaseInstanceSettingsMaintenanceWindow(day=7, hour=4, update_track="stable"),
+                database_flags=flags,
+                retain_backups_on_delete=True,
+            ),
+            depends_on=depends_on,
+            lifecycle=_IGNORE_DISK_SIZE,
+        )
+        self.replica: SqlDatabaseInstance | None = None
+        if config.read_replica:
+            self.replica = SqlDatabaseInstance(
+                self,
+                "replica",
+                name=naming.name("pg-replica", "google_sql_database_instance"),
+                region=props.region,
+                database_version=DATABASE_VERSION,
+                master_instance_name=self.instance.name,
+                deletion_protection=config.deletion_protection,
+                encryption_key_name=config.cmek_key,
+                settings=SqlDatabaseInstanceSettings(
+                    edition=config.edition,
+                    tier=config.tier,
+                    availability_type="ZONAL",
+                    disk_type="PD_SSD",
+                    disk_autoresize=True,
+                    deletion_protection_enabled=config.deletion_protection,
+                    ip_configuration=ip_configuration,
+                    insights_config=SqlDatabaseInstanceSettingsInsightsConfig(query_insights_enabled=True),
+                    database_flags=flags,
+                ),
+                lifecycle=_IGNORE_DISK_SIZE,
+            )
+        # ABANDON on both: the app role owns every table the migrations create, so Postgres refuses DROP ROLE
+        # (and dropping the database would lose data); deleting the instance removes both anyway.
+        self.database = SqlDatabase(
+            self, "database", name=DATABASE_NAME, instance=self.instance.name, deletion_policy="ABANDON"
+        )
+        self.user = SqlUser(
+            self,
+            "user",
+            name=USER_NAME,
+            instance=self.instance.name,
+            password_wo=props.password.value,
+            password_wo_version=props.password.version,
+            deletion_policy="ABANDON",
+        )
+
+    def _grant_key_to_cloud_sql(self, key: str) -> KmsCryptoKeyIamMember:
+        """The Cloud SQL service agent must be able to use the key before the instance is created.
+
+        The agent exists once `gcloud beta services identity create --service=sqladmin.googleapis.com` ran
+        (or the project created a CMEK instance before); the provider's GA resources cannot create it.
+        """
+        project = DataGoogleProject(self, "project")
+        return KmsCryptoKeyIamMember(
+            self,
+            "cmek-agent",
+            crypto_key_id=key,
+            role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+            member=f"serviceAccount:service-{project.number}@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+        )
+
+    @property
+    def private_ip(self) -> str:
+        return self.instance.private_ip_address
+
+    @property
+    def replica_private_ip(self) -> str | None:
+        return self.replica.private_ip_address if self.replica else None
