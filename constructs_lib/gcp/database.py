@@ -72,10 +72,24 @@ class GatewayDatabase(Construct):
             ssl_mode=SSL_MODE,
             enable_private_path_for_google_cloud_services=False,
         )
+        # Audit-grade logging (CIS PostgreSQL on Cloud SQL): connections, checkpoints, schema changes through
+        # pgAudit, errors, and statements slower than a second; never statement text with parameters.
         flags = [
-            SqlDatabaseInstanceSettingsDatabaseFlags(name="log_min_duration_statement", value="1000"),
-            SqlDatabaseInstanceSettingsDatabaseFlags(name="log_connections", value="on"),
-            SqlDatabaseInstanceSettingsDatabaseFlags(name="log_disconnections", value="on"),
+            SqlDatabaseInstanceSettingsDatabaseFlags(name=name, value=value)
+            for name, value in (
+                ("cloudsql.enable_pgaudit", "on"),
+                ("pgaudit.log", "ddl,role"),
+                ("log_checkpoints", "on"),
+                ("log_connections", "on"),
+                ("log_disconnections", "on"),
+                ("log_duration", "on"),
+                ("log_hostname", "on"),
+                ("log_lock_waits", "on"),
+                ("log_min_duration_statement", "1000"),
+                ("log_min_error_statement", "error"),
+                ("log_min_messages", "warning"),
+                ("log_statement", "ddl"),
+            )
         ]
         self.instance = SqlDatabaseInstance(
             self,

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdktf import ITerraformDependable
+from cdktf_cdktf_provider_google.compute_firewall import ComputeFirewall, ComputeFirewallDeny, ComputeFirewallLogConfig
 from cdktf_cdktf_provider_google.compute_global_address import ComputeGlobalAddress
 from cdktf_cdktf_provider_google.compute_network import ComputeNetwork
 from cdktf_cdktf_provider_google.compute_router import ComputeRouter
@@ -73,6 +74,19 @@ class GatewayNetwork(Construct):
                 log_config=ComputeSubnetworkLogConfig(
                     aggregation_interval="INTERVAL_5_SEC", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"
                 ),
+            )
+            # Explicit, logged default-deny for ingress: nothing reaches the VPC unless a rule says so (Cloud Run
+            # egress, Cloud SQL and Memorystore peering are not governed by VPC ingress rules).
+            ComputeFirewall(
+                self,
+                "deny-all-ingress",
+                name=naming.name("deny-all-ingress", "google_compute"),
+                network=network.id,
+                direction="INGRESS",
+                priority=65534,
+                source_ranges=["0.0.0.0/0"],
+                deny=[ComputeFirewallDeny(protocol="all")],
+                log_config=ComputeFirewallLogConfig(metadata="INCLUDE_ALL_METADATA"),
             )
             self.network_id, self.subnetwork_id = network.id, subnet.id
 
