@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+# The real LiteLLM, hash-locked, in a venv of its own: only tests/test_litellm_config.py uses it.
+LITELLM_VENV := .venv-litellm
+LITELLM_STAMP := $(LITELLM_VENV)/.installed-$(shell sha256sum tools/litellm_check/requirements.txt | cut -c1-12)
 
 # Quiet, offline-friendly tool defaults. TF_LOG is never set here: debug logs can hold secrets.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -14,7 +17,7 @@ export CHECKPOINT_DISABLE := 1
 export TF_IN_AUTOMATION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv synth stacks test lint config-schema bindings schemas plan-offline bench clean scan
+.PHONY: help venv litellm-venv synth stacks test lint config-schema bindings schemas plan-offline bench clean scan
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,7 +35,14 @@ synth: venv ## Synthesize every stack (or STACKS=a,b) into cdktf.out/stacks/<sta
 stacks: venv ## Print the stack list as JSON (CI's plan matrix)
 	@$(PY) main.py --list-stacks
 
-test: venv node_modules/.package-lock.json ## Run the whole test suite (unit, snapshot, property, workflow lint, offline plan)
+$(LITELLM_STAMP): tools/litellm_check/requirements.txt
+	@test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r tools/litellm_check/requirements.txt
+	@rm -f $(LITELLM_VENV)/.installed-* && touch $@
+
+litellm-venv: $(LITELLM_STAMP) ## Create the hash-locked venv with the real litellm (for the proxy-config test)
+
+test: venv litellm-venv node_modules/.package-lock.json ## Run the whole test suite (unit, snapshot, property, workflow lint, offline plan)
 	$(PY) -m pytest
 
 lint: venv node_modules/.package-lock.json ## ruff, actionlint, zizmor, workflow schema + rules, secret scan

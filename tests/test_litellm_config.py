@@ -1,0 +1,118 @@
+"""The generated LiteLLM proxy config: deterministic, secret-free, and accepted by the real `litellm` Router.
+
+The Router check runs the pinned library (tools/litellm_check/requirements.txt, hash-locked) in its own venv,
+.venv-litellm, which `make test` creates; LiteLLM's dependency tree never enters the synthesis venv.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from constructs_lib._common.litellm_config import (
+    CONFIG_SHA_ENV,
+    ENV_REFERENCE_PREFIX,
+    MASTER_KEY_ENV,
+    proxy_config_document,
+    render_proxy_config,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+LITELLM_PYTHON = REPO / ".venv-litellm" / "bin" / "python"
+CHECKER = REPO / "tools" / "litellm_check" / "load_config.py"
+
+
+def _run_checker(paths: list[Path]) -> tuple[int, list[dict]]:
+    assert LITELLM_PYTHON.exists(), "the LiteLLM check venv is missing: run `make litellm-venv` (make test does)"
+    completed = subprocess.run(
+        [str(LITELLM_PYTHON), str(CHECKER), *map(str, paths)], capture_output=True, text=True, timeout=300, check=False
+    )
+    results = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
+    assert len(results) == len(paths), completed.stderr[-2000:]
+    return completed.returncode, results
+
+
+def _strings(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [text for value in node.values() for text in _strings(value)]
+    if isinstance(node, list):
+        return [text for value in node for text in _strings(value)]
+    return []
+
+
+def test_every_example_config_builds_a_litellm_router(example_environments, tmp_path):
+    paths = []
+    for loaded in example_environments:
+        path = tmp_path / f"{loaded.config.env}.yaml"
+        path.write_text(render_proxy_config(loaded.config).text)
+        paths.append(path)
+    returncode, results = _run_checker(paths)
+    assert returncode == 0, results
+    for loaded, result in zip(example_environments, results, strict=True):
+        config = loaded.config
+        assert result["ok"], result
+        assert result["litellm_version"] == "1.106.12"
+        assert result["models"] == sorted(model.name for model in config.models)
+        used_keys = {model.provider_key for model in config.models}
+        expected_refs = {key.env_var for key in config.provider_keys if key.name in used_keys}
+        assert expected_refs <= set(result["references"])
+        assert MASTER_KEY_ENV in result["references"]
+
+
+def test_litellm_rejects_what_it_would_reject_at_boot(example_environments, tmp_path):
+    """The check bites: an unknown provider and an invalid routing strategy both fail, with LiteLLM's message."""
+    document = proxy_config_document(example_environments[0].config)
+    unknown_provider = json.loads(json.dumps(document))
+    unknown_provider["model_list"][0]["litellm_params"]["model"] = "no-such-provider/some-model"
+    bad_strategy = json.loads(json.dumps(document))
+    bad_strategy["router_settings"]["routing_strategy"] = "fastest-please"
+    bad_cache_mode = json.loads(json.dumps(document))
+    bad_cache_mode["litellm_settings"]["cache_params"]["mode"] = "sometimes"
+    paths = []
+    for name, broken in (("provider", unknown_provider), ("strategy", bad_strategy), ("cache", bad_cache_mode)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(broken))
+        paths.append(path)
+    returncode, results = _run_checker(paths)
+    assert returncode == 1
+    assert [result["ok"] for result in results] == [False, False, False]
+    assert "no-such-provider" in results[0]["error"]
+    assert "routing_strategy" in results[1]["error"]
+    assert "sometimes" in results[2]["error"]
+
+
+def test_config_holds_only_environment_references_for_credentials(example_environments):
+    for loaded in example_environments:
+        document = proxy_config_document(loaded.config)
+        for entry in document["model_list"]:
+            assert entry["litellm_params"]["api_key"].startswith(ENV_REFERENCE_PREFIX)
+        general = document["general_settings"]
+        assert general["master_key"] == f"{ENV_REFERENCE_PREFIX}{MASTER_KEY_ENV}"
+        assert general["database_url"].startswith(ENV_REFERENCE_PREFIX)
+        assert document["litellm_settings"]["cache_params"]["password"].startswith(ENV_REFERENCE_PREFIX)
+        # No value that looks like a key: every string is a name, a model id, a setting or a reference.
+        for text in _strings(document):
+            assert not text.startswith("sk-"), text
+
+
+def test_rendering_is_deterministic_and_content_addressed(example_environments):
+    config = example_environments[0].config
+    first, second = render_proxy_config(config), render_proxy_config(config)
+    assert first == second
+    assert first.object_key == f"litellm/proxy_config.{first.sha256[:12]}.yaml"
+    changed = config.model_copy(update={"models": config.models[:1]})
+    assert render_proxy_config(changed).sha256 != first.sha256
+    assert CONFIG_SHA_ENV == "LITELLM_PROXY_CONFIG_SHA256"
+
+
+def test_api_base_is_passed_through_only_when_set(example_environments):
+    config = example_environments[0].config
+    assert "api_base" not in proxy_config_document(config)["model_list"][0]["litellm_params"]
+    model = config.models[0].model_copy(update={"api_base": "https://llm.internal.example/v1"})
+    document = proxy_config_document(config.model_copy(update={"models": [model]}))
+    assert document["model_list"][0]["litellm_params"]["api_base"] == "https://llm.internal.example/v1"
