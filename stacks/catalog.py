@@ -79,6 +79,9 @@ def stack_specs(environments: Iterable[LoadedEnvironment]) -> list[StackSpec]:
                         config_path=owner.path,
                         config=owner.config,
                         environment=BOOTSTRAP_ENVIRONMENT,
+                        environments=tuple(
+                            loaded.config for loaded in environments if cloud in loaded.config.enabled_clouds
+                        ),
                     )
                 )
             )

@@ -18,6 +18,8 @@ class StackContext:
     config_path: Path
     config: EnvironmentConfig
     environment: str = field(default="")
+    # Bootstrap stacks only: every environment of the repository (the CI trust covers them all).
+    environments: tuple[EnvironmentConfig, ...] = ()
 
     @property
     def env(self) -> str:

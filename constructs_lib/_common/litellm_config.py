@@ -19,7 +19,13 @@ from constructs_lib.config.environment import EnvironmentConfig
 
 MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
 DATABASE_URL_ENV = "DATABASE_URL"
-REDIS_ENV = {"host": "REDIS_HOST", "port": "REDIS_PORT", "password": "REDIS_PASSWORD", "ssl": "REDIS_SSL"}
+# Names of environment variables, not values.
+REDIS_ENV = {
+    "host": "REDIS_HOST",
+    "port": "REDIS_PORT",
+    "password": "REDIS_PASSWORD",  # pragma: allowlist secret
+    "ssl": "REDIS_SSL",
+}
 # Put in every gateway container's plain environment: a new digest is a new task definition / revision.
 CONFIG_SHA_ENV = "LITELLM_PROXY_CONFIG_SHA256"
 

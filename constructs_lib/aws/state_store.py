@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
@@ -24,9 +30,33 @@ class StateStoreProps:
     alias_prefix: str
     # None: S3-native lockfile (Terraform >= 1.10); otherwise the DynamoDB lock table's name.
     dynamodb_table: str | None = None
+    # CI roles in *other* accounts that read and write state: granted in the bucket and key policies (their own
+    # identity policies are not enough across accounts). Roles of this account need only their IAM policies.
+    cross_account_role_arns: tuple[str, ...] = ()
 
 
 class AwsStateStore(Construct):
+    def _key_policy(self, role_arns: tuple[str, ...]) -> str:
+        """The default key policy (the account administers the key through IAM) plus the other accounts' CI roles."""
+        account = DataAwsCallerIdentity(self, "account")
+        statements = [
+            {
+                "Sid": "AccountAdministersKeyThroughIam",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account.account_id}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CiRolesOfEnvironmentAccountsUseKeyForState",
+                "Effect": "Allow",
+                "Principal": {"AWS": list(role_arns)},
+                "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+            },
+        ]
+        return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
     def __init__(self, scope: Construct, construct_id: str, props: StateStoreProps) -> None:
         super().__init__(scope, construct_id)
         self.key = KmsKey(
@@ -35,11 +65,32 @@ class AwsStateStore(Construct):
             description=f"Encrypts Terraform state in s3://{props.bucket_name}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
+            policy=self._key_policy(props.cross_account_role_arns) if props.cross_account_role_arns else None,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
         )
         KmsAlias(self, "alias", name=f"alias/{props.alias_prefix}-tfstate", target_key_id=self.key.key_id)
+        cross_account = (
+            (
+                DataAwsIamPolicyDocumentStatement(
+                    sid="CiRolesOfEnvironmentAccounts",
+                    actions=["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    principals=[
+                        DataAwsIamPolicyDocumentStatementPrincipals(
+                            type="AWS", identifiers=list(props.cross_account_role_arns)
+                        )
+                    ],
+                    resources=[f"arn:aws:s3:::{props.bucket_name}", f"arn:aws:s3:::{props.bucket_name}/*"],
+                ),
+            )
+            if props.cross_account_role_arns
+            else ()
+        )
         self.bucket = SecureBucket(
-            self, "bucket", SecureBucketProps(bucket_name=props.bucket_name, kms_key_arn=self.key.arn)
+            self,
+            "bucket",
+            SecureBucketProps(
+                bucket_name=props.bucket_name, kms_key_arn=self.key.arn, extra_policy_statements=cross_account
+            ),
         )
         self.lock_table: DynamodbTable | None = None
         if props.dynamodb_table:

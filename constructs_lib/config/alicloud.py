@@ -41,7 +41,7 @@ class AlicloudConfig(StrictModel):
             if not zone.startswith(self.region):
                 raise ValueError(f"zones: {zone!r} is not in region {self.region!r}")
         if len(self.network.vswitch_cidrs) != len(self.zones):
-            raise ValueError(
-                f"network.vswitch_cidrs: {len(self.network.vswitch_cidrs)} vswitches for {len(self.zones)} zones (need one per zone)"
-            )
+            count = len(self.network.vswitch_cidrs)
+            zones = len(self.zones)
+            raise ValueError(f"network.vswitch_cidrs: {count} vswitches for {zones} zones (need one per zone)")
         return self

@@ -39,9 +39,8 @@ class AwsConfig(StrictModel):
     @model_validator(mode="after")
     def _zones_match_region_and_subnets(self) -> AwsConfig:
         if len(self.availability_zones) < 2:
-            raise ValueError(
-                f"availability_zones: need at least two AZs for a highly available gateway, got {len(self.availability_zones)}"
-            )
+            count = len(self.availability_zones)
+            raise ValueError(f"availability_zones: need at least two AZs for a highly available gateway, got {count}")
         if len(set(self.availability_zones)) != len(self.availability_zones):
             raise ValueError("availability_zones: an AZ is listed twice")
         for zone in self.availability_zones:
@@ -50,7 +49,6 @@ class AwsConfig(StrictModel):
         for field in ("public_subnet_cidrs", "private_subnet_cidrs"):
             count = len(getattr(self.network, field))
             if count != len(self.availability_zones):
-                raise ValueError(
-                    f"network.{field}: {count} subnets for {len(self.availability_zones)} availability zones (need one per AZ)"
-                )
+                zones = len(self.availability_zones)
+                raise ValueError(f"network.{field}: {count} subnets for {zones} availability zones (need one per AZ)")
         return self

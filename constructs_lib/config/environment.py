@@ -11,6 +11,7 @@ from constructs_lib._common.tags import IDENTITY_TAG_KEYS
 from constructs_lib.config.alicloud import AlicloudConfig
 from constructs_lib.config.aws import AwsConfig
 from constructs_lib.config.base import Labels, StrictModel
+from constructs_lib.config.ci import CiConfig
 from constructs_lib.config.gcp import GcpConfig
 from constructs_lib.config.llm import Agent, LlmModel, ProviderKey
 from constructs_lib.config.quotas import QuotasConfig
@@ -51,6 +52,7 @@ class EnvironmentConfig(StrictModel):
     models: Annotated[list[LlmModel], Field(min_length=1)]
     agents: list[Agent] = Field(default_factory=list)
     quotas: QuotasConfig = Field(default_factory=QuotasConfig)
+    ci: CiConfig = Field(default_factory=CiConfig)
     clouds: Clouds
 
     @model_validator(mode="after")

@@ -1,0 +1,178 @@
+"""GitHub Actions OIDC trust on Alibaba Cloud: an IMS OIDC provider and a plan + apply RAM role per stage.
+
+A role is assumable only with a GitHub token whose `iss`, `aud` (`sts.aliyuncs.com`, what
+`aliyun/configure-aliyun-credentials-action` requests by default) and `sub`
+(`repo:<owner>/<name>:environment:<stage>[-plan]`) all match exactly. Permissions are custom policies, not the
+broad system ones: Alibaba Cloud's read-only system policies include `kms:GetSecretValue` on every secret.
+- plan: read (`Describe*`/`List*`/`Get*`) of the services the stacks use; KMS reads only of the stage's own
+  secrets (refreshing `alicloud_kms_secret` reads its value: the provider keeps it in state), the state bucket's
+  objects and its key, and the lock table.
+- apply: the same services in full, RAM only on roles and policies named `<tenant>-<stage>-*`, KMS secrets only
+  named `<tenant>-<stage>-*`, and the state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from constructs_lib._common.ci_identity import GITHUB_OIDC_ISSUER, ROLES, oidc_subject
+from imports.alicloud.ims_oidc_provider import ImsOidcProvider
+from imports.alicloud.ram_policy import RamPolicy
+from imports.alicloud.ram_role import RamRole
+from imports.alicloud.ram_role_policy_attachment import RamRolePolicyAttachment
+
+ALIBABA_AUDIENCE = "sts.aliyuncs.com"
+# Services of the gateway, quotas and bootstrap stacks (RAM codes).
+STACK_SERVICES = ("ecs", "vpc", "alb", "rds", "kvstore", "log", "ess", "ots", "oss")
+READ_ACTIONS = ("Describe*", "List*", "Get*", "Query*")
+
+
+@dataclass(frozen=True)
+class GithubOidcIdentityProps:
+    # Thumbprints of the certificate chain of GitHub's issuer (verify with openssl before changing).
+    fingerprints: Sequence[str]
+    name: str = "github-actions"
+
+
+class GithubOidcIdentity(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: GithubOidcIdentityProps) -> None:
+        super().__init__(scope, construct_id)
+        self.provider = ImsOidcProvider(
+            self,
+            "provider",
+            oidc_provider_name=props.name,
+            issuer_url=GITHUB_OIDC_ISSUER,
+            client_ids=[ALIBABA_AUDIENCE],
+            fingerprints=sorted(fingerprint.lower() for fingerprint in props.fingerprints),
+            issuance_limit_time=1,
+            description="GitHub Actions (OIDC)",
+        )
+
+    @property
+    def arn(self) -> str:
+        return self.provider.arn
+
+
+@dataclass(frozen=True)
+class AlicloudCiRolesProps:
+    repository: str
+    stage: str
+    account_id: str
+    region: str
+    # `<tenant>-<stage>`: role and policy names, and the names the apply role may manage.
+    name_prefix: str
+    state_bucket: str
+    state_key_arn: str
+    lock_instance: str
+    # The bootstrap stage's apply role manages the state store, the OIDC provider and every stage's CI roles.
+    bootstrap: bool = False
+
+
+def _statement(actions: Sequence[str], resources: Sequence[str], effect: str = "Allow") -> dict:
+    return {"Effect": effect, "Action": list(actions), "Resource": list(resources)}
+
+
+def _state_statements(props: AlicloudCiRolesProps, *, write: bool) -> list[dict]:
+    bucket = f"acs:oss:*:{props.account_id}:{props.state_bucket}"
+    objects = ["oss:GetObject", "oss:PutObject", "oss:DeleteObject"] if write else ["oss:GetObject"]
+    return [
+        _statement(["oss:ListObjects", "oss:GetBucketInfo"], [bucket]),
+        _statement(objects, [f"{bucket}/*"]),
+        _statement(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [props.state_key_arn]),
+        # The OSS backend's lock rows: deploy-time plans lock too (pull-request plans run -lock=false).
+        _statement(
+            ["ots:GetRow", "ots:PutRow", "ots:DeleteRow", "ots:UpdateRow", "ots:DescribeTable"],
+            [f"acs:ots:{props.region}:{props.account_id}:instance/{props.lock_instance}*"],
+        ),
+    ]
+
+
+def policy_document(props: AlicloudCiRolesProps, role: str) -> dict:
+    own_secrets = f"acs:kms:{props.region}:{props.account_id}:secret/{props.name_prefix}-*"
+    keys = f"acs:kms:{props.region}:{props.account_id}:key/*"
+    if role == "plan":
+        read_services = [service for service in STACK_SERVICES if service != "oss"]
+        service_reads = [f"{service}:{action}" for service in read_services for action in READ_ACTIONS]
+        statements = [
+            _statement(service_reads, ["*"]),
+            _statement(["ram:Get*", "ram:List*", "ims:Get*", "ims:List*"], ["*"]),
+            _statement(["kms:Describe*", "kms:List*"], ["*"]),
+            _statement(["kms:GetSecretValue", "kms:Decrypt"], [own_secrets, keys]),
+        ]  # fmt: skip
+        return {"Version": "1", "Statement": statements + _state_statements(props, write=False)}
+    managed_prefix = props.name_prefix.split("-")[0] if props.bootstrap else props.name_prefix
+    own_ram = [
+        f"acs:ram::{props.account_id}:role/{managed_prefix}-*",
+        f"acs:ram::{props.account_id}:policy/{managed_prefix}-*",
+    ]
+    statements = [
+        _statement([f"{service}:*" for service in STACK_SERVICES if service != "oss"], ["*"]),
+        _statement(["ram:Get*", "ram:List*"], ["*"]),
+        _statement(["ram:*"], own_ram),
+        _statement(["ram:PassRole"], own_ram[:1]),
+        _statement(["kms:Describe*", "kms:List*", "kms:CreateKey", "kms:TagResource", "kms:CreateAlias"], ["*"]),
+        _statement(["kms:*"], [own_secrets, keys]),
+    ]
+    if props.bootstrap:
+        bucket = f"acs:oss:*:{props.account_id}:{props.state_bucket}"
+        statements += [
+            _statement(["ims:*"], [f"acs:ram::{props.account_id}:oidc-provider/*"]),
+            _statement(["oss:*"], [bucket, f"{bucket}/*"]),
+            _statement(["kms:*"], [props.state_key_arn]),
+        ]
+    return {"Version": "1", "Statement": statements + _state_statements(props, write=True)}
+
+
+class AlicloudCiRoles(Construct):
+    """The plan and apply RAM roles of one stage."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, props: AlicloudCiRolesProps, identity: GithubOidcIdentity
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.roles: dict[str, RamRole] = {}
+        for role in ROLES:
+            trust = {
+                "Version": "1",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {"Federated": [identity.arn]},
+                        "Condition": {
+                            "StringEquals": {
+                                "oidc:iss": GITHUB_OIDC_ISSUER,
+                                "oidc:aud": ALIBABA_AUDIENCE,
+                                "oidc:sub": oidc_subject(props.repository, props.stage, role),
+                            }
+                        },
+                    }
+                ],
+            }
+            ram_role = RamRole(
+                self,
+                role,
+                role_name=f"{props.name_prefix}-ci-{role}",
+                description=f"GitHub Actions {role} of stage {props.stage} ({props.repository})",
+                assume_role_policy_document=json.dumps(trust, sort_keys=True),
+                max_session_duration=3600,
+            )
+            policy = RamPolicy(
+                self,
+                f"{role}-policy",
+                policy_name=f"{props.name_prefix}-ci-{role}",
+                description=f"GitHub Actions {role} of stage {props.stage}",
+                policy_document=json.dumps(policy_document(props, role), sort_keys=True),
+            )
+            RamRolePolicyAttachment(
+                self,
+                f"{role}-attachment",
+                policy_name=policy.policy_name,
+                policy_type="Custom",
+                role_name=ram_role.role_name,
+            )
+            self.roles[role] = ram_role
