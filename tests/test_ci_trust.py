@@ -90,7 +90,10 @@ def _account(stack: dict, policy: dict) -> str:
 def test_gcp_pool_admits_only_this_repository_and_accounts_one_subject(synthesized):
     stack = synthesized["gcp-bootstrap"]
     (provider,) = _resources(stack, "google_iam_workload_identity_pool_provider").values()
-    assert provider["attribute_condition"] == f'assertion.repository == "{REPOSITORY}"'
+    condition = provider["attribute_condition"]
+    assert condition.startswith(f'assertion.repository == "{REPOSITORY}" && (')
+    admitted = set(re.findall(r'assertion\.sub == "([^"]+)"', condition))
+    assert admitted == _expected_subjects()
     assert provider["oidc"]["issuer_uri"] == GITHUB_OIDC_ISSUER
     bindings = _resources(stack, "google_service_account_iam_member").values()
     subjects = set()

@@ -34,6 +34,7 @@ from cdktf_cdktf_provider_google.storage_bucket_iam_member import (
 from constructs import Construct
 
 from constructs_lib._common.ci_identity import GITHUB_OIDC_ISSUER, ROLES, master_key_secret_name, oidc_subject
+from constructs_lib._common.errors import PropsError
 
 PLAN_PROJECT_ROLES = ("roles/viewer", "roles/iam.securityReviewer")
 APPLY_PROJECT_ROLES = (
@@ -62,7 +63,16 @@ class GithubWorkloadIdentityProps:
     repository: str
     # `<tenant>-github`: 4-32 characters, unique per project (a deleted pool's id stays reserved for 30 days).
     pool_id: str
+    # Every subject any service account trusts: the pool admits no other token.
+    subjects: Sequence[str] = ()
     depends_on: Sequence[ITerraformDependable] = ()
+
+
+def _admission_condition(props: GithubWorkloadIdentityProps) -> str:
+    if not props.subjects:
+        raise PropsError("subjects", "a GitHub Workload Identity pool needs at least one trusted subject")
+    subjects = " || ".join(f"assertion.sub == {json.dumps(subject)}" for subject in sorted(props.subjects))
+    return f"assertion.repository == {json.dumps(props.repository)} && ({subjects})"
 
 
 class GithubWorkloadIdentity(Construct):
@@ -88,8 +98,8 @@ class GithubWorkloadIdentity(Construct):
                 "google.subject": "assertion.sub",
                 "attribute.repository": "assertion.repository",
             },
-            # Tokens of any other repository are refused before any service account binding is considered.
-            attribute_condition=f"assertion.repository == {json.dumps(props.repository)}",
+            # Tokens of any other repository or GitHub environment are refused before any binding is considered.
+            attribute_condition=_admission_condition(props),
             oidc=IamWorkloadIdentityPoolProviderOidc(issuer_uri=GITHUB_OIDC_ISSUER),
         )
 

@@ -10,7 +10,7 @@ from cdktf import TerraformOutput
 from cdktf_cdktf_provider_google.project_service import ProjectService
 from constructs import Construct
 
-from constructs_lib._common.ci_identity import BOOTSTRAP_STAGE
+from constructs_lib._common.ci_identity import BOOTSTRAP_STAGE, ROLES, oidc_subject
 from constructs_lib.gcp.ci_trust import (
     GcpCiAccounts,
     GcpCiAccountsProps,
@@ -46,17 +46,20 @@ class GcpBootstrapStack(GcpStack):
                 name=state.bucket, location=state.location, depends_on=(apis["storage.googleapis.com"],)
             ),
         )
+        stage_projects = {BOOTSTRAP_STAGE: state.project}
+        stage_projects |= {environment.env: environment.cloud("gcp").project for environment in context.environments}
         identity = GithubWorkloadIdentity(
             self,
             "github",
             GithubWorkloadIdentityProps(
                 repository=config.repository,
                 pool_id=f"{config.tenant}-github",
+                subjects=tuple(
+                    oidc_subject(config.repository, stage, role) for stage in stage_projects for role in ROLES
+                ),
                 depends_on=tuple(apis[api] for api in BOOTSTRAP_APIS if api != "storage.googleapis.com"),
             ),
         )
-        stage_projects = {BOOTSTRAP_STAGE: state.project}
-        stage_projects |= {environment.env: environment.cloud("gcp").project for environment in context.environments}
         TerraformOutput(
             self,
             "workload_identity_provider",
