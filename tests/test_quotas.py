@@ -10,14 +10,15 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import cdktf
 import pytest
 from cdktf import App
 
 from constructs_lib._common.agent_key import SCRIPT
-from constructs_lib._common.quotas import MINUTES_PER_DAY, tokens_per_minute
 from constructs_lib.config import load_environment
+from constructs_lib.config.llm import MINUTES_PER_DAY, tokens_per_minute
 from stacks.context import StackContext
 from tests.conftest import CONFIG_DIR
 
@@ -54,7 +55,9 @@ def test_one_team_registration_secret_and_identity_per_agent(cloud, quotas_json,
     stack = quotas_json[cloud]["resource"]
     agents = sorted(agent.name for agent in dev_config.agents)
     assert sorted(team["team_alias"] for team in stack["litellm_team"].values()) == [f"dev-{a}" for a in agents]
-    assert sorted(data["input"]["alias"] for data in stack["terraform_data"].values()) == [f"dev-{a}" for a in agents]
+    registrations = [data for data in stack["terraform_data"].values() if "input" in data]
+    assert sorted(data["input"]["alias"] for data in registrations) == [f"dev-{a}" for a in agents]
+    assert len(stack["terraform_data"]) == 2 * len(agents), "a registration and a model-limits update per agent"
     secret_type, identity_type = {
         "aws": ("aws_secretsmanager_secret", "aws_iam_role"),
         "gcp": ("google_secret_manager_secret", "google_service_account"),
@@ -117,7 +120,7 @@ def test_removing_an_agent_removes_its_key_secret_and_identity(cloud, dev_config
     registration = next(
         body
         for body in quotas_json[cloud]["resource"]["terraform_data"].values()
-        if body["input"]["alias"] == "dev-support"
+        if body.get("input", {}).get("alias") == "dev-support"
     )
     revoke = registration["provisioner"][1]["local-exec"]
     assert revoke["when"] == "destroy" and revoke["command"].endswith(" revoke")
@@ -220,6 +223,16 @@ class _FakeLiteLLM(BaseHTTPRequestHandler):
     calls: list[tuple[str, dict, str]] = []
     known_aliases: set[str] = set()
 
+    def do_GET(self):
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        type(self).calls.append((url.path, query, self.headers["Authorization"]))
+        assert url.path == "/key/list" and query["return_full_object"] == ["true"]
+        # Like LiteLLM, the alias filter matches loosely: the script must pick the exact alias.
+        wanted = query["key_alias"][0]
+        keys = [{"token": f"hash-of-{alias}", "key_alias": alias} for alias in sorted(self.known_aliases)]
+        self._reply(200, {"keys": [key for key in keys if wanted in key["key_alias"]]})
+
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).calls.append((self.path, body, self.headers["Authorization"]))
@@ -260,6 +273,13 @@ def _script(action: str, base: str, **env: str) -> subprocess.CompletedProcess[s
     return subprocess.run([sys.executable, str(SCRIPT), action], env=environment, capture_output=True, text=True)
 
 
+MODEL_LIMITS = {
+    "model_rpm_limit": {"gpt-4o": 30},
+    "model_tpm_limit": {},
+    "model_max_budget": {"gpt-4o": {"budget_limit": 300.0, "time_period": "1d"}},
+}
+
+
 def test_registration_registers_the_callers_key_under_the_team(fake_gateway):
     key = "sk-" + "a1" * 24
     result = _script(
@@ -270,6 +290,7 @@ def test_registration_registers_the_callers_key_under_the_team(fake_gateway):
         TEAM_ID="team-1",
         MODELS='["gpt-4o"]',
         METADATA='{"agent": "code"}',
+        MODEL_LIMITS=json.dumps(MODEL_LIMITS),
     )
     assert result.returncode == 0, result.stderr
     paths = [call[0] for call in _FakeLiteLLM.calls]
@@ -281,6 +302,7 @@ def test_registration_registers_the_callers_key_under_the_team(fake_gateway):
         "team_id": "team-1",
         "models": ["gpt-4o"],
         "metadata": {"agent": "code"},
+        **MODEL_LIMITS,
     }
     assert auth == "Bearer master-test"
     assert key not in result.stdout + result.stderr
@@ -317,8 +339,91 @@ def test_registration_refuses_a_key_that_is_not_a_virtual_key(fake_gateway):
     assert _FakeLiteLLM.calls == []
 
 
+def test_limits_update_the_one_key_holding_the_exact_alias(fake_gateway):
+    _FakeLiteLLM.known_aliases = {"dev-code", "dev-code-old"}
+    result = _script("limits", fake_gateway, KEY_ALIAS="dev-code", MODEL_LIMITS=json.dumps(MODEL_LIMITS))
+    assert result.returncode == 0, result.stderr
+    (lookup, update) = _FakeLiteLLM.calls
+    assert lookup[0] == "/key/list" and lookup[1]["key_alias"] == ["dev-code"]
+    assert update[0] == "/key/update" and update[1] == {"key": "hash-of-dev-code", **MODEL_LIMITS}
+    assert _FakeLiteLLM.known_aliases == {"dev-code", "dev-code-old"}, "an update never revokes or re-issues"
+
+
+def test_limits_refuse_an_alias_that_holds_no_key(fake_gateway):
+    result = _script("limits", fake_gateway, KEY_ALIAS="dev-gone", MODEL_LIMITS="{}")
+    assert result.returncode == 1 and "exactly one key with alias 'dev-gone', found 0" in result.stderr
+    assert [call[0] for call in _FakeLiteLLM.calls] == ["/key/list"]
+
+
+def test_limits_refuse_unknown_limit_fields(fake_gateway):
+    result = _script("limits", fake_gateway, KEY_ALIAS="dev-code", MODEL_LIMITS='{"model_rpm": {}}')
+    assert result.returncode == 1 and "unknown fields ['model_rpm']" in result.stderr
+    assert _FakeLiteLLM.calls == []
+
+
+def _agent_data(stack: dict, agent: str, resource: str) -> dict:
+    """The terraform_data `resource` (registration / model-limits) of one agent's AgentKey."""
+    (body,) = [
+        body
+        for name, body in stack["resource"]["terraform_data"].items()
+        if name.rsplit("_", 1)[0] == f"agent-{agent}_{resource}"
+    ]
+    return body
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_per_model_limits_reach_the_key_at_registration_and_on_change(cloud, quotas_json):
+    stack = quotas_json[cloud]
+    registration = _agent_data(stack, "research", "registration")
+    limits = _agent_data(stack, "research", "model-limits")
+    expected = {
+        "model_max_budget": {"claude-sonnet": {"budget_limit": 300.0, "time_period": "1d"}},
+        "model_rpm_limit": {"claude-sonnet": 30},
+        "model_tpm_limit": {},
+    }
+    sent = registration["provisioner"][0]["local-exec"]["environment"]["MODEL_LIMITS"]
+    assert json.loads(sent) == expected
+    update = limits["provisioner"][0]["local-exec"]
+    assert update["command"].endswith(" limits") and json.loads(update["environment"]["MODEL_LIMITS"]) == expected
+    assert json.loads(limits["triggers_replace"]["model_limits"]) == expected
+    assert limits["triggers_replace"]["registration"].endswith(".id}") and "AGENT_KEY" not in update["environment"]
+    # An agent without per-model limits clears them (empty maps), so removing one from the config takes effect.
+    code = json.loads(_agent_data(stack, "code", "model-limits")["triggers_replace"]["model_limits"])
+    assert code == {"model_max_budget": {}, "model_rpm_limit": {}, "model_tpm_limit": {}}
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_changing_a_per_model_limit_updates_the_key_without_reissuing_it(cloud, dev_config, quotas_json):
+    agents = [
+        agent.model_copy(update={"model_limits": {}}) if agent.name == "research" else agent
+        for agent in dev_config.agents
+    ]
+    after = _quotas_stack(cloud, dev_config.model_copy(update={"agents": agents}))["resource"]
+    before = quotas_json[cloud]["resource"]
+    differing = {
+        (resource_type, name)
+        for resource_type in before
+        for name in before[resource_type]
+        if before[resource_type][name] != after[resource_type].get(name)
+    }
+    assert {(kind, name.rsplit("_", 1)[0]) for kind, name in differing} == {
+        ("terraform_data", "agent-research_registration"),
+        ("terraform_data", "agent-research_model-limits"),
+    }
+    registration = _agent_data(quotas_json[cloud], "research", "registration")
+    limits = _agent_data(quotas_json[cloud], "research", "model-limits")
+    # The registration's create-time environment changes (a new key gets the new limits), but only the
+    # model-limits resource is replaced: the registration's triggers, and so the key, stay as they were.
+    new_registration = _agent_data({"resource": after}, "research", "registration")
+    assert new_registration["triggers_replace"] == registration["triggers_replace"]
+    new_limits = _agent_data({"resource": after}, "research", "model-limits")
+    assert new_limits["triggers_replace"] != limits["triggers_replace"]
+
+
 def test_script_is_copied_into_each_quotas_stack_output(quotas_json):
     for stack in quotas_json.values():
-        command = next(iter(stack["resource"]["terraform_data"].values()))["provisioner"][0]["local-exec"]["command"]
-        assert command.startswith("python3 assets/litellm-agent-key-script/") and command.endswith(" register")
+        registrations = [_agent_data(stack, agent, "registration") for agent in ("research", "code")]
+        for registration in registrations:
+            command = registration["provisioner"][0]["local-exec"]["command"]
+            assert command.startswith("python3 assets/litellm-agent-key-script/") and command.endswith(" register")
     assert Path(SCRIPT).is_file()

@@ -41,7 +41,10 @@ class AgentKeyProps:
 
 
 class AgentKey(Construct):
-    """`team` holds the limits; `registration` (terraform_data) registers/revokes the key by alias."""
+    """`team` holds the limits; `registration` (terraform_data) registers/revokes the key by alias; `limits`
+    (terraform_data) re-applies the per-model limits, which LiteLLM keeps on keys only, whenever they change
+    (the registration already sends them, so a key is never usable without them).
+    """
 
     def __init__(self, scope: Construct, construct_id: str, props: AgentKeyProps) -> None:
         super().__init__(scope, construct_id)
@@ -60,6 +63,7 @@ class AgentKey(Construct):
             metadata=quota.metadata,
         )
         script = registration_script(self)
+        model_limits = json.dumps(quota.model_limits(), sort_keys=True)
         self.registration = DataResource(
             self,
             "registration",
@@ -77,6 +81,7 @@ class AgentKey(Construct):
                         "TEAM_ID": self.team.id,
                         "MODELS": json.dumps(list(quota.models)),
                         "METADATA": json.dumps(quota.metadata, sort_keys=True),
+                        "MODEL_LIMITS": model_limits,
                         "AGENT_KEY": self.key_material,
                     },
                 ),
@@ -89,5 +94,24 @@ class AgentKey(Construct):
                         "KEY_ALIAS": "${self.input.alias}",
                     },
                 ),
+            ],
+        )
+        # A per-model change replaces only this resource (an update of the same key); a new registration
+        # replaces it too, so a rotated key always ends with the current limits.
+        self.limits = DataResource(
+            self,
+            "model-limits",
+            triggers_replace={"model_limits": model_limits, "registration": self.registration.id},
+            depends_on=[self.registration],
+            provisioners=[
+                LocalExecProvisioner(
+                    type="local-exec",
+                    command=f"python3 {script} limits",
+                    environment={
+                        "LITELLM_API_BASE": props.gateway_url,
+                        "KEY_ALIAS": quota.alias,
+                        "MODEL_LIMITS": model_limits,
+                    },
+                )
             ],
         )

@@ -9,14 +9,12 @@ it is bursty; the `daily_budget` (spend in the gateway's currency, reset daily) 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from constructs_lib._common.tags import MANAGED_BY
 from constructs_lib.config.environment import EnvironmentConfig
-from constructs_lib.config.llm import Agent
+from constructs_lib.config.llm import Agent, tokens_per_minute
 
-MINUTES_PER_DAY = 24 * 60
 BUDGET_DURATION = "1d"
 
 
@@ -35,9 +33,16 @@ class AgentQuota:
     metadata: dict[str, str]
     key_version: int
 
-
-def tokens_per_minute(tokens_per_day: int) -> int:
-    return math.ceil(tokens_per_day / MINUTES_PER_DAY)
+    def model_limits(self) -> dict[str, dict]:
+        """Per-model limits as LiteLLM's key API takes them; empty maps clear limits removed from the config."""
+        return {
+            "model_rpm_limit": self.model_rpm_limit,
+            "model_tpm_limit": self.model_tpm_limit,
+            "model_max_budget": {
+                model: {"budget_limit": budget, "time_period": self.budget_duration}
+                for model, budget in self.model_max_budget.items()
+            },
+        }
 
 
 def agent_quota(config: EnvironmentConfig, agent: Agent) -> AgentQuota:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Annotated
 
@@ -10,6 +11,12 @@ from pydantic import BeforeValidator, Field, model_validator
 from constructs_lib.config.base import Slug, StrictModel
 
 PositiveInt = Annotated[int, Field(gt=0)]
+MINUTES_PER_DAY = 24 * 60
+
+
+def tokens_per_minute(tokens_per_day: int) -> int:
+    """LiteLLM limits tokens per minute: an agent's daily allowance becomes a per-minute share, rounded up."""
+    return math.ceil(tokens_per_day / MINUTES_PER_DAY)
 
 
 def _number_not_text(value: object) -> object:
@@ -92,4 +99,17 @@ class Agent(StrictModel):
         stray = sorted(set(self.model_limits) - set(self.models))
         if stray:
             raise ValueError(f"agent {self.name!r}: model_limits names models not in its models list: {stray}")
+        # A per-model cap above the agent's own cap would never bind: almost certainly a typo.
+        overall_tpm = tokens_per_minute(self.tokens_per_day)
+        for model, limit in sorted(self.model_limits.items()):
+            for field, value, ceiling in (
+                ("requests_per_minute", limit.requests_per_minute, self.requests_per_minute),
+                ("tokens_per_minute", limit.tokens_per_minute, overall_tpm),
+                ("daily_budget", limit.daily_budget, self.daily_budget),
+            ):
+                if value is not None and value > ceiling:
+                    raise ValueError(
+                        f"agent {self.name!r}: model_limits.{model}.{field} is {value}, above the agent's own "
+                        f"limit of {ceiling}"
+                    )
         return self

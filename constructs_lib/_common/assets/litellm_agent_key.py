@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """Register or revoke one agent's LiteLLM virtual key. Run by Terraform (local-exec) in the quotas stacks.
 
-    litellm_agent_key.py register   # AGENT_KEY, KEY_ALIAS, TEAM_ID, MODELS (JSON list), METADATA (JSON object)
+    litellm_agent_key.py register   # AGENT_KEY, KEY_ALIAS, TEAM_ID, MODELS (JSON list), METADATA (JSON object),
+                                    # MODEL_LIMITS (JSON object, see below)
+    litellm_agent_key.py limits     # KEY_ALIAS, MODEL_LIMITS: re-applies per-model limits to the registered key
     litellm_agent_key.py revoke     # KEY_ALIAS
 
 Both read LITELLM_API_BASE and the master key LITELLM_API_KEY from the environment of the run (never from
 Terraform configuration). `register` revokes any key already holding the alias (a rotation or a retry), then
 registers AGENT_KEY itself through `POST /key/generate`, which accepts a caller-chosen `key`; the agent's
-limits live on its team (`litellm_team`), so they stay declarative Terraform resources. `revoke` deletes by alias
-and treats "no such key" as done, so destroys are idempotent. No key value is ever printed: error output shows
-the HTTP status and LiteLLM's message with any `sk-` token redacted.
+limits live on its team (`litellm_team`), so they stay declarative Terraform resources. Per-model limits exist only
+on keys: MODEL_LIMITS (`model_rpm_limit`, `model_tpm_limit`, `model_max_budget`) is sent with the registration, and
+`limits` sends it again through `POST /key/update` when it changes, so a per-model change never re-issues the key.
+`revoke` deletes by alias and treats "no such key" as done, so destroys are idempotent. No key value is ever
+printed: error output shows the HTTP status and LiteLLM's message with any `sk-` token redacted.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import re
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 
 TIMEOUT_SECONDS = 30
@@ -36,12 +41,12 @@ def _require(name: str) -> str:
     return value
 
 
-def _post(path: str, body: dict) -> tuple[int, str]:
+def _call(method: str, path: str, body: dict | None = None) -> tuple[int, str]:
     request = urllib.request.Request(  # noqa: S310 - the URL is the gateway's own, from Terraform
         _require("LITELLM_API_BASE").rstrip("/") + path,
-        data=json.dumps(body).encode(),
+        data=None if body is None else json.dumps(body).encode(),
         headers={"Authorization": f"Bearer {_require('LITELLM_API_KEY')}", "Content-Type": "application/json"},
-        method="POST",
+        method=method,
     )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
@@ -50,6 +55,10 @@ def _post(path: str, body: dict) -> tuple[int, str]:
         return error.code, error.read().decode(errors="replace")
     except urllib.error.URLError as error:
         raise RegistrationError(f"cannot reach the gateway at LITELLM_API_BASE: {error.reason}") from None
+
+
+def _post(path: str, body: dict) -> tuple[int, str]:
+    return _call("POST", path, body)
 
 
 def _fail(action: str, status: int, text: str) -> RegistrationError:
@@ -61,6 +70,33 @@ def revoke(alias: str) -> None:
     if status == 200 or (status in (400, 404) and "not found" in text.lower()):
         return
     raise _fail(f"revoking key alias {alias!r}", status, text)
+
+
+def _model_limits() -> dict:
+    limits = json.loads(os.environ.get("MODEL_LIMITS", "{}"))
+    unknown = sorted(set(limits) - {"model_rpm_limit", "model_tpm_limit", "model_max_budget"})
+    if unknown:
+        raise RegistrationError(f"MODEL_LIMITS has unknown fields {unknown}")
+    return limits
+
+
+def _token_of(alias: str) -> str:
+    """The hashed token of the one key holding `alias` (`/key/list` matches aliases loosely: filter exactly)."""
+    query = urllib.parse.urlencode({"key_alias": alias, "return_full_object": "true"})
+    status, text = _call("GET", f"/key/list?{query}")
+    if status != 200:
+        raise _fail(f"looking up key alias {alias!r}", status, text)
+    tokens = [key["token"] for key in json.loads(text).get("keys", []) if key.get("key_alias") == alias]
+    if len(tokens) != 1:
+        raise RegistrationError(f"expected exactly one key with alias {alias!r}, found {len(tokens)}")
+    return tokens[0]
+
+
+def update_limits(alias: str) -> None:
+    limits = _model_limits()
+    status, text = _post("/key/update", {"key": _token_of(alias), **limits})
+    if status != 200:
+        raise _fail(f"updating the per-model limits of key alias {alias!r}", status, text)
 
 
 def register() -> None:
@@ -75,6 +111,7 @@ def register() -> None:
         "team_id": _require("TEAM_ID"),
         "models": json.loads(os.environ.get("MODELS", "[]")),
         "metadata": json.loads(os.environ.get("METADATA", "{}")),
+        **_model_limits(),
     }
     status, text = _post("/key/generate", body)
     if status != 200:
@@ -85,10 +122,12 @@ def main(argv: list[str]) -> int:
     try:
         if argv == ["register"]:
             register()
+        elif argv == ["limits"]:
+            update_limits(_require("KEY_ALIAS"))
         elif argv == ["revoke"]:
             revoke(_require("KEY_ALIAS"))
         else:
-            raise RegistrationError("usage: litellm_agent_key.py register|revoke")
+            raise RegistrationError("usage: litellm_agent_key.py register|limits|revoke")
     except RegistrationError as error:
         print(f"litellm_agent_key: {error}", file=sys.stderr)
         return 1
