@@ -273,3 +273,50 @@ def test_every_synthesized_stack_plans(synth_dir):
     """Every gateway, quotas and bootstrap stack of every environment plans with the real Terraform."""
     results = assert_stacks_plan(synth_dir)
     assert len(results) == len(discover_stacks(synth_dir))
+
+
+def test_required_variables_get_typed_placeholders_and_defaults_are_kept():
+    from tools.plan_offline import PLACEHOLDER_VARIABLE_VALUE, placeholder_variables
+
+    config = {
+        "variable": {
+            "litellm_api_key": {"type": "string", "sensitive": True},
+            "with_default": {"type": "string", "default": "x"},
+        }
+    }
+    assert placeholder_variables(config) == {"litellm_api_key": PLACEHOLDER_VARIABLE_VALUE}
+    with pytest.raises(PlanOfflineError, match="no placeholder for required type 'number'"):
+        placeholder_variables({"variable": {"count": {"type": "number"}}})
+
+
+def test_replace_triggered_by_renders_bare_addresses_terraform_accepts(tmp_path):
+    """cdktf writes a construct in replace_triggered_by as "${...}", which Terraform rejects; lifecycle.replaced_with
+    writes the bare address. A stack using it validates and plans."""
+    from cdktf import App, DataResource, TerraformResourceLifecycle, TerraformStack
+
+    from constructs_lib._common.lifecycle import replaced_with
+
+    out_dir = tmp_path / "cdktf.out"
+    app = App(outdir=str(out_dir))
+    stack = TerraformStack(app, "replace-triggered")
+    trigger = DataResource(stack, "trigger", input={"value": "a"})
+    DataResource(stack, "follower", input={"value": "b"}, lifecycle=replaced_with(trigger))
+    # What cdktf renders by itself for the same construct: Terraform's JSON syntax rejects it.
+    raw = TerraformStack(app, "replace-triggered-raw")
+    raw_trigger = DataResource(raw, "trigger", input={"value": "a"})
+    DataResource(
+        raw, "follower", input={"value": "b"}, lifecycle=TerraformResourceLifecycle(replace_triggered_by=[raw_trigger])
+    )
+    app.synth()
+    (rejected,) = plan_stacks(out_dir, only=["replace-triggered-raw"])
+    assert not rejected.ok and "Invalid character" in rejected.output
+    follower = next(
+        body
+        for name, body in json.loads((out_dir / "stacks/replace-triggered/cdk.tf.json").read_text())["resource"][
+            "terraform_data"
+        ].items()
+        if name.startswith("follower")
+    )
+    assert follower["lifecycle"]["replace_triggered_by"] == ["terraform_data.trigger"]
+    (result,) = plan_stacks(out_dir, only=["replace-triggered"])
+    assert result.ok, result.output

@@ -177,15 +177,38 @@ def write_shims(providers: list[Provider], root: Path) -> Path:
     return cli_config
 
 
+# What a required input variable gets in the scratch copy: a placeholder of its type, never a real value.
+PLACEHOLDER_VARIABLE_VALUE = "plan-offline-placeholder"
+
+
+def placeholder_variables(config: dict[str, Any]) -> dict[str, str]:
+    """A value for every variable without a default (CI passes the real ones, e.g. TF_VAR_litellm_api_key).
+
+    Only string variables get one: a stack with another required type fails here, loudly, until this learns it.
+    """
+    values = {}
+    for name, variable in sorted(config.get("variable", {}).items()):
+        if "default" in variable:
+            continue
+        if variable.get("type", "string") != "string":
+            raise PlanOfflineError(f"variable {name!r}: no placeholder for required type {variable['type']!r}")
+        values[name] = PLACEHOLDER_VARIABLE_VALUE
+    return values
+
+
 def prepare_workdir(stack_file: Path, workdir: Path) -> None:
     """A scratch copy of the stack directory without its backend: state is local to the scratch copy.
 
-    Dropping the block (rather than declaring a local backend) spares `terraform init`.
+    Dropping the block (rather than declaring a local backend) spares `terraform init`. Required input
+    variables get placeholders in a tfvars file of the scratch copy (Terraform reads `*.auto.tfvars.json`).
     """
     shutil.copytree(stack_file.parent, workdir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "*.tfplan"))
     config = json.loads(stack_file.read_text())
     config.get("terraform", {}).pop("backend", None)
     (workdir / stack_file.name).write_text(json.dumps(config, indent=2))
+    variables = placeholder_variables(config)
+    if variables:
+        (workdir / "plan-offline.auto.tfvars.json").write_text(json.dumps(variables, indent=2))
 
 
 def terraform_env(cli_config: Path) -> dict[str, str]:

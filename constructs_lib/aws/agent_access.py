@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import ITerraformDependable, TerraformResourceLifecycle
+from cdktf import TerraformResource
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
@@ -17,6 +17,7 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_version import SecretsmanagerSecretVersion
 from constructs import Construct
 
+from constructs_lib._common.lifecycle import replaced_with
 from constructs_lib._common.naming import Naming
 
 
@@ -32,7 +33,7 @@ class AwsAgentAccessProps:
     key_version: int
     recovery_window_days: int
     # The key registration: re-writing the secret follows it, so a retried registration and the secret agree.
-    registration: ITerraformDependable
+    registration: TerraformResource
 
 
 class AwsAgentAccess(Construct):
@@ -53,7 +54,7 @@ class AwsAgentAccess(Construct):
             secret_string_wo=props.key_material,
             secret_string_wo_version=props.key_version,
             depends_on=[props.registration],
-            lifecycle=TerraformResourceLifecycle(replace_triggered_by=[props.registration]),
+            lifecycle=replaced_with(props.registration),
         )
         trust = DataAwsIamPolicyDocument(
             self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import ITerraformDependable, TerraformResourceLifecycle
+from cdktf import TerraformResource
 from cdktf_cdktf_provider_google.secret_manager_secret import (
     SecretManagerSecret,
     SecretManagerSecretReplication,
@@ -15,6 +15,7 @@ from cdktf_cdktf_provider_google.secret_manager_secret_version import SecretMana
 from cdktf_cdktf_provider_google.service_account import ServiceAccount
 from constructs import Construct
 
+from constructs_lib._common.lifecycle import replaced_with
 from constructs_lib._common.naming import Naming
 
 
@@ -25,7 +26,7 @@ class GcpAgentAccessProps:
     # Ephemeral key material: reaches Secret Manager through the write-only argument only.
     key_material: str
     key_version: int
-    registration: ITerraformDependable
+    registration: TerraformResource
 
 
 class GcpAgentAccess(Construct):
@@ -50,7 +51,7 @@ class GcpAgentAccess(Construct):
             secret_data_wo=props.key_material,
             secret_data_wo_version=props.key_version,
             depends_on=[props.registration],
-            lifecycle=TerraformResourceLifecycle(replace_triggered_by=[props.registration]),
+            lifecycle=replaced_with(props.registration),
         )
         # Granted on this one secret, never at project level.
         SecretManagerSecretIamMember(
