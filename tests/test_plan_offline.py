@@ -320,3 +320,26 @@ def test_replace_triggered_by_renders_bare_addresses_terraform_accepts(tmp_path)
     assert follower["lifecycle"]["replace_triggered_by"] == ["terraform_data.trigger"]
     (result,) = plan_stacks(out_dir, only=["replace-triggered"])
     assert result.ok, result.output
+
+
+def test_cross_stack_references_plan_against_local_placeholder_state(tmp_path):
+    """A cdktf cross-stack reference becomes a terraform_remote_state on the producer's S3 backend; offline, the
+    scratch copy reads a local state with placeholders, and Terraform still checks every output reference."""
+    from cdktf import App, DataResource, S3Backend, TerraformOutput, TerraformStack
+
+    out_dir = tmp_path / "cdktf.out"
+    app = App(outdir=str(out_dir))
+    producer = TerraformStack(app, "producer")
+    S3Backend(producer, bucket="state", key="producer.tfstate", region="us-east-1")
+    url = DataResource(producer, "url", input={"url": "https://gateway.example"})
+    consumer = TerraformStack(app, "consumer")
+    S3Backend(consumer, bucket="state", key="consumer.tfstate", region="us-east-1")
+    DataResource(consumer, "reader", input={"url": url.output})
+    TerraformOutput(consumer, "seen", value=url.output)
+    app.synth()
+    synthesized = json.loads((out_dir / "stacks/consumer/cdk.tf.json").read_text())
+    (remote,) = synthesized["data"]["terraform_remote_state"].values()
+    assert remote["backend"] == "s3"
+    results = {result.name: result for result in plan_stacks(out_dir)}
+    assert results["consumer"].ok, results["consumer"].output
+    assert results["producer"].ok, results["producer"].output

@@ -196,15 +196,41 @@ def placeholder_variables(config: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+# cdktf cross-stack references read the producing stack's outputs: `data.terraform_remote_state.<n>.outputs.<o>`.
+_REMOTE_OUTPUT = re.compile(r"data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
+PLACEHOLDER_REMOTE_OUTPUT = "https://plan-offline.invalid"
+
+
+def local_remote_states(config: dict[str, Any], workdir: Path) -> None:
+    """Point every `terraform_remote_state` at a local state file holding placeholders for the outputs read.
+
+    The real backend (S3, GCS, OSS) is unreachable offline; Terraform still evaluates the data source and every
+    reference to its outputs. Outputs are assumed to be strings (all cross-stack outputs here are URLs and IDs).
+    """
+    remote_states = config.get("data", {}).get("terraform_remote_state", {})
+    read: dict[str, set[str]] = {name: set() for name in remote_states}
+    for name, output in _REMOTE_OUTPUT.findall(json.dumps(config)):
+        read.setdefault(name, set()).add(output)
+    for name, block in remote_states.items():
+        state_file = workdir / f"remote-state-{name}.tfstate.json"
+        outputs = {output: {"value": PLACEHOLDER_REMOTE_OUTPUT, "type": "string"} for output in sorted(read[name])}
+        state = {"version": 4, "terraform_version": "1.11.4", "serial": 1, "lineage": "plan-offline"}
+        state_file.write_text(json.dumps({**state, "outputs": outputs, "resources": []}, indent=2))
+        block.pop("workspace", None)
+        block.update(backend="local", config={"path": state_file.name})
+
+
 def prepare_workdir(stack_file: Path, workdir: Path) -> None:
     """A scratch copy of the stack directory without its backend: state is local to the scratch copy.
 
     Dropping the block (rather than declaring a local backend) spares `terraform init`. Required input
-    variables get placeholders in a tfvars file of the scratch copy (Terraform reads `*.auto.tfvars.json`).
+    variables get placeholders in a tfvars file of the scratch copy (Terraform reads `*.auto.tfvars.json`), and
+    cross-stack references read local placeholder state (`local_remote_states`).
     """
     shutil.copytree(stack_file.parent, workdir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "*.tfplan"))
     config = json.loads(stack_file.read_text())
     config.get("terraform", {}).pop("backend", None)
+    local_remote_states(config, workdir)
     (workdir / stack_file.name).write_text(json.dumps(config, indent=2))
     variables = placeholder_variables(config)
     if variables:
