@@ -273,7 +273,7 @@ class GcpGatewayStack(GcpStack):
             }
 
         if not runtime:
-            migration_command = self._dependencies_outputs(gcp, database, cache, accounts, identities)
+            migration_command = self._dependencies_outputs(gcp, database, cache, redis_ca, accounts, identities)
         else:
             migration_command = self._runtime(
                 context,
@@ -321,6 +321,7 @@ class GcpGatewayStack(GcpStack):
         gcp: GcpConfig,
         database: GatewayDatabase | None,
         cache: GatewayCache | None,
+        redis_ca: GatewaySecret | None,
         accounts: GatewayServiceAccounts,
         identities: tuple[str, ...],
     ) -> None:
@@ -345,6 +346,12 @@ class GcpGatewayStack(GcpStack):
         )
         TerraformOutput(self, "redis_host", value=cache.host if cache else null)
         TerraformOutput(self, "redis_port", value=cache.port if cache else null)
+        TerraformOutput(
+            self,
+            "redis_ca_secret_id",
+            value=redis_ca.id if redis_ca else null,
+            description="Memorystore's CA certificate, for verifying its TLS (mount it as REDIS_SSL_CA_CERTS)",
+        )
 
     def _runtime(
         self,
