@@ -155,7 +155,29 @@ def dev(synthesized) -> dict:
         (
             {"spend_collector": {"enabled": True, "cpu": "1500m"}},
             "clouds.gcp.spend_collector.cpu",
-            "500m of components.gateway.cpu 2",
+            "whole vCPUs only",
+        ),
+        (
+            {"components": {"gateway": {"cpu": "1", "memory": "2Gi"}}, "spend_collector": {"enabled": True}},
+            "clouds.gcp.spend_collector.cpu",
+            "0m of components.gateway.cpu 1",
+        ),
+        (
+            # 2 vCPU - 500m leaves 1.5 vCPU, which Cloud Run does not take.
+            {"spend_collector": {"enabled": True, "cpu": "500m"}},
+            "clouds.gcp.spend_collector.cpu",
+            "add up to whole vCPUs",
+        ),
+        (
+            {"metrics": {"enabled": True, "server_cpu": "250m", "server_memory": "1Gi"}},
+            "clouds.gcp.metrics.server_memory",
+            "below 0.5 vCPU 512Mi",
+        ),
+        (
+            # 2 vCPU / 8Gi minus a 1 vCPU / 512Mi sidecar: 1 vCPU with 7.5Gi, above Cloud Run's 4Gi.
+            {"components": {"gateway": {"cpu": "2", "memory": "8Gi"}}, "spend_collector": {"enabled": True}},
+            "clouds.gcp.spend_collector.memory",
+            "512Mi-4096Mi",
         ),
         (
             {"spend_collector": {"enabled": True, "memory": "4000Mi"}},
@@ -163,9 +185,9 @@ def dev(synthesized) -> dict:
             "96Mi",
         ),
         (
-            {"components": {"gateway": {"cpu": "1"}}, "metrics": {"enabled": True}},
+            {"components": {"gateway": {"cpu": "1", "memory": "2Gi"}}, "metrics": {"enabled": True}},
             "clouds.gcp.metrics.server_cpu",
-            "750m",
+            "500m of components.gateway.cpu 1",
         ),
         (
             {"database": {"source": "none"}, "spend_collector": {"enabled": True}},
@@ -527,7 +549,11 @@ def test_metrics_sidecars_scrape_on_loopback_and_write_to_cloud_monitoring(tmp_p
         "acme-llmgw-dev",
     )
     # The sidecars' share comes out of the gateway's 2 vCPU / 4Gi.
-    assert main["resources"]["limits"] == {"cpu": "1500m", "memory": "3584Mi"}
+    assert main["resources"]["limits"] == {"cpu": "1", "memory": "3584Mi"}
+    assert [metrics["resources"]["limits"], collector["resources"]["limits"]] == [
+        {"cpu": "500m", "memory": "256Mi"},
+        {"cpu": "500m", "memory": "256Mi"},
+    ]
     # The backend is untouched.
     assert len(containers(stack, "backend")) == 1
 
@@ -578,7 +604,7 @@ def test_spend_collector_sidecar_shares_the_transport_and_a_carved_share(tmp_pat
     assert not any(name.endswith("_API_KEY") for name in collector_env)
     assert collector["volume_mounts"] == [{"name": "redis-ca", "mount_path": "/etc/litellm/redis-ca"}]
     assert collector["resources"]["limits"] == {"cpu": "1", "memory": "1Gi"}
-    assert main["resources"]["limits"] == {"cpu": "1000m", "memory": "3072Mi"}
+    assert main["resources"]["limits"] == {"cpu": "1", "memory": "3072Mi"}
 
 
 def test_spend_collector_next_to_the_metrics_sidecars(tmp_path):
@@ -596,8 +622,8 @@ def test_spend_collector_next_to_the_metrics_sidecars(tmp_path):
     assert names == ["litellm", "metrics", "collector", "spend-collector"]
     env = env_of(containers(stack, "gateway")[0])
     assert env["PROMETHEUS_MULTIPROC_DIR"] and env["LITELLM_COLLECTOR_ENABLED"] == "true"
-    # 4 vCPU - 250m - 250m - 500m; 4Gi - 256 - 256 - 512.
-    assert containers(stack, "gateway")[0]["resources"]["limits"] == {"cpu": "3000m", "memory": "3072Mi"}
+    # 4 vCPU - 500m - 500m - 1; 4Gi - 256Mi - 256Mi - 512Mi.
+    assert containers(stack, "gateway")[0]["resources"]["limits"] == {"cpu": "2", "memory": "3072Mi"}
     # Workers follow the instance's vCPUs, not the carved share.
     assert "--workers 4" in command(containers(stack, "gateway")[0])
 

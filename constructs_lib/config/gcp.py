@@ -336,6 +336,22 @@ def cpu_millis(cpu: str) -> int:
     return int(cpu[:-1]) if cpu.endswith("m") else int(cpu) * 1000
 
 
+def _sidecar_size_problem(cpu: str, memory: str) -> tuple[str, str] | None:
+    """("cpu" or "memory", problem) against Cloud Run's container limits: above 1 vCPU whole numbers only;
+    below 1 vCPU, more than 512Mi needs 0.5 vCPU and more than 1Gi needs a whole vCPU."""
+    millis, mib = cpu_millis(cpu), memory_mib(memory)
+    if millis > 1000 and millis % 1000:
+        return "cpu", f"{cpu}: Cloud Run takes CPU limits above 1 vCPU in whole vCPUs only"
+    if millis < 80:
+        return "cpu", f"{cpu}: Cloud Run's smallest CPU limit is 80m"
+    if (millis < 500 and mib > 512) or (millis < 1000 and mib > 1024):
+        return (
+            "memory",
+            f"{memory} is more than Cloud Run allows with cpu {cpu} (below 0.5 vCPU 512Mi, below 1 vCPU 1Gi)",
+        )
+    return None
+
+
 def _sidecar_port_problem(port: int) -> str | None:
     if port in _RESERVED_SIDECAR_PORTS:
         return f"{port} is {_RESERVED_SIDECAR_PORTS[port]}"
@@ -358,9 +374,10 @@ class GcpMetricsConfig(StrictModel):
         default="us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.9.2",
         description="Managed Service for Prometheus sidecar for Cloud Run; production needs it pinned by digest.",
     )
-    server_cpu: SidecarCpu = "250m"
+    # Each 500m by default: together one whole vCPU out of components.gateway.cpu.
+    server_cpu: SidecarCpu = "500m"
     server_memory: SidecarMemory = "256Mi"
-    collector_cpu: SidecarCpu = "250m"
+    collector_cpu: SidecarCpu = "500m"
     collector_memory: SidecarMemory = "256Mi"
 
     @model_validator(mode="after")
@@ -379,7 +396,8 @@ class GcpSpendCollectorConfig(StrictModel):
     enabled: bool = Field(
         default=False,
         description="Add a `spend-collector` sidecar (the gateway image running `litellm.proxy.collector`); its "
-        "cpu/memory are carved out of components.gateway's and must leave the gateway 1 vCPU and 512Mi.",
+        "cpu/memory are carved out of components.gateway's and must leave the gateway whole vCPUs (at least 1) "
+        "and at least 512Mi.",
     )
     port: int = Field(default=4100, ge=1, le=65535, description="Loopback TCP port; distinct from metrics.port.")
     buffer_size: int = Field(default=1000, ge=1, le=1000000, description="Events a worker queues for the sidecar.")
@@ -389,7 +407,7 @@ class GcpSpendCollectorConfig(StrictModel):
         "`drop` counts and discards the event.",
     )
     drain_timeout_seconds: int = Field(default=10, ge=1, le=60, description="Flush window on shutdown.")
-    cpu: SidecarCpu = "500m"
+    cpu: SidecarCpu = "1"
     memory: SidecarMemory = "512Mi"
 
     @model_validator(mode="after")
@@ -504,7 +522,11 @@ class GcpConfig(StrictModel):
             raise ValueError(f"spend_collector.port: {collector.port} is metrics.port too; give each sidecar its own")
         gateway = self.components.gateway
         cpu, memory = cpu_millis(gateway.cpu), memory_mib(gateway.memory)
-        for cpu_field, share_cpu, memory_field, share_memory in self.sidecar_shares():
+        shares = self.sidecar_shares()
+        for cpu_field, share_cpu, memory_field, share_memory in shares:
+            if found := _sidecar_size_problem(share_cpu, share_memory):
+                kind, problem = found
+                raise ValueError(f"{cpu_field if kind == 'cpu' else memory_field}: {problem}")
             cpu -= cpu_millis(share_cpu)
             memory -= memory_mib(share_memory)
             if cpu < GATEWAY_MIN_CPU_MILLIS:
@@ -516,6 +538,19 @@ class GcpConfig(StrictModel):
                 raise ValueError(
                     f"{memory_field}: the sidecars leave the gateway container {memory}Mi of components.gateway.memory "
                     f"{gateway.memory}; it needs at least {GATEWAY_MIN_MEMORY_MIB}Mi"
+                )
+        if shares:
+            last_cpu_field, last_memory_field = shares[-1][0], shares[-1][2]
+            if cpu % 1000:
+                raise ValueError(
+                    f"{last_cpu_field}: the sidecars leave the gateway container {cpu}m; Cloud Run takes CPU "
+                    "limits above 1 vCPU in whole vCPUs only, so the sidecars' CPU must add up to whole vCPUs"
+                )
+            low, high = _MEMORY_RANGE_BY_CPU.get(str(cpu // 1000), (512, 32768))
+            if not low <= memory <= high:
+                raise ValueError(
+                    f"{last_memory_field}: the gateway container keeps {cpu // 1000} vCPU and {memory}Mi, outside "
+                    f"{low}Mi-{high}Mi that Cloud Run allows with it; adjust components.gateway.memory"
                 )
         return self
 
@@ -540,7 +575,7 @@ class GcpConfig(StrictModel):
             return gateway.cpu, gateway.memory
         cpu = cpu_millis(gateway.cpu) - sum(cpu_millis(share[1]) for share in shares)
         memory = memory_mib(gateway.memory) - sum(memory_mib(share[3]) for share in shares)
-        return f"{cpu}m", f"{memory}Mi"
+        return str(cpu // 1000), f"{memory}Mi"
 
     @model_validator(mode="after")
     def _images_pullable(self) -> GcpConfig:
