@@ -25,6 +25,8 @@ SINGLE_PROCESS = {"components": {"gateway": {"max_instances": 1, "workers": 1}}}
 SHARED_NET = "projects/acme-net-host/global/networks/shared"
 SHARED_SUBNET = "projects/acme-net-host/regions/us-central1/subnetworks/llm"
 GMP_DIGEST = "@sha256:" + "5" * 64
+# Secret Manager secret ids (names, never values) for the bring-your-own URLs.
+DB_URL_NAME, REDIS_URL_NAME = "acme-pg-url", "acme-redis-url"
 
 
 def resources(stack: dict, kind: str) -> dict[str, dict]:
@@ -97,8 +99,8 @@ def dev(synthesized) -> dict:
 @pytest.mark.parametrize(
     ("edits", "field", "message"),
     [
-        ({"database": {"url_secret": "my-db-url"}}, "clouds.gcp.database.url_secret", "source `external`"),
-        ({"cache": {"source": "none", "url_secret": "my-redis"}}, "clouds.gcp.cache.url_secret", "'none'"),
+        ({"database": {"url_secret": DB_URL_NAME}}, "clouds.gcp.database.url_secret", "source `external`"),
+        ({"cache": {"source": "none", "url_secret": REDIS_URL_NAME}}, "clouds.gcp.cache.url_secret", "'none'"),
         ({"database": {"source": "external", "read_replica": True}}, "clouds.gcp.database.read_replica", "managed"),
         (
             {"database": {"source": "none", "cmek_key": "projects/k/locations/us-central1/keyRings/r/cryptoKeys/c"}},
@@ -301,7 +303,7 @@ def test_external_database_and_redis_replace_the_managed_stores(tmp_path):
         _load(
             tmp_path,
             {
-                "database": {"source": "external", "url_secret": "acme-pg-url", "url_secret_version": 3},
+                "database": {"source": "external", "url_secret": DB_URL_NAME, "url_secret_version": 3},
                 "cache": {"source": "external"},
             },
         )
@@ -319,13 +321,13 @@ def test_external_database_and_redis_replace_the_managed_stores(tmp_path):
         body.get("purpose") != "VPC_PEERING" for body in resources(stack, "google_compute_global_address").values()
     )
     ids = secret_ids(stack)
-    assert "acme-pg-url" in ids and any(item.endswith("-redis-url") for item in ids)
+    assert DB_URL_NAME in ids and any(item.endswith("-redis-url") for item in ids)
     assert not any(item.endswith(("db-password", "redis-auth", "redis-ca")) for item in ids)
     # The URLs' values are put in out of band: no version resource for them.
     url_secrets = [
         name
         for name, body in resources(stack, "google_secret_manager_secret").items()
-        if body["secret_id"] == "acme-pg-url" or body["secret_id"].endswith("redis-url")
+        if body["secret_id"] == DB_URL_NAME or body["secret_id"].endswith("redis-url")
     ]
     assert len(url_secrets) == 2
     for version in resources(stack, "google_secret_manager_secret_version").values():
@@ -335,7 +337,7 @@ def test_external_database_and_redis_replace_the_managed_stores(tmp_path):
         container = containers(stack, component)[0]
         env = env_of(container)
         assert isinstance(env["DATABASE_URL"], dict) and isinstance(env["REDIS_URL"], dict)
-        assert secret_name(stack, env["DATABASE_URL"]["secret"]) == "acme-pg-url"
+        assert secret_name(stack, env["DATABASE_URL"]["secret"]) == DB_URL_NAME
         assert env["DATABASE_URL"]["version"] == "3"
         for plain in ("DATABASE_HOST", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_PASSWORD", "REDIS_SSL"):
             assert plain not in env, (component, plain)
@@ -348,7 +350,7 @@ def test_external_database_and_redis_replace_the_managed_stores(tmp_path):
     assert "terraform_data" in stack["resource"]
     # Grants: exactly the identities that use each URL.
     members = {suffix: account_member(stack, suffix) for suffix in ("gateway", "backend", "migrate")}
-    assert readers_of(stack, "acme-pg-url") == set(members.values())
+    assert readers_of(stack, DB_URL_NAME) == set(members.values())
     redis_url = next(item for item in ids if item.endswith("redis-url"))
     assert readers_of(stack, redis_url) == {members["gateway"], members["backend"]}
     assert stack["output"]["database_url_secret_id"]["value"].startswith("${google_secret_manager_secret.")
