@@ -7,6 +7,7 @@ copy of config/dev.yaml (the pattern of test_gcp_stack_options.py).
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import cdktf
@@ -454,7 +455,13 @@ def test_dependencies_only_keeps_stores_secrets_and_identities_without_runtime(t
     )
     # The quotas stack gets the gateway you run, not a reference into a load balancer that does not exist.
     assert stack_object.gateway_url == url
-    import json
+    from stacks.gcp.quotas import GcpQuotasStack
+
+    quotas_context = StackContext("gcp-dev-quotas", "gcp", "quotas", config_path=Path("config/dev.yaml"), config=config)
+    quotas = json.loads(
+        cdktf.Testing.synth(GcpQuotasStack(cdktf.Testing.app(), quotas_context, gateway_url=stack_object.gateway_url))
+    )
+    assert quotas["provider"]["litellm"][0]["api_base"] == url
 
     stack = json.loads(cdktf.Testing.synth(stack_object))
     for kind in ("google_cloud_run_v2_service", "google_cloud_run_v2_job", "terraform_data", *LB_KINDS):
