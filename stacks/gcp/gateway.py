@@ -410,12 +410,12 @@ class GcpGatewayStack(GcpStack):
             secret_files.append(ca_file)
             runtime_env |= {"REDIS_SSL": "true", "REDIS_SSL_CA_CERTS": ca_file.path}
         runtime_env["GCS_BUCKET_NAME"] = bucket.name
-        replica = database is not None and database.replica_private_ip is not None
-        if database is not None and database.replica_private_ip:
-            runtime_env |= {"DATABASE_HOST_READ_REPLICA": database.replica_private_ip}
+        replica_ip = database.replica_private_ip if database is not None else None
+        if replica_ip:
+            runtime_env |= {"DATABASE_HOST_READ_REPLICA": replica_ip}
 
         def startup(start: str) -> list[str]:
-            return _startup_command(start, build_database_url=database is not None, replica=replica)
+            return _startup_command(start, build_database_url=database is not None, replica=bool(replica_ip))
 
         gateway_config = gcp.components.gateway
         gateway_env: dict[str, str] = {}
