@@ -120,6 +120,12 @@ class GcpServiceConfig(StrictModel):
     max_instances: int = Field(default=5, ge=1, le=1000)
     concurrency: int = Field(default=80, ge=1, le=1000, description="Requests one instance serves at once.")
     timeout_seconds: int = Field(default=300, ge=1, le=3600, description="Request timeout (LLM streams are long).")
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=32,
+        description="uvicorn worker processes per instance (gateway and backend); default: one per vCPU.",
+    )
 
     @model_validator(mode="after")
     def _valid_sizes(self) -> GcpServiceConfig:
@@ -131,6 +137,11 @@ class GcpServiceConfig(StrictModel):
                 f"memory: {self.memory} is outside {low}Mi-{high}Mi, what Cloud Run allows with cpu {self.cpu}"
             )
         return self
+
+    @property
+    def processes(self) -> int:
+        """uvicorn workers one instance runs."""
+        return self.workers or int(self.cpu)
 
 
 class GcpComponentsConfig(StrictModel):
@@ -200,7 +211,53 @@ class GcpLoadBalancerConfig(StrictModel):
         return self
 
 
-class GcpDatabaseConfig(StrictModel):
+StoreSource = Literal["managed", "external", "none"]
+
+
+class _StoreSourceConfig(StrictModel):
+    """Where a data store comes from: this stack (`managed`), your own (`external`), or nowhere (`none`)."""
+
+    source: StoreSource = Field(
+        default="managed",
+        description="`managed`: this stack creates it; `external`: bring your own, reached through a URL kept in "
+        "Secret Manager (`url_secret`); `none`: the gateway runs without it.",
+    )
+    url_secret: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9-]{0,62}[a-z0-9]$",
+        description="With source `external`: Secret Manager secret id (in the gateway project) holding the URL; "
+        "the stack creates the secret, you add the value out of band (`gcloud secrets versions add`). "
+        "Default `<prefix>-<store>-url`.",
+    )
+    url_secret_version: int = Field(
+        default=1, ge=1, description="With source `external`: the secret version the containers read (pinned)."
+    )
+
+    @model_validator(mode="after")
+    def _url_secret_only_external(self) -> _StoreSourceConfig:
+        if self.source != "external" and self.url_secret is not None:
+            raise ValueError(f"url_secret: only a store with source `external` has a URL secret, not {self.source!r}")
+        return self
+
+
+class GcpConnectionPoolConfig(StrictModel):
+    """LiteLLM's bundled PgBouncer inside each gateway instance (transaction mode, loopback), shared by its workers."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Start the gateway through `gateway.launch` with LITELLM_PGBOUNCER_ENABLED, so one instance "
+        "holds at most `max_db_connections` to PostgreSQL whatever its worker count. Needs a gateway image that "
+        "ships `gateway.launch` and PgBouncer; password authentication (which this stack uses) only.",
+    )
+    max_db_connections: int = Field(
+        default=20, ge=1, le=1000, description="Upstream PostgreSQL connections one gateway instance may hold."
+    )
+    max_client_conn: int = Field(
+        default=1000, ge=1, le=100000, description="Client connections PgBouncer accepts from the workers."
+    )
+
+
+class GcpDatabaseConfig(_StoreSourceConfig):
     tier: str = Field(default="db-custom-2-7680", pattern=r"^db-[a-z0-9-]+$")
     edition: Literal["ENTERPRISE", "ENTERPRISE_PLUS"] = "ENTERPRISE"
     high_availability: bool | None = Field(
@@ -215,13 +272,43 @@ class GcpDatabaseConfig(StrictModel):
         pattern=r"^projects/[^/]+/locations/[a-z0-9-]+/keyRings/[^/]+/cryptoKeys/[^/]+$",
         description="Customer-managed key (in the region) for the instance; Google-managed otherwise.",
     )
+    connection_pool: GcpConnectionPoolConfig = Field(default_factory=GcpConnectionPoolConfig)
+
+    @model_validator(mode="after")
+    def _managed_only_options(self) -> GcpDatabaseConfig:
+        if self.source != "managed":
+            if self.read_replica:
+                raise ValueError(f"read_replica: only a managed database has a read replica (source {self.source!r})")
+            if self.cmek_key:
+                raise ValueError(f"cmek_key: only a managed database is encrypted by this stack ({self.source!r})")
+        if self.source == "none" and self.connection_pool.enabled:
+            raise ValueError("connection_pool.enabled: with source `none` there is no database to pool")
+        return self
 
 
-class GcpCacheConfig(StrictModel):
+class GcpCacheConfig(_StoreSourceConfig):
     tier: Literal["BASIC", "STANDARD_HA"] | None = Field(
         default=None, description="Default: STANDARD_HA in production environments, BASIC elsewhere."
     )
     memory_size_gb: int = Field(default=1, ge=1, le=300)
+    transit_encryption: bool = Field(
+        default=True,
+        description="Memorystore in-transit encryption (TLS on port 6378, CA mounted for verification). False: "
+        "plaintext Redis (no CA, no REDIS_SSL), allowed only with `allow_plaintext` and never in production.",
+    )
+    allow_plaintext: bool = Field(default=False, description="Explicit opt-in for `transit_encryption: false`.")
+
+    @model_validator(mode="after")
+    def _plaintext_opt_in(self) -> GcpCacheConfig:
+        if not self.transit_encryption:
+            if self.source != "managed":
+                raise ValueError(
+                    "transit_encryption: only applies to the managed Memorystore; an external Redis is TLS when "
+                    "its URL is `rediss://`"
+                )
+            if not self.allow_plaintext:
+                raise ValueError("transit_encryption: plaintext Redis needs the explicit opt-in allow_plaintext: true")
+        return self
 
 
 class GcpSecretsConfig(StrictModel):
@@ -232,6 +319,102 @@ class GcpSecretsConfig(StrictModel):
     )
     master_key_version: int = Field(default=1, ge=1, description="Bump to generate and store a new master key.")
     database_password_version: int = Field(default=1, ge=1, description="Bump to rotate the DB password.")
+
+
+# The gateway container's port, and the health port of the Managed Prometheus collector sidecar.
+GATEWAY_PORT = 4000
+GMP_HEALTH_PORT = 13133
+_RESERVED_SIDECAR_PORTS = {GATEWAY_PORT: "the gateway port", GMP_HEALTH_PORT: "the Prometheus collector's health port"}
+SidecarCpu = Annotated[str, Field(pattern=r"^(?:[1-9][0-9]{1,3}m|[1-8])$")]
+SidecarMemory = Annotated[str, Field(pattern=r"^[1-9][0-9]*(Mi|Gi)$")]
+# What the gateway container keeps after the sidecars' share: one whole vCPU (Cloud Run needs it for
+# concurrency above 1) and 512 MiB.
+GATEWAY_MIN_CPU_MILLIS, GATEWAY_MIN_MEMORY_MIB = 1000, 512
+
+
+def cpu_millis(cpu: str) -> int:
+    return int(cpu[:-1]) if cpu.endswith("m") else int(cpu) * 1000
+
+
+def _sidecar_size_problem(cpu: str, memory: str) -> tuple[str, str] | None:
+    """("cpu" or "memory", problem) against Cloud Run's container limits: above 1 vCPU whole numbers only;
+    below 1 vCPU, more than 512Mi needs 0.5 vCPU and more than 1Gi needs a whole vCPU."""
+    millis, mib = cpu_millis(cpu), memory_mib(memory)
+    if millis > 1000 and millis % 1000:
+        return "cpu", f"{cpu}: Cloud Run takes CPU limits above 1 vCPU in whole vCPUs only"
+    if millis < 80:
+        return "cpu", f"{cpu}: Cloud Run's smallest CPU limit is 80m"
+    if (millis < 500 and mib > 512) or (millis < 1000 and mib > 1024):
+        return (
+            "memory",
+            f"{memory} is more than Cloud Run allows with cpu {cpu} (below 0.5 vCPU 512Mi, below 1 vCPU 1Gi)",
+        )
+    return None
+
+
+def _sidecar_port_problem(port: int) -> str | None:
+    if port in _RESERVED_SIDECAR_PORTS:
+        return f"{port} is {_RESERVED_SIDECAR_PORTS[port]}"
+    return None
+
+
+class GcpMetricsConfig(StrictModel):
+    """Prometheus metrics of the gateway, scraped inside each instance and written to Cloud Monitoring."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Add a `metrics` sidecar (LiteLLM's multiprocess Prometheus server, sharing an in-memory "
+        "PROMETHEUS_MULTIPROC_DIR with the gateway workers) and Google's Managed Service for Prometheus collector "
+        "sidecar, whose RunMonitoring config lives in Secret Manager. The port is never declared to Cloud Run, so "
+        "neither the load balancer nor anything outside the instance reaches it.",
+    )
+    port: int = Field(default=9090, ge=1, le=65535, description="Loopback port of the metrics sidecar.")
+    scrape_interval_seconds: int = Field(default=30, ge=5, le=300)
+    collector_image: ImageReference = Field(
+        default="us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.9.2",
+        description="Managed Service for Prometheus sidecar for Cloud Run; production needs it pinned by digest.",
+    )
+    # Each 500m by default: together one whole vCPU out of components.gateway.cpu.
+    server_cpu: SidecarCpu = "500m"
+    server_memory: SidecarMemory = "256Mi"
+    collector_cpu: SidecarCpu = "500m"
+    collector_memory: SidecarMemory = "256Mi"
+
+    @model_validator(mode="after")
+    def _port_free(self) -> GcpMetricsConfig:
+        if problem := _sidecar_port_problem(self.port):
+            raise ValueError(f"port: {problem}")
+        if problem := registry_problem(self.collector_image):
+            raise ValueError(f"collector_image: {problem}")
+        return self
+
+
+class GcpSpendCollectorConfig(StrictModel):
+    """LiteLLM's spend collector as a sidecar: workers hand spend events to it over loopback instead of writing
+    spend logs themselves."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Add a `spend-collector` sidecar (the gateway image running `litellm.proxy.collector`); its "
+        "cpu/memory are carved out of components.gateway's and must leave the gateway whole vCPUs (at least 1) "
+        "and at least 512Mi.",
+    )
+    port: int = Field(default=4100, ge=1, le=65535, description="Loopback TCP port; distinct from metrics.port.")
+    buffer_size: int = Field(default=1000, ge=1, le=1000000, description="Events a worker queues for the sidecar.")
+    on_unavailable: Literal["fallback", "drop"] = Field(
+        default="fallback",
+        description="Sidecar unreachable or buffer full: `fallback` writes spend in the worker (nothing lost); "
+        "`drop` counts and discards the event.",
+    )
+    drain_timeout_seconds: int = Field(default=10, ge=1, le=60, description="Flush window on shutdown.")
+    cpu: SidecarCpu = "1"
+    memory: SidecarMemory = "512Mi"
+
+    @model_validator(mode="after")
+    def _port_free(self) -> GcpSpendCollectorConfig:
+        if problem := _sidecar_port_problem(self.port):
+            raise ValueError(f"port: {problem}")
+        return self
 
 
 class GcpConfig(StrictModel):
@@ -253,6 +436,146 @@ class GcpConfig(StrictModel):
     database: GcpDatabaseConfig = Field(default_factory=GcpDatabaseConfig)
     cache: GcpCacheConfig = Field(default_factory=GcpCacheConfig)
     secrets: GcpSecretsConfig = Field(default_factory=GcpSecretsConfig)
+    create_runtime: bool = Field(
+        default=True,
+        description="False: dependencies-only mode. Data stores, secrets, the bucket and the runtime identities "
+        "(gateway, backend, migrations) only; no Cloud Run, load balancer, connector or migrations job, for "
+        "LiteLLM running elsewhere (GKE). Runtime outputs are null.",
+    )
+    external_gateway_url: str | None = Field(
+        default=None,
+        pattern=r"^https://[a-z0-9.-]+(?::[0-9]{1,5})?$",
+        description="Dependencies-only mode: the URL of the gateway you run yourself, which the quotas stack talks "
+        "to (it has no load balancer of this stack to read it from).",
+    )
+    metrics: GcpMetricsConfig = Field(default_factory=GcpMetricsConfig)
+    spend_collector: GcpSpendCollectorConfig = Field(default_factory=GcpSpendCollectorConfig)
+
+    @model_validator(mode="after")
+    def _runtime_options(self) -> GcpConfig:
+        if self.create_runtime:
+            if self.external_gateway_url is not None:
+                raise ValueError(
+                    "external_gateway_url: only in dependencies-only mode (create_runtime: false); otherwise the "
+                    "gateway URL is this stack's load balancer"
+                )
+        else:
+            sidecars = {"metrics": self.metrics.enabled, "spend_collector": self.spend_collector.enabled}
+            for field, enabled in sidecars.items():
+                if enabled:
+                    raise ValueError(
+                        f"{field}.enabled: a sidecar of the Cloud Run gateway, and dependencies-only mode "
+                        "(create_runtime: false) runs no Cloud Run service"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _existing_network_consistent(self) -> GcpConfig:
+        network = self.network
+        if network.existing_network is None or network.existing_subnetwork is None:
+            return self
+        network_project = network.existing_network.split("/")[1]
+        _, subnet_project, _, subnet_region, _, _ = network.existing_subnetwork.split("/")
+        if subnet_project != network_project:
+            raise ValueError(
+                f"network.existing_subnetwork: in project {subnet_project!r}, but existing_network is in "
+                f"{network_project!r}; a subnetwork belongs to its network's (host) project"
+            )
+        if subnet_region != self.region:
+            raise ValueError(
+                f"network.existing_subnetwork: in region {subnet_region!r}, but the gateway runs in {self.region!r}"
+            )
+        if self.create_runtime and network.egress == "connector" and network_project != self.project:
+            raise ValueError(
+                f"network.egress: a Serverless VPC Access connector must be in the network's project "
+                f"({network_project!r}), not {self.project!r}; use egress `direct` with a Shared VPC"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _redis_less_single_process(self) -> GcpConfig:
+        """Without Redis, LiteLLM keeps rate limits and budgets per process: more than one would multiply them."""
+        if self.cache.source != "none" or not self.create_runtime:
+            return self
+        gateway = self.components.gateway
+        if gateway.max_instances > 1:
+            raise ValueError(
+                f"components.gateway.max_instances: {gateway.max_instances} instances without Redis (cache.source "
+                "none) would each enforce the per-agent rate limits on their own; use 1, or keep a Redis"
+            )
+        if gateway.processes > 1:
+            raise ValueError(
+                f"components.gateway.workers: {gateway.processes} worker processes without Redis (cache.source "
+                "none) would each enforce the per-agent rate limits on their own; set workers: 1, or keep a Redis"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _sidecars_fit(self) -> GcpConfig:
+        """Sidecars get their own ports and a share of the gateway instance that leaves the gateway enough."""
+        collector, metrics = self.spend_collector, self.metrics
+        if collector.enabled and self.database.source == "none":
+            raise ValueError(
+                "spend_collector.enabled: the collector writes spend to a database, and database.source is none"
+            )
+        if collector.enabled and metrics.enabled and collector.port == metrics.port:
+            raise ValueError(f"spend_collector.port: {collector.port} is metrics.port too; give each sidecar its own")
+        gateway = self.components.gateway
+        cpu, memory = cpu_millis(gateway.cpu), memory_mib(gateway.memory)
+        shares = self.sidecar_shares()
+        for cpu_field, share_cpu, memory_field, share_memory in shares:
+            if found := _sidecar_size_problem(share_cpu, share_memory):
+                kind, problem = found
+                raise ValueError(f"{cpu_field if kind == 'cpu' else memory_field}: {problem}")
+            cpu -= cpu_millis(share_cpu)
+            memory -= memory_mib(share_memory)
+            if cpu < GATEWAY_MIN_CPU_MILLIS:
+                raise ValueError(
+                    f"{cpu_field}: the sidecars leave the gateway container {cpu}m of components.gateway.cpu "
+                    f"{gateway.cpu}; it needs at least {GATEWAY_MIN_CPU_MILLIS}m"
+                )
+            if memory < GATEWAY_MIN_MEMORY_MIB:
+                raise ValueError(
+                    f"{memory_field}: the sidecars leave the gateway container {memory}Mi of components.gateway.memory "
+                    f"{gateway.memory}; it needs at least {GATEWAY_MIN_MEMORY_MIB}Mi"
+                )
+        if shares:
+            last_cpu_field, last_memory_field = shares[-1][0], shares[-1][2]
+            if cpu % 1000:
+                raise ValueError(
+                    f"{last_cpu_field}: the sidecars leave the gateway container {cpu}m; Cloud Run takes CPU "
+                    "limits above 1 vCPU in whole vCPUs only, so the sidecars' CPU must add up to whole vCPUs"
+                )
+            low, high = _MEMORY_RANGE_BY_CPU.get(str(cpu // 1000), (512, 32768))
+            if not low <= memory <= high:
+                raise ValueError(
+                    f"{last_memory_field}: the gateway container keeps {cpu // 1000} vCPU and {memory}Mi, outside "
+                    f"{low}Mi-{high}Mi that Cloud Run allows with it; adjust components.gateway.memory"
+                )
+        return self
+
+    def sidecar_shares(self) -> list[tuple[str, str, str, str]]:
+        """(cpu field, cpu, memory field, memory) of each enabled gateway sidecar, in container order."""
+        shares: list[tuple[str, str, str, str]] = []
+        metrics, collector = self.metrics, self.spend_collector
+        if metrics.enabled:
+            shares.append(("metrics.server_cpu", metrics.server_cpu, "metrics.server_memory", metrics.server_memory))
+            shares.append(
+                ("metrics.collector_cpu", metrics.collector_cpu, "metrics.collector_memory", metrics.collector_memory)
+            )
+        if collector.enabled:
+            shares.append(("spend_collector.cpu", collector.cpu, "spend_collector.memory", collector.memory))
+        return shares
+
+    def gateway_container_limits(self) -> tuple[str, str]:
+        """CPU and memory the gateway container keeps once the sidecars took their share of the instance."""
+        gateway = self.components.gateway
+        shares = self.sidecar_shares()
+        if not shares:
+            return gateway.cpu, gateway.memory
+        cpu = cpu_millis(gateway.cpu) - sum(cpu_millis(share[1]) for share in shares)
+        memory = memory_mib(gateway.memory) - sum(memory_mib(share[3]) for share in shares)
+        return str(cpu // 1000), f"{memory}Mi"
 
     @model_validator(mode="after")
     def _images_pullable(self) -> GcpConfig:

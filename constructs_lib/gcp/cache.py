@@ -7,6 +7,7 @@
 The AUTH string and the instance's self-signed CA certificate reach the containers through Secret Manager
 (secrets.py): the string as `REDIS_PASSWORD`, the certificate as a mounted file for `REDIS_SSL_CA_CERTS`,
 so the `rediss://` handshake is verified and neither is ever baked into an image or a plain env var.
+With `transit_encryption: false` (explicit `allow_plaintext` opt-in, never production) there is no CA at all.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class GatewayCache(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: GatewayCacheProps) -> None:
         super().__init__(scope, construct_id)
         tier = props.config.tier or ("STANDARD_HA" if props.production else "BASIC")
+        self.transit_encryption = props.config.transit_encryption
         self.instance = RedisInstance(
             self,
             "redis",
@@ -55,7 +57,8 @@ class GatewayCache(Construct):
             authorized_network=props.network_id,
             connect_mode="PRIVATE_SERVICE_ACCESS",
             auth_enabled=True,
-            transit_encryption_mode=TRANSIT_ENCRYPTION,
+            # DISABLED only with clouds.gcp.cache.allow_plaintext (the config refuses it otherwise).
+            transit_encryption_mode=TRANSIT_ENCRYPTION if props.config.transit_encryption else "DISABLED",
             maintenance_policy=RedisInstanceMaintenancePolicy(
                 weekly_maintenance_window=[
                     RedisInstanceMaintenancePolicyWeeklyMaintenanceWindow(
@@ -73,7 +76,7 @@ class GatewayCache(Construct):
 
     @property
     def port(self) -> str:
-        """6378 with in-transit encryption (Memorystore moves TLS off 6379)."""
+        """6378 with in-transit encryption (Memorystore moves TLS off 6379), 6379 without."""
         return Token.as_string(self.instance.port)
 
     @property

@@ -27,9 +27,11 @@ from cdktf_cdktf_provider_google.cloud_run_v2_service import (
     CloudRunV2ServiceTemplateContainersResources,
     CloudRunV2ServiceTemplateContainersStartupProbe,
     CloudRunV2ServiceTemplateContainersStartupProbeHttpGet,
+    CloudRunV2ServiceTemplateContainersStartupProbeTcpSocket,
     CloudRunV2ServiceTemplateContainersVolumeMounts,
     CloudRunV2ServiceTemplateScaling,
     CloudRunV2ServiceTemplateVolumes,
+    CloudRunV2ServiceTemplateVolumesEmptyDir,
     CloudRunV2ServiceTemplateVolumesSecret,
     CloudRunV2ServiceTemplateVolumesSecretItems,
     CloudRunV2ServiceTemplateVpcAccess,
@@ -71,6 +73,36 @@ class SecretFile:
 
 
 @dataclass(frozen=True)
+class MemoryDir:
+    """An in-memory `empty_dir` volume, shared by the containers that mount it (Prometheus multiprocess files)."""
+
+    volume: str
+    mount_dir: str
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """A container next to the ingress one: no declared port (Cloud Run routes ingress to one container only),
+    so nothing outside the instance reaches it; loopback from the main container does."""
+
+    name: str
+    image: str
+    cpu: str
+    memory: str
+    command: Sequence[str] | None = None
+    args: Sequence[str] | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    secrets: Sequence[GatewaySecret] = ()
+    secret_files: Sequence[SecretFile] = ()
+    memory_dirs: Sequence[MemoryDir] = ()
+    # Containers that must be started (and healthy) before this one.
+    after: Sequence[str] = ()
+    # HTTP health path on `health_port` (startup + liveness), or a TCP startup check only when the path is None.
+    health_port: int | None = None
+    health_path: str | None = None
+
+
+@dataclass(frozen=True)
 class GatewayServiceProps:
     name: str
     region: str
@@ -89,7 +121,107 @@ class GatewayServiceProps:
     args: Sequence[str] | None = None
     # Background work (spend-log batching) needs CPU between requests; a static UI does not.
     always_on_cpu: bool = True
+    # The main container's own limits when sidecars take part of the instance (default: config.cpu/memory).
+    container_cpu: str | None = None
+    container_memory: str | None = None
+    memory_dirs: Sequence[MemoryDir] = ()
+    sidecars: Sequence[Sidecar] = ()
     depends_on: Sequence[ITerraformDependable] = ()
+
+
+def _env(plain: Mapping[str, str], secrets: Sequence[GatewaySecret]) -> list[CloudRunV2ServiceTemplateContainersEnv]:
+    """Plain values first (sorted), then secret references pinned to each secret's version (sorted)."""
+    env = [CloudRunV2ServiceTemplateContainersEnv(name=name, value=value) for name, value in sorted(plain.items())]
+    env += [
+        CloudRunV2ServiceTemplateContainersEnv(
+            name=secret.env_var,
+            value_source=CloudRunV2ServiceTemplateContainersEnvValueSource(
+                secret_key_ref=CloudRunV2ServiceTemplateContainersEnvValueSourceSecretKeyRef(
+                    secret=secret.id, version=secret.version
+                )
+            ),
+        )
+        for secret in sorted(secrets, key=lambda secret: secret.env_var)
+    ]
+    return env
+
+
+def _mounts(
+    secret_files: Sequence[SecretFile], memory_dirs: Sequence[MemoryDir]
+) -> list[CloudRunV2ServiceTemplateContainersVolumeMounts]:
+    return [
+        CloudRunV2ServiceTemplateContainersVolumeMounts(name=item.volume, mount_path=item.mount_dir)
+        for item in (*secret_files, *memory_dirs)
+    ]
+
+
+def _sidecar_container(sidecar: Sidecar) -> CloudRunV2ServiceTemplateContainers:
+    startup = liveness = None
+    if sidecar.health_port is not None and sidecar.health_path is not None:
+        startup = CloudRunV2ServiceTemplateContainersStartupProbe(
+            http_get=CloudRunV2ServiceTemplateContainersStartupProbeHttpGet(
+                path=sidecar.health_path, port=sidecar.health_port
+            ),
+            period_seconds=10,
+            timeout_seconds=5,
+            failure_threshold=12,
+        )
+        liveness = CloudRunV2ServiceTemplateContainersLivenessProbe(
+            http_get=CloudRunV2ServiceTemplateContainersLivenessProbeHttpGet(
+                path=sidecar.health_path, port=sidecar.health_port
+            ),
+            period_seconds=30,
+            timeout_seconds=5,
+            failure_threshold=3,
+        )
+    elif sidecar.health_port is not None:
+        startup = CloudRunV2ServiceTemplateContainersStartupProbe(
+            tcp_socket=CloudRunV2ServiceTemplateContainersStartupProbeTcpSocket(port=sidecar.health_port),
+            period_seconds=10,
+            timeout_seconds=5,
+            failure_threshold=12,
+        )
+    return CloudRunV2ServiceTemplateContainers(
+        name=sidecar.name,
+        image=sidecar.image,
+        command=list(sidecar.command) if sidecar.command else None,
+        args=list(sidecar.args) if sidecar.args else None,
+        depends_on=list(sidecar.after) if sidecar.after else None,
+        resources=CloudRunV2ServiceTemplateContainersResources(
+            limits={"cpu": sidecar.cpu, "memory": sidecar.memory}, cpu_idle=False
+        ),
+        env=_env(sidecar.env, sidecar.secrets) or None,
+        volume_mounts=_mounts(sidecar.secret_files, sidecar.memory_dirs) or None,
+        startup_probe=startup,
+        liveness_probe=liveness,
+    )
+
+
+def _volumes(props: GatewayServiceProps) -> list[CloudRunV2ServiceTemplateVolumes]:
+    """Each secret file and memory dir once, whichever containers mount it."""
+    secret_files = {item.volume: item for item in props.secret_files}
+    memory_dirs = {item.volume: item for item in props.memory_dirs}
+    for sidecar in props.sidecars:
+        secret_files |= {item.volume: item for item in sidecar.secret_files if item.volume not in secret_files}
+        memory_dirs |= {item.volume: item for item in sidecar.memory_dirs if item.volume not in memory_dirs}
+    volumes = [
+        CloudRunV2ServiceTemplateVolumes(
+            name=item.volume,
+            secret=CloudRunV2ServiceTemplateVolumesSecret(
+                secret=item.secret.id,
+                default_mode=0o444,
+                items=[CloudRunV2ServiceTemplateVolumesSecretItems(path=item.file_name, version=item.secret.version)],
+            ),
+        )
+        for item in secret_files.values()
+    ]
+    volumes += [
+        CloudRunV2ServiceTemplateVolumes(
+            name=item.volume, empty_dir=CloudRunV2ServiceTemplateVolumesEmptyDir(medium="MEMORY")
+        )
+        for item in memory_dirs.values()
+    ]
+    return volumes
 
 
 def vpc_access(egress: VpcEgress | None) -> CloudRunV2ServiceTemplateVpcAccess | None:
@@ -109,20 +241,6 @@ class GatewayService(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: GatewayServiceProps) -> None:
         super().__init__(scope, construct_id)
         config = props.config
-        env = [
-            CloudRunV2ServiceTemplateContainersEnv(name=name, value=value) for name, value in sorted(props.env.items())
-        ]
-        env += [
-            CloudRunV2ServiceTemplateContainersEnv(
-                name=secret.env_var,
-                value_source=CloudRunV2ServiceTemplateContainersEnvValueSource(
-                    secret_key_ref=CloudRunV2ServiceTemplateContainersEnvValueSourceSecretKeyRef(
-                        secret=secret.id, version=secret.version
-                    )
-                ),
-            )
-            for secret in sorted(props.secrets, key=lambda secret: secret.env_var)
-        ]
         container = CloudRunV2ServiceTemplateContainers(
             name="litellm",
             image=props.image,
@@ -130,15 +248,12 @@ class GatewayService(Construct):
             args=list(props.args) if props.args else None,
             ports=CloudRunV2ServiceTemplateContainersPorts(container_port=props.port, name="http1"),
             resources=CloudRunV2ServiceTemplateContainersResources(
-                limits={"cpu": config.cpu, "memory": config.memory},
+                limits={"cpu": props.container_cpu or config.cpu, "memory": props.container_memory or config.memory},
                 cpu_idle=not props.always_on_cpu,
                 startup_cpu_boost=True,
             ),
-            env=env,
-            volume_mounts=[
-                CloudRunV2ServiceTemplateContainersVolumeMounts(name=item.volume, mount_path=item.mount_dir)
-                for item in props.secret_files
-            ],
+            env=_env(props.env, props.secrets),
+            volume_mounts=_mounts(props.secret_files, props.memory_dirs),
             startup_probe=CloudRunV2ServiceTemplateContainersStartupProbe(
                 http_get=CloudRunV2ServiceTemplateContainersStartupProbeHttpGet(
                     path=props.probes.startup_path, port=props.port
@@ -178,22 +293,8 @@ class GatewayService(Construct):
                     min_instance_count=config.min_instances, max_instance_count=config.max_instances
                 ),
                 vpc_access=vpc_access(props.egress),
-                containers=[container],
-                volumes=[
-                    CloudRunV2ServiceTemplateVolumes(
-                        name=item.volume,
-                        secret=CloudRunV2ServiceTemplateVolumesSecret(
-                            secret=item.secret.id,
-                            default_mode=0o444,
-                            items=[
-                                CloudRunV2ServiceTemplateVolumesSecretItems(
-                                    path=item.file_name, version=item.secret.version
-                                )
-                            ],
-                        ),
-                    )
-                    for item in props.secret_files
-                ],
+                containers=[container, *(_sidecar_container(sidecar) for sidecar in props.sidecars)],
+                volumes=_volumes(props),
             ),
             depends_on=list(props.depends_on),
         )

@@ -44,6 +44,10 @@ class GatewayNetworkProps:
     config: GcpNetworkConfig
     # Resources that must wait for the Compute / Service Networking / VPC Access APIs.
     depends_on: Sequence[ITerraformDependable] = ()
+    # False when no managed store (Cloud SQL, Memorystore) takes an address from the peered range.
+    private_services_needed: bool = True
+    # False in dependencies-only mode: nothing runs on Cloud Run, so no connector is created.
+    cloud_run: bool = True
 
 
 class GatewayNetwork(Construct):
@@ -92,7 +96,7 @@ class GatewayNetwork(Construct):
 
         # Cloud SQL and Memorystore wait on this (their private IPs come from the peered range).
         self.private_services: list[ITerraformDependable] = []
-        if config.create_private_services_access:
+        if config.create_private_services_access and props.private_services_needed:
             psa_range = ipaddress.ip_network(config.private_services_cidr)
             reserved = ComputeGlobalAddress(
                 self,
@@ -119,7 +123,7 @@ class GatewayNetwork(Construct):
             )
 
         egress = "ALL_TRAFFIC" if config.route_all_egress else "PRIVATE_RANGES_ONLY"
-        if config.egress == "connector":
+        if config.egress == "connector" and props.cloud_run:
             connector = VpcAccessConnector(
                 self,
                 "connector",

@@ -30,7 +30,12 @@ COMPONENT_ACCOUNTS: dict[str, tuple[str, str]] = {
 
 class GatewayServiceAccounts(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, naming: Naming, depends_on: Sequence[ITerraformDependable] = ()
+        self,
+        scope: Construct,
+        construct_id: str,
+        naming: Naming,
+        depends_on: Sequence[ITerraformDependable] = (),
+        components: Sequence[str] = tuple(COMPONENT_ACCOUNTS),
     ) -> None:
         super().__init__(scope, construct_id)
         self.accounts = {
@@ -42,6 +47,7 @@ class GatewayServiceAccounts(Construct):
                 depends_on=list(depends_on),
             )
             for component, (suffix, description) in COMPONENT_ACCOUNTS.items()
+            if component in components
         }
 
     def email(self, component: str) -> str:

@@ -4,23 +4,37 @@ gateway (4000), backend (4001) and ui (3000) run on Cloud Run behind a global ex
 routes the shared path list; Cloud SQL PostgreSQL, Memorystore Redis and a GCS bucket sit on the private
 network; Secret Manager holds every credential; a Cloud Run job applies the Prisma migrations before the
 services start. One construct per concern in constructs_lib/gcp/.
+
+Options (clouds.gcp, all off by default): bring-your-own PostgreSQL/Redis (`database.source`/`cache.source`
+`external`, URL in Secret Manager) or none at all (`none`), dependencies-only mode (`create_runtime: false`),
+Prometheus metrics and spend-collector sidecars, the gateway's PgBouncer (`database.connection_pool`) and
+plaintext Redis (`cache.transit_encryption: false` with `allow_plaintext`). docs/DESIGN.md explains each.
 """
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput
+from cdktf import ITerraformDependable, TerraformOutput, Token
 from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
 from constructs_lib._common.ephemeral import ephemeral_random_password
 from constructs_lib._common.errors import PropsError
+from constructs_lib.config.environment import EnvironmentConfig
 from constructs_lib.config.gcp import IMAGE_COMPONENTS, IMAGE_PATTERN, GcpConfig
 from constructs_lib.gcp.apis import GatewayApis
 from constructs_lib.gcp.bucket import GatewayBucket, GatewayBucketProps
 from constructs_lib.gcp.cache import GatewayCache, GatewayCacheProps
-from constructs_lib.gcp.cloud_run import LITELLM_PROBES, UI_PROBES, GatewayService, GatewayServiceProps, SecretFile
+from constructs_lib.gcp.cloud_run import (
+    LITELLM_PROBES,
+    UI_PROBES,
+    GatewayService,
+    GatewayServiceProps,
+    SecretFile,
+    Sidecar,
+)
 from constructs_lib.gcp.database import GatewayDatabase, GatewayDatabaseProps
 from constructs_lib.gcp.load_balancer import GatewayLoadBalancer, GatewayLoadBalancerProps
+from constructs_lib.gcp.metrics import GatewayMetrics, GatewayMetricsProps
 from constructs_lib.gcp.migrations import MigrationsJob, MigrationsJobProps
 from constructs_lib.gcp.network import GatewayNetwork, GatewayNetworkProps
 from constructs_lib.gcp.secrets import GatewaySecret, GatewaySecretProps, WriteOnlyValue
@@ -32,6 +46,7 @@ from stacks.gcp.base import GcpStack
 PORTS = {"gateway": 4000, "backend": 4001, "ui": 3000}
 # The Memorystore CA certificate, mounted from Secret Manager; REDIS_SSL_CA_CERTS points at it.
 REDIS_CA_DIR, REDIS_CA_FILE = "/etc/litellm/redis-ca", "ca.pem"
+_URL = "postgresql://$DATABASE_USER:$DATABASE_PASSWORD@{host}:$DATABASE_PORT/$DATABASE_NAME?sslmode=require"
 
 
 def _require_digests_in_production(gcp: GcpConfig) -> None:
@@ -44,19 +59,56 @@ def _require_digests_in_production(gcp: GcpConfig) -> None:
                 gcp.image_config_path(component),
                 f"{image!r}: production environments need images pinned by digest (`...@sha256:<64 hex>`)",
             )
+    if gcp.metrics.enabled and "@sha256:" not in gcp.metrics.collector_image:
+        raise PropsError(
+            "clouds.gcp.metrics.collector_image",
+            f"{gcp.metrics.collector_image!r}: production environments need images pinned by digest",
+        )
 
 
-def _uvicorn_command(module: str, port: int, workers: int) -> list[str]:
+def _check_environment(config: EnvironmentConfig, gcp: GcpConfig) -> None:
+    """Refusals that need more than the `clouds.gcp` section (production, the quotas stack)."""
+    if config.production and gcp.cache.source == "managed" and not gcp.cache.transit_encryption:
+        raise PropsError(
+            "clouds.gcp.cache.transit_encryption",
+            "production environments keep Redis TLS; allow_plaintext is for trials",
+        )
+    if not (config.quotas.enabled and config.agents):
+        return
+    if gcp.database.source == "none":
+        raise PropsError(
+            "clouds.gcp.database.source",
+            "`none`, but the quotas stack registers every agent's key in LiteLLM's database; keep a database, "
+            "or set quotas.enabled: false",
+        )
+    if not gcp.create_runtime and gcp.external_gateway_url is None:
+        raise PropsError(
+            "clouds.gcp.external_gateway_url",
+            "dependencies-only mode has no load balancer whose URL the quotas stack could read; set the URL of the "
+            "gateway you run, or set quotas.enabled: false",
+        )
+
+
+def _startup_command(start: str, *, build_database_url: bool, replica: bool) -> list[str]:
     """Build DATABASE_URL from the discrete env vars (the password comes from Secret Manager), then start.
 
-    `$NAME` without braces: `${...}` would be read as a Terraform interpolation.
+    An external database arrives as a ready DATABASE_URL secret, and without a database there is nothing to
+    build. `$NAME` without braces: `${...}` would be read as a Terraform interpolation.
     """
-    url = "postgresql://$DATABASE_USER:$DATABASE_PASSWORD@{host}:$DATABASE_PORT/$DATABASE_NAME?sslmode=require"
-    script = f'export DATABASE_URL="{url.format(host="$DATABASE_HOST")}"'
-    replica_url = url.format(host="$DATABASE_HOST_READ_REPLICA")
-    script += f' && if [ -n "$DATABASE_HOST_READ_REPLICA" ]; then export DATABASE_URL_READ_REPLICA="{replica_url}"; fi'
-    script += f" && exec uvicorn {module}:app --host 0.0.0.0 --port {port} --workers {workers}"
-    return ["sh", "-c", script]
+    steps = []
+    if build_database_url:
+        steps.append(f'export DATABASE_URL="{_URL.format(host="$DATABASE_HOST")}"')
+        if replica:
+            replica_url = _URL.format(host="$DATABASE_HOST_READ_REPLICA")
+            steps.append(
+                f'if [ -n "$DATABASE_HOST_READ_REPLICA" ]; then export DATABASE_URL_READ_REPLICA="{replica_url}"; fi'
+            )
+    steps.append(f"exec {start}")
+    return ["sh", "-c", " && ".join(steps)]
+
+
+def _uvicorn(module: str, port: int, workers: int) -> str:
+    return f"uvicorn {module}:app --host 0.0.0.0 --port {port} --workers {workers}"
 
 
 class GcpGatewayStack(GcpStack):
@@ -68,14 +120,18 @@ class GcpGatewayStack(GcpStack):
         production = config.production
         if production:
             _require_digests_in_production(gcp)
+        _check_environment(config, gcp)
+        managed_db, managed_cache = gcp.database.source == "managed", gcp.cache.source == "managed"
+        has_db, runtime = gcp.database.source != "none", gcp.create_runtime
+        redis_tls = managed_cache and gcp.cache.transit_encryption
         # Ephemeral random_password (master key, DB password) comes from hashicorp/random.
         RandomProvider(self, "random")
 
         network_apis = ("compute.googleapis.com", "servicenetworking.googleapis.com")
-        network_apis += ("vpcaccess.googleapis.com",) if gcp.network.egress == "connector" else ()
-        apis = GatewayApis(
-            self, "apis", extra_apis=(*network_apis, *(("cloudkms.googleapis.com",) if gcp.database.cmek_key else ()))
-        )
+        network_apis += ("vpcaccess.googleapis.com",) if gcp.network.egress == "connector" and runtime else ()
+        extra_apis = (*network_apis, *(("cloudkms.googleapis.com",) if gcp.database.cmek_key else ()))
+        extra_apis += ("monitoring.googleapis.com",) if gcp.metrics.enabled else ()
+        apis = GatewayApis(self, "apis", extra_apis=extra_apis)
         network = GatewayNetwork(
             self,
             "network",
@@ -84,19 +140,27 @@ class GcpGatewayStack(GcpStack):
                 region=self.region,
                 config=gcp.network,
                 depends_on=apis.of(*network_apis),
+                private_services_needed=managed_db or managed_cache,
+                cloud_run=runtime,
             ),
         )
-        accounts = GatewayServiceAccounts(self, "identities", naming, depends_on=apis.of("iam.googleapis.com"))
+        # Dependencies-only mode: no UI runs here, so no UI identity.
+        identities = ("gateway", "backend", "ui", "migrations") if runtime else ("gateway", "backend", "migrations")
+        if not has_db:
+            identities = tuple(component for component in identities if component != "migrations")
+        accounts = GatewayServiceAccounts(
+            self, "identities", naming, depends_on=apis.of("iam.googleapis.com"), components=identities
+        )
 
         secret_apis = apis.of("secretmanager.googleapis.com")
         pin = gcp.secrets.version_pin == "pinned"
 
-        def secret(construct_id: str, env_var: str, **kwargs: object) -> GatewaySecret:
+        def secret(construct_id: str, env_var: str, secret_id: str | None = None, **kwargs: object) -> GatewaySecret:
             return GatewaySecret(
                 self,
                 construct_id,
                 GatewaySecretProps(
-                    secret_id=naming.name(construct_id),
+                    secret_id=secret_id or naming.name(construct_id),
                     env_var=env_var,
                     production=production,
                     pin_version=pin,
@@ -113,39 +177,63 @@ class GcpGatewayStack(GcpStack):
                 version=gcp.secrets.master_key_version,
             ),
         )
-        # One ephemeral value, written to the SQL user and to its secret in the same apply.
-        database_password = WriteOnlyValue(
-            value=ephemeral_random_password(self, "database_password", length=32),
-            version=gcp.secrets.database_password_version,
-        )
-        db_password = secret("db-password", "DATABASE_PASSWORD", write_only=database_password)
-        database = GatewayDatabase(
-            self,
-            "database",
-            GatewayDatabaseProps(
-                naming=naming,
-                region=self.region,
-                network_id=network.network_id,
-                config=gcp.database,
-                production=production,
-                password=database_password,
-                depends_on=[*apis.of("sqladmin.googleapis.com"), *network.private_services],
-            ),
-        )
-        cache = GatewayCache(
-            self,
-            "cache",
-            GatewayCacheProps(
-                naming=naming,
-                region=self.region,
-                network_id=network.network_id,
-                config=gcp.cache,
-                production=production,
-                depends_on=[*apis.of("redis.googleapis.com"), *network.private_services],
-            ),
-        )
-        redis_password = secret("redis-auth", "REDIS_PASSWORD", state_value=cache.auth_string)
-        redis_ca = secret("redis-ca", "", state_value=cache.ca_certificate)
+        # Data store credentials: the managed stores' from this stack, an external store's URL put in out of band.
+        db_secrets: list[GatewaySecret] = []
+        database: GatewayDatabase | None = None
+        db_password: GatewaySecret | None = None
+        if managed_db:
+            # One ephemeral value, written to the SQL user and to its secret in the same apply.
+            database_password = WriteOnlyValue(
+                value=ephemeral_random_password(self, "database_password", length=32),
+                version=gcp.secrets.database_password_version,
+            )
+            db_password = secret("db-password", "DATABASE_PASSWORD", write_only=database_password)
+            db_secrets.append(db_password)
+            database = GatewayDatabase(
+                self,
+                "database",
+                GatewayDatabaseProps(
+                    naming=naming,
+                    region=self.region,
+                    network_id=network.network_id,
+                    config=gcp.database,
+                    production=production,
+                    password=database_password,
+                    depends_on=[*apis.of("sqladmin.googleapis.com"), *network.private_services],
+                ),
+            )
+        elif gcp.database.source == "external":
+            db_secrets.append(
+                secret(
+                    "database-url",
+                    "DATABASE_URL",
+                    gcp.database.url_secret,
+                    out_of_band_version=gcp.database.url_secret_version,
+                )
+            )
+        cache: GatewayCache | None = None
+        redis_secrets: list[GatewaySecret] = []
+        redis_ca: GatewaySecret | None = None
+        if managed_cache:
+            cache = GatewayCache(
+                self,
+                "cache",
+                GatewayCacheProps(
+                    naming=naming,
+                    region=self.region,
+                    network_id=network.network_id,
+                    config=gcp.cache,
+                    production=production,
+                    depends_on=[*apis.of("redis.googleapis.com"), *network.private_services],
+                ),
+            )
+            redis_secrets.append(secret("redis-auth", "REDIS_PASSWORD", state_value=cache.auth_string))
+            if redis_tls:
+                redis_ca = secret("redis-ca", "", state_value=cache.ca_certificate)
+        elif gcp.cache.source == "external":
+            redis_secrets.append(
+                secret("redis-url", "REDIS_URL", gcp.cache.url_secret, out_of_band_version=gcp.cache.url_secret_version)
+            )
         provider_keys = [
             secret(f"provider-{key.name}", key.env_var, out_of_band_version=key.version) for key in config.provider_keys
         ]
@@ -163,57 +251,245 @@ class GcpGatewayStack(GcpStack):
         )
 
         # Per-secret grants: each identity reads exactly the secrets its container references.
+        ca_secrets = [redis_ca] if redis_ca else []
         readers = {
-            "gateway": [master_key, db_password, redis_password, redis_ca, *provider_keys],
-            "backend": [master_key, db_password, redis_password, redis_ca],
-            "migrations": [db_password],
+            "gateway": [master_key, *db_secrets, *redis_secrets, *ca_secrets, *provider_keys],
+            "backend": [master_key, *db_secrets, *redis_secrets, *ca_secrets],
         }
-        grants = {
+        if has_db:
+            readers["migrations"] = list(db_secrets)
+        grants: dict[str, list[ITerraformDependable]] = {
             component: [item.grant_read(accounts.member(component), component) for item in secrets]
             for component, secrets in readers.items()
         }
 
-        database_env = {
-            "DATABASE_HOST": database.private_ip,
-            "DATABASE_PORT": "5432",
-            "DATABASE_USER": database.user.name,
-            "DATABASE_NAME": database.database.name,
-        }
-        migrations = MigrationsJob(
+        database_env: dict[str, str] = {}
+        if database is not None:
+            database_env = {
+                "DATABASE_HOST": database.private_ip,
+                "DATABASE_PORT": "5432",
+                "DATABASE_USER": database.user.name,
+                "DATABASE_NAME": database.database.name,
+            }
+
+        if not runtime:
+            migration_command = self._dependencies_outputs(gcp, database, cache, redis_ca, accounts, identities)
+        else:
+            migration_command = self._runtime(
+                context,
+                gcp,
+                apis=apis,
+                network=network,
+                accounts=accounts,
+                grants=grants,
+                readers=readers,
+                database=database,
+                database_env=database_env,
+                db_secrets=db_secrets,
+                cache=cache,
+                redis_ca=redis_ca,
+                bucket=bucket,
+            )
+
+        TerraformOutput(self, "master_key_secret_id", value=master_key.id)
+        TerraformOutput(
+            self, "database_password_secret_id", value=db_password.id if db_password else Token.null_value()
+        )
+        TerraformOutput(
             self,
-            "migrations",
-            MigrationsJobProps(
-                name=naming.name("migrations", "google_cloud_run_v2_service"),
-                project=self.project,
-                region=self.region,
-                image=gcp.image("migrations"),
-                service_account_email=accounts.email("migrations"),
-                config=gcp.migrations,
-                egress=network.egress,
-                production=production,
-                env=database_env,
-                secrets=[db_password],
-                depends_on=[*apis.of("run.googleapis.com"), *grants["migrations"], database.user, database.database],
-            ),
+            "redis_auth_secret_id",
+            value=redis_secrets[0].id if managed_cache else Token.null_value(),
+        )
+        for store, source, secrets in (("database", gcp.database, db_secrets), ("redis", gcp.cache, redis_secrets)):
+            if source.source == "external":
+                TerraformOutput(
+                    self,
+                    f"{store}_url_secret_id",
+                    value=secrets[0].id,
+                    description="Put the URL in out of band: gcloud secrets versions add <id> --data-file=-",
+                )
+        TerraformOutput(
+            self,
+            "provider_key_secret_ids",
+            value={key.name: item.id for key, item in zip(config.provider_keys, provider_keys, strict=True)},
+            description="Put each value in out of band: gcloud secrets versions add <id> --data-file=-",
+        )
+        TerraformOutput(self, "migration_command", value=migration_command or Token.null_value())
+
+    def _dependencies_outputs(
+        self,
+        gcp: GcpConfig,
+        database: GatewayDatabase | None,
+        cache: GatewayCache | None,
+        redis_ca: GatewaySecret | None,
+        accounts: GatewayServiceAccounts,
+        identities: tuple[str, ...],
+    ) -> None:
+        """Dependencies-only mode: what a runtime elsewhere needs; the runtime outputs exist, as null (the
+        migration command too: migrations run wherever LiteLLM runs)."""
+        # Read by the quotas stack: the gateway you run yourself (None without quotas; refused otherwise).
+        self.gateway_url = gcp.external_gateway_url
+        null = Token.null_value()
+        for name in ("lb_ip", "gateway_url", "gateway_service_url", "backend_service_url", "ui_service_url"):
+            TerraformOutput(self, name, value=null)
+        TerraformOutput(
+            self,
+            "runtime_service_accounts",
+            value={component: accounts.email(component) for component in identities},
+            description="Bind these to your runtime (GKE Workload Identity); each holds its secret grants",
+        )
+        TerraformOutput(self, "database_host", value=database.private_ip if database else null)
+        TerraformOutput(
+            self,
+            "database_read_replica_host",
+            value=database.replica_private_ip if database and database.replica_private_ip else null,
+        )
+        TerraformOutput(self, "redis_host", value=cache.host if cache else null)
+        TerraformOutput(self, "redis_port", value=cache.port if cache else null)
+        TerraformOutput(
+            self,
+            "redis_ca_secret_id",
+            value=redis_ca.id if redis_ca else null,
+            description="Memorystore's CA certificate, for verifying its TLS (mount it as REDIS_SSL_CA_CERTS)",
         )
 
-        ca_file = SecretFile(secret=redis_ca, volume="redis-ca", mount_dir=REDIS_CA_DIR, file_name=REDIS_CA_FILE)
-        runtime_env = {
-            **database_env,
-            "REDIS_HOST": cache.host,
-            "REDIS_PORT": cache.port,
-            "REDIS_SSL": "true",
-            "REDIS_SSL_CA_CERTS": ca_file.path,
-            "GCS_BUCKET_NAME": bucket.name,
-        }
-        if database.replica_private_ip:
-            runtime_env |= {"DATABASE_HOST_READ_REPLICA": database.replica_private_ip}
+    def _runtime(
+        self,
+        context: StackContext,
+        gcp: GcpConfig,
+        *,
+        apis: GatewayApis,
+        network: GatewayNetwork,
+        accounts: GatewayServiceAccounts,
+        grants: dict[str, list[ITerraformDependable]],
+        readers: dict[str, list[GatewaySecret]],
+        database: GatewayDatabase | None,
+        database_env: dict[str, str],
+        db_secrets: list[GatewaySecret],
+        cache: GatewayCache | None,
+        redis_ca: GatewaySecret | None,
+        bucket: GatewayBucket,
+    ) -> str | None:
+        """Cloud Run services and job, the load balancer, and their outputs; returns the migration command."""
+        naming, production = context.naming, context.config.production
+        has_db = gcp.database.source != "none"
+        run_apis = apis.of("run.googleapis.com")
+        services_wait_for: list[ITerraformDependable] = []
+        migration_command: str | None = None
+        if has_db:
+            migrations = MigrationsJob(
+                self,
+                "migrations",
+                MigrationsJobProps(
+                    name=naming.name("migrations", "google_cloud_run_v2_service"),
+                    project=self.project,
+                    region=self.region,
+                    image=gcp.image("migrations"),
+                    service_account_email=accounts.email("migrations"),
+                    config=gcp.migrations,
+                    egress=network.egress,
+                    production=production,
+                    env=database_env,
+                    secrets=db_secrets,
+                    depends_on=[
+                        *run_apis,
+                        *grants["migrations"],
+                        *((database.user, database.database) if database else ()),
+                    ],
+                ),
+            )
+            services_wait_for.append(migrations.done)
+            migration_command = migrations.command
+
+        secret_files: list[SecretFile] = []
+        runtime_env = dict(database_env)
+        if cache is not None:
+            runtime_env |= {"REDIS_HOST": cache.host, "REDIS_PORT": cache.port}
+        if redis_ca is not None:
+            ca_file = SecretFile(secret=redis_ca, volume="redis-ca", mount_dir=REDIS_CA_DIR, file_name=REDIS_CA_FILE)
+            secret_files.append(ca_file)
+            runtime_env |= {"REDIS_SSL": "true", "REDIS_SSL_CA_CERTS": ca_file.path}
+        runtime_env["GCS_BUCKET_NAME"] = bucket.name
+        replica_ip = database.replica_private_ip if database is not None else None
+        if replica_ip:
+            runtime_env |= {"DATABASE_HOST_READ_REPLICA": replica_ip}
+
+        def startup(start: str) -> list[str]:
+            return _startup_command(start, build_database_url=database is not None, replica=bool(replica_ip))
+
+        gateway_config = gcp.components.gateway
+        gateway_env: dict[str, str] = {}
+        gateway_start = _uvicorn("gateway.main", PORTS["gateway"], gateway_config.processes)
+        pool = gcp.database.connection_pool
+        if pool.enabled:
+            # gateway.launch starts PgBouncer once, then forks the uvicorn workers onto it.
+            gateway_start = (
+                f"python -m gateway.launch --host 0.0.0.0 --port {PORTS['gateway']} "
+                f"--workers {gateway_config.processes}"
+            )
+            gateway_env |= {
+                "LITELLM_PGBOUNCER_ENABLED": "true",
+                "LITELLM_PGBOUNCER_MAX_DB_CONNECTIONS": str(pool.max_db_connections),
+                "LITELLM_PGBOUNCER_MAX_CLIENT_CONN": str(pool.max_client_conn),
+            }
+        sidecars: list[Sidecar] = []
+        memory_dirs = []
+        gateway_grants = list(grants["gateway"])
+        if gcp.metrics.enabled:
+            metrics = GatewayMetrics(
+                self,
+                "metrics",
+                GatewayMetricsProps(
+                    naming=naming,
+                    project=self.project,
+                    config=gcp.metrics,
+                    gateway_image=gcp.image("gateway"),
+                    gateway_member=accounts.member("gateway"),
+                    production=production,
+                    pin_version=gcp.secrets.version_pin == "pinned",
+                    depends_on=apis.of("secretmanager.googleapis.com"),
+                ),
+            )
+            gateway_env |= metrics.gateway_env
+            memory_dirs.append(metrics.multiproc_dir)
+            sidecars += metrics.sidecars
+            gateway_grants += metrics.grants
+        collector = gcp.spend_collector
+        if collector.enabled:
+            collector_env = {
+                "LITELLM_COLLECTOR_ENABLED": "true",
+                "LITELLM_COLLECTOR_ADDRESS": f"tcp://127.0.0.1:{collector.port}",
+                "LITELLM_COLLECTOR_BUFFER_SIZE": str(collector.buffer_size),
+                "LITELLM_COLLECTOR_ON_UNAVAILABLE": collector.on_unavailable,
+                "LITELLM_COLLECTOR_DRAIN_TIMEOUT_SECONDS": str(collector.drain_timeout_seconds),
+            }
+            gateway_env |= collector_env
+            # The collector writes spend to the database and reads Redis like the gateway; no provider keys.
+            sidecars.append(
+                Sidecar(
+                    name="spend-collector",
+                    image=gcp.image("gateway"),
+                    command=startup("python -m litellm.proxy.collector"),
+                    cpu=collector.cpu,
+                    memory=collector.memory,
+                    env={**runtime_env, **collector_env, "LITELLM_JOB_ROLE": "collector"},
+                    secrets=[item for item in readers["backend"] if item is not redis_ca],
+                    secret_files=secret_files,
+                )
+            )
+        container_cpu, container_memory = gcp.gateway_container_limits() if sidecars else (None, None)
+
         services: dict[str, GatewayService] = {}
-        for component, module, extra_env in (
-            ("gateway", "gateway.main", {}),
-            ("backend", "backend.main", {"STORE_MODEL_IN_DB": "true"}),
+        for component, start, extra_env in (
+            ("gateway", gateway_start, gateway_env),
+            (
+                "backend",
+                _uvicorn("backend.main", PORTS["backend"], gcp.components.backend.processes),
+                {"STORE_MODEL_IN_DB": "true"} if has_db else {},
+            ),
         ):
             component_config = getattr(gcp.components, component)
+            gateway = component == "gateway"
             services[component] = GatewayService(
                 self,
                 f"{component}-service",
@@ -229,10 +505,13 @@ class GcpGatewayStack(GcpStack):
                     egress=network.egress,
                     env={**runtime_env, **extra_env},
                     secrets=[item for item in readers[component] if item is not redis_ca],
-                    secret_files=[ca_file],
-                    # One uvicorn worker per vCPU.
-                    command=_uvicorn_command(module, PORTS[component], int(component_config.cpu)),
-                    depends_on=[*apis.of("run.googleapis.com"), *grants[component], migrations.done],
+                    secret_files=secret_files,
+                    command=startup(start),
+                    container_cpu=container_cpu if gateway else None,
+                    container_memory=container_memory if gateway else None,
+                    memory_dirs=memory_dirs if gateway else (),
+                    sidecars=sidecars if gateway else (),
+                    depends_on=[*run_apis, *(gateway_grants if gateway else grants[component]), *services_wait_for],
                 ),
             )
         services["ui"] = GatewayService(
@@ -248,7 +527,7 @@ class GcpGatewayStack(GcpStack):
                 probes=UI_PROBES,
                 production=production,
                 always_on_cpu=False,
-                depends_on=apis.of("run.googleapis.com"),
+                depends_on=run_apis,
             ),
         )
 
@@ -276,13 +555,4 @@ class GcpGatewayStack(GcpStack):
                 value=service.uri,
                 description="Cloud Run URL; ingress admits only the load balancer",
             )
-        TerraformOutput(self, "master_key_secret_id", value=master_key.id)
-        TerraformOutput(self, "database_password_secret_id", value=db_password.id)
-        TerraformOutput(self, "redis_auth_secret_id", value=redis_password.id)
-        TerraformOutput(
-            self,
-            "provider_key_secret_ids",
-            value={key.name: item.id for key, item in zip(config.provider_keys, provider_keys, strict=True)},
-            description="Put each value in out of band: gcloud secrets versions add <id> --data-file=-",
-        )
-        TerraformOutput(self, "migration_command", value=migrations.command)
+        return migration_command
