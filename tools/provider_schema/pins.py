@@ -79,6 +79,7 @@ ALICLOUD = ProviderPin(
         "alicloud_nat_gateway",
         "alicloud_oss_bucket",
         "alicloud_oss_bucket_acl",
+        "alicloud_oss_bucket_object",
         "alicloud_oss_bucket_public_access_block",
         "alicloud_oss_bucket_server_side_encryption",
         "alicloud_oss_bucket_versioning",
