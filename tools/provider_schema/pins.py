@@ -57,6 +57,7 @@ ALICLOUD = ProviderPin(
         "alicloud_alb_rule",
         "alicloud_alb_server_group",
         "alicloud_db_account_privilege",
+        "alicloud_db_backup_policy",
         "alicloud_db_database",
         "alicloud_db_instance",
         "alicloud_ecs_command",
