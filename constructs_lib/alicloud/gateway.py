@@ -1,0 +1,229 @@
+"""LiteLLM on ECS: the release artifacts in OSS and the gateway instances (one or more per zone).
+
+* The release: the hash-locked LiteLLM proxy requirements (`assets/litellm-proxy.lock.txt`, one wheel hash per
+  package, installed with `pip --require-hashes`) and the LiteLLM config generated from the typed config
+  (`constructs_lib/_common/litellm_config.py`), as content-addressed objects in a private, KMS-encrypted bucket.
+  The instances check each object's SHA-256 before use.
+* The instances: no public IP, encrypted system disk, metadata service in hardened (token) mode, the gateway RAM
+  role attached with `alicloud_ecs_ram_role_attachment`. Their user data is static: it installs Python 3.11, the
+  standard-library runtime (`assets/llmgw_runtime.py`) and the systemd unit, and holds no secret, no secret
+  version and no release, so a release or a rotation never reboots an instance (a user-data change would).
+  Releases and rotations reach the instances through Cloud Assistant (constructs_lib/alicloud/migrations.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cdktf import Fn, TerraformResourceLifecycle
+from constructs import Construct
+
+from constructs_lib._common.errors import PropsError
+from constructs_lib._common.litellm_config import ProxyConfig
+from constructs_lib._common.naming import Naming
+from constructs_lib.alicloud.ram import GatewayRole
+from constructs_lib.config.alicloud import AlicloudGatewayConfig
+from imports.alicloud.data_alicloud_images import DataAlicloudImages
+from imports.alicloud.ecs_ram_role_attachment import EcsRamRoleAttachment
+from imports.alicloud.instance import Instance
+from imports.alicloud.oss_bucket import OssBucket, OssBucketServerSideEncryptionRule, OssBucketVersioning
+from imports.alicloud.oss_bucket_acl import OssBucketAcl
+from imports.alicloud.oss_bucket_object import OssBucketObject
+from imports.alicloud.oss_bucket_public_access_block import OssBucketPublicAccessBlock
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+REQUIREMENTS_LOCK = ASSETS / "litellm-proxy.lock.txt"
+RUNTIME_SCRIPT = ASSETS / "llmgw_runtime.py"
+GATEWAY_PORT = 4000
+
+_UNIT = """[Unit]
+Description=LiteLLM gateway (provider keys read from KMS into memory)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+User=litellm
+Group=litellm
+Environment=HOME=/var/lib/llmgw
+WorkingDirectory=/var/lib/llmgw
+ExecStart=/usr/bin/python3.11 /opt/llmgw/runtime.py serve
+Restart=always
+RestartSec=5
+LimitCORE=0
+NoNewPrivileges=yes
+PrivateTmp=yes
+ProtectHome=yes
+ProtectSystem=full
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def bootstrap_script() -> str:
+    """The instances' user data: static, no secret, no version, no release (those arrive by Cloud Assistant)."""
+    runtime = RUNTIME_SCRIPT.read_text()
+    return f"""#!/bin/bash
+# LLM gateway bootstrap. Never `set -x`: nothing here may be traced into the cloud-init log.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -y
+apt-get install -y --no-install-recommends python3.11 python3.11-venv ca-certificates
+id litellm >/dev/null 2>&1 || useradd --system --home-dir /var/lib/llmgw --create-home --shell /usr/sbin/nologin litellm
+install -d -m 0755 /opt/llmgw /etc/llmgw
+cat > /opt/llmgw/runtime.py <<'LLMGW_RUNTIME'
+{runtime}LLMGW_RUNTIME
+chmod 0755 /opt/llmgw/runtime.py
+cat > /etc/systemd/system/llmgw.service <<'LLMGW_UNIT'
+{_UNIT}LLMGW_UNIT
+systemctl daemon-reload
+# Started by the deploy command once the release is installed and the database migrated.
+touch /opt/llmgw/.bootstrapped
+"""
+
+
+@dataclass(frozen=True)
+class ReleaseArtifact:
+    key: str
+    sha256: str
+    arn: str
+
+    def document(self) -> dict[str, str]:
+        return {"key": self.key, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class GatewayReleaseProps:
+    naming: Naming
+    region: str
+    account_id: str
+    kms_key_id: str
+    proxy_config: ProxyConfig
+    production: bool = False
+
+
+class GatewayRelease(Construct):
+    """Private, versioned, KMS-encrypted bucket with the release objects, keyed by their content digest."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: GatewayReleaseProps) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket_name = props.naming.name(f"llmgw-release-{props.region}")
+        self.bucket = OssBucket(
+            self,
+            "bucket",
+            bucket=self.bucket_name,
+            versioning=OssBucketVersioning(status="Enabled"),
+            server_side_encryption_rule=OssBucketServerSideEncryptionRule(
+                sse_algorithm="KMS", kms_master_key_id=props.kms_key_id
+            ),
+            force_destroy=not props.production,
+        )
+        OssBucketAcl(self, "acl", bucket=self.bucket.bucket, acl="private")
+        OssBucketPublicAccessBlock(self, "public-access", bucket=self.bucket.bucket, block_public_access=True)
+        requirements = REQUIREMENTS_LOCK.read_text()
+        self.requirements = self._object(props, "requirements", "litellm-proxy.lock.txt", requirements, "text/plain")
+        self.config = self._object(props, "config", "config.yaml", props.proxy_config.text, "application/yaml")
+        self.litellm_version = next(
+            line.split("==", 1)[1].split()[0] for line in requirements.splitlines() if line.startswith("litellm==")
+        )
+
+    def _object(self, props: GatewayReleaseProps, construct_id: str, name: str, text: str, content_type: str):
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        key = f"releases/{digest[:16]}/{name}"
+        OssBucketObject(
+            self,
+            construct_id,
+            bucket=self.bucket.bucket,
+            key=key,
+            content=text,
+            content_type=content_type,
+            acl="private",
+            server_side_encryption="KMS",
+            kms_key_id=props.kms_key_id,
+        )
+        arn = f"acs:oss:oss-{props.region}:{props.account_id}:{self.bucket_name}/{key}"
+        return ReleaseArtifact(key=key, sha256=digest, arn=arn)
+
+    @property
+    def object_arns(self) -> list[str]:
+        return [self.requirements.arn, self.config.arn]
+
+
+@dataclass(frozen=True)
+class GatewayInstancesProps:
+    naming: Naming
+    config: AlicloudGatewayConfig
+    zones: Sequence[str]
+    vswitch_ids: Sequence[str]
+    security_group_id: str
+    kms_key_id: str
+    role: GatewayRole
+    production: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.zones) < 2 or len(self.zones) != len(self.vswitch_ids):
+            raise PropsError("clouds.alicloud.zones", "gateway instances need one vSwitch in each of two zones")
+        if self.production and self.config.image_id is None:
+            raise PropsError(
+                "clouds.alicloud.gateway.image_id", "production environments pin the exact image (no newest-match)"
+            )
+
+
+class GatewayInstances(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: GatewayInstancesProps) -> None:
+        super().__init__(scope, construct_id)
+        config = props.config
+        if config.image_id is not None:
+            image_id, lifecycle = config.image_id, None
+        else:
+            images = DataAlicloudImages(
+                self,
+                "image",
+                name_regex=config.image_name_regex,
+                owners="system",
+                os_type="linux",
+                architecture="x86_64",
+                most_recent=True,
+            )
+            # A newer matching image must not replace running instances: it applies to new ones only.
+            image_id, lifecycle = Fn.element(images.ids, 0), TerraformResourceLifecycle(ignore_changes=["image_id"])
+        user_data = base64.b64encode(bootstrap_script().encode("utf-8")).decode("ascii")
+        self.instances: list[Instance] = []
+        self.attachments: list[EcsRamRoleAttachment] = []
+        for zone, vswitch_id in zip(props.zones, props.vswitch_ids, strict=True):
+            for ordinal in range(config.instances_per_zone):
+                number = len(self.instances) + 1
+                instance = Instance(
+                    self,
+                    f"gateway-{number}",
+                    instance_name=props.naming.name(f"gateway-{number}"),
+                    host_name=props.naming.name(f"gateway-{number}"),
+                    description=f"LiteLLM gateway {number} ({zone}, slot {ordinal + 1})",
+                    availability_zone=zone,
+                    vswitch_id=vswitch_id,
+                    security_groups=[props.security_group_id],
+                    instance_type=config.instance_type,
+                    instance_charge_type="PostPaid",
+                    image_id=image_id,
+                    system_disk_category="cloud_essd",
+                    system_disk_size=config.system_disk_size_gb,
+                    system_disk_encrypted=True,
+                    system_disk_kms_key_id=props.kms_key_id,
+                    internet_max_bandwidth_out=0,
+                    http_endpoint="enabled",
+                    http_tokens="required",
+                    security_enhancement_strategy="Active",
+                    deletion_protection=props.production,
+                    user_data=user_data,
+                    lifecycle=lifecycle,
+                )
+                self.attachments.append(props.role.attach(f"role-{number}", instance.id))
+                self.instances.append(instance)
+
+    @property
+    def ids(self) -> list[str]:
+        return [instance.id for instance in self.instances]
