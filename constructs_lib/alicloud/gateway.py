@@ -68,7 +68,7 @@ def bootstrap_script() -> str:
     """The instances' user data: static, no secret, no version, no release (those arrive by Cloud Assistant)."""
     runtime = RUNTIME_SCRIPT.read_text()
     return f"""#!/bin/bash
-# LLM gateway bootstrap. Never `set -x`: nothing here may be traced into the cloud-init log.
+# LLM gateway bootstrap. No xtrace: nothing here may be traced into the cloud-init log.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -y
