@@ -117,7 +117,7 @@ class GatewaySecret(Construct):
             secret_name=props.name,
             description=props.description,
             secret_data=data,
-            secret_data_type="text",
+            secret_data_type="text",  # noqa: S106 (a type name, not a value)
             version_id=stored_version,
             encryption_key_id=props.key_id,
             # Generic secrets are rotated by the runbook (a new version, then a config bump), not by KMS.

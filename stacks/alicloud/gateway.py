@@ -34,7 +34,7 @@ from imports.alicloud.data_alicloud_account import DataAlicloudAccount
 from stacks.alicloud.base import AlicloudStack
 from stacks.context import StackContext
 
-DATABASE_PASSWORD_ENV = "DATABASE_PASSWORD"  # pragma: allowlist secret
+DATABASE_PASSWORD_ENV = "DATABASE_PASSWORD"  # noqa: S105  # pragma: allowlist secret (a variable name)
 
 
 class AlicloudGatewayStack(AlicloudStack):
@@ -252,7 +252,8 @@ class AlicloudGatewayStack(AlicloudStack):
             value={
                 item.name: secret.secret_name for item, secret in zip(config.provider_keys, provider_keys, strict=True)
             },
-            description="Put each value in out of band: aliyun kms PutSecretValue --SecretName <name> --VersionId v<version>",
+            description="Put each value in out of band: "
+            "aliyun kms PutSecretValue --SecretName <name> --VersionId v<version> (README runbook)",
         )
         TerraformOutput(self, "log_project", value=logs.project.project_name)
         TerraformOutput(self, "release_bucket", value=release.bucket_name)

@@ -14,9 +14,11 @@ role's STS credentials from the metadata service (hardened mode: a session token
 Secret values live only in process memory: never written to a file, an argument list or a log line.
 """
 
+# ruff: noqa: S310, S104 (fixed http(s) URLs of the metadata service, KMS and OSS; LiteLLM listens for the ALB)
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import email.utils
 import hashlib
@@ -80,7 +82,7 @@ def _kms_secret(runtime: dict, credentials: dict, name: str, version: str) -> st
         "SignatureMethod": "HMAC-SHA1",
         "SignatureVersion": "1.0",
         "SignatureNonce": uuid.uuid4().hex,
-        "Timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "Timestamp": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "SecretName": name,
         "VersionId": version,
     }
@@ -144,8 +146,17 @@ def install() -> None:
         _fetch_verified(runtime, credentials, requirements, lock)
         subprocess.run(["python3.11", "-m", "venv", "--clear", venv], check=True)
         subprocess.run(
-            [f"{venv}/bin/pip", "install", "--quiet", "--no-cache-dir", "--require-hashes", "--no-deps"]
-            + ["--only-binary=:all:", "-r", lock],
+            [
+                f"{venv}/bin/pip",
+                "install",
+                "--quiet",
+                "--no-cache-dir",
+                "--require-hashes",
+                "--no-deps",
+                "--only-binary=:all:",
+                "-r",
+                lock,
+            ],
             check=True,
         )
         subprocess.run(["chown", "-R", "litellm:litellm", venv], check=True)
@@ -215,10 +226,8 @@ def serve() -> None:
     child = subprocess.Popen(_litellm(runtime, "--num_workers", str(runtime["workers"])), env=env)
     del env
     while True:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             sys.exit(child.wait(timeout=runtime["refresh_seconds"]))
-        except subprocess.TimeoutExpired:
-            pass
         try:
             _, current = _environment(_runtime())
         except SystemExit as error:
