@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -191,7 +190,8 @@ class GatewayInstances(Construct):
             )
             # A newer matching image must not replace running instances: it applies to new ones only.
             image_id, lifecycle = Fn.element(images.ids, 0), TerraformResourceLifecycle(ignore_changes=["image_id"])
-        user_data = base64.b64encode(bootstrap_script().encode("utf-8")).decode("ascii")
+        # Plain text (the provider base64-encodes it), so a review reads the script itself.
+        user_data = bootstrap_script()
         self.instances: list[Instance] = []
         self.attachments: list[EcsRamRoleAttachment] = []
         for zone, vswitch_id in zip(props.zones, props.vswitch_ids, strict=True):

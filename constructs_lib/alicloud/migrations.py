@@ -17,7 +17,6 @@ The ALB registers the instances only after their first deploy: no traffic before
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -80,7 +79,8 @@ class GatewayDeployment(Construct):
             name=props.naming.name("llmgw-deploy"),
             description="Install the LLM gateway release, then migrate the database or restart the gateway",
             type="RunShellScript",
-            command_content=base64.b64encode(DEPLOY_SCRIPT.encode("utf-8")).decode("ascii"),
+            # Cloud Assistant takes the content base64-encoded; Terraform encodes it, the plan shows the script.
+            command_content=Fn.base64encode(Fn.raw_string(DEPLOY_SCRIPT)),
             enable_parameter=True,
             timeout=props.config.timeout_seconds,
             working_dir="/root",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import Fn, TerraformResourceLifecycle
 from cdktf_cdktf_provider_random.password import Password
 from constructs import Construct
 
@@ -110,14 +110,16 @@ class GatewaySecret(Construct):
                 min_numeric=4,
                 keepers={"version": str(props.version)},
             )
-            data, stored_version, lifecycle = f"{props.generated_prefix}{self.generated.result}", self.version_id, None
+            value = self.generated.result
+            if props.generated_prefix:  # an expression, not a literal around a reference
+                value = Fn.join("", [props.generated_prefix, value])
+            data, stored_version, lifecycle = value, self.version_id, None
         self.secret = KmsSecret(
             self,
             "secret",
             secret_name=props.name,
             description=props.description,
             secret_data=data,
-            secret_data_type="text",  # noqa: S106 (a type name, not a value)
             version_id=stored_version,
             encryption_key_id=props.key_id,
             # Generic secrets are rotated by the runbook (a new version, then a config bump), not by KMS.
