@@ -16,6 +16,7 @@ from constructs_lib.alicloud.secrets import PLACEHOLDER
 from constructs_lib.config import ConfigError, EnvironmentConfig, load_environment
 from stacks.context import StackContext
 from tests.conftest import CONFIG_DIR
+from tests.test_gcp_stack_options import _merge
 
 ALICLOUD_STACKS = ("alicloud-dev", "alicloud-staging", "alicloud-prod")
 PROVIDER_KEYS = ("dashscope", "openai", "anthropic", "deepseek")
@@ -323,14 +324,6 @@ def _load(tmp_path: Path, edits: dict, name: str = "dev", base: dict | None = No
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return load_environment(path)
-
-
-def _merge(target: dict, edits: dict) -> None:
-    for key, value in edits.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _merge(target[key], value)
-        else:
-            target[key] = value
 
 
 def _synth(config: EnvironmentConfig) -> dict:

@@ -24,15 +24,13 @@ from constructs import Construct
 from constructs_lib._common.errors import PropsError
 from constructs_lib._common.litellm_config import ProxyConfig
 from constructs_lib._common.naming import Naming
+from constructs_lib.alicloud.bucket import private_bucket
 from constructs_lib.alicloud.ram import GatewayRole
 from constructs_lib.config.alicloud import AlicloudGatewayConfig
 from imports.alicloud.data_alicloud_images import DataAlicloudImages
 from imports.alicloud.ecs_ram_role_attachment import EcsRamRoleAttachment
 from imports.alicloud.instance import Instance
-from imports.alicloud.oss_bucket import OssBucket, OssBucketServerSideEncryptionRule, OssBucketVersioning
-from imports.alicloud.oss_bucket_acl import OssBucketAcl
 from imports.alicloud.oss_bucket_object import OssBucketObject
-from imports.alicloud.oss_bucket_public_access_block import OssBucketPublicAccessBlock
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 REQUIREMENTS_LOCK = ASSETS / "litellm-proxy.lock.txt"
@@ -111,18 +109,7 @@ class GatewayRelease(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: GatewayReleaseProps) -> None:
         super().__init__(scope, construct_id)
         self.bucket_name = props.naming.name(f"llmgw-release-{props.region}")
-        self.bucket = OssBucket(
-            self,
-            "bucket",
-            bucket=self.bucket_name,
-            versioning=OssBucketVersioning(status="Enabled"),
-            server_side_encryption_rule=OssBucketServerSideEncryptionRule(
-                sse_algorithm="KMS", kms_master_key_id=props.kms_key_id
-            ),
-            force_destroy=not props.production,
-        )
-        OssBucketAcl(self, "acl", bucket=self.bucket.bucket, acl="private")
-        OssBucketPublicAccessBlock(self, "public-access", bucket=self.bucket.bucket, block_public_access=True)
+        self.bucket = private_bucket(self, self.bucket_name, props.kms_key_id, force_destroy=not props.production)
         requirements = REQUIREMENTS_LOCK.read_text()
         self.requirements = self._object(props, "requirements", "litellm-proxy.lock.txt", requirements, "text/plain")
         self.config = self._object(props, "config", "config.yaml", props.proxy_config.text, "application/yaml")

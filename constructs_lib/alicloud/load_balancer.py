@@ -132,39 +132,31 @@ class GatewayLoadBalancer(Construct):
         ]
         forwarded = AlbListenerXForwardedForConfig(x_forwarded_for_enabled=True, x_forwarded_for_proto_enabled=True)
         if config.certificate_id is not None:
-            self.listener = AlbListener(
-                self,
-                "https",
-                load_balancer_id=self.alb.id,
-                listener_protocol="HTTPS",
-                listener_port=443,
-                listener_description="LLM gateway (TLS)",
-                certificates=[AlbListenerCertificates(certificate_id=config.certificate_id)],
-                security_policy_id=config.security_policy_id,
-                http2_enabled=True,
-                request_timeout=600,
-                idle_timeout=60,
-                default_actions=forward,
-                x_forwarded_for_config=forwarded,
-            )
             self.scheme, self.port = "https", 443
+            tls = {
+                "certificates": [AlbListenerCertificates(certificate_id=config.certificate_id)],
+                "security_policy_id": config.security_policy_id,
+                "http2_enabled": True,
+            }
         else:
-            self.listener = AlbListener(
-                self,
-                "http",
-                load_balancer_id=self.alb.id,
-                listener_protocol="HTTP",
-                listener_port=80,
-                listener_description="LLM gateway (plain HTTP inside the VPC: allow_plaintext)",
-                request_timeout=600,
-                idle_timeout=60,
-                default_actions=forward,
-                x_forwarded_for_config=forwarded,
-            )
-            self.scheme, self.port = "http", 80
+            self.scheme, self.port, tls = "http", 80, {}
+        self.listener = AlbListener(
+            self,
+            self.scheme,
+            load_balancer_id=self.alb.id,
+            listener_protocol=self.scheme.upper(),
+            listener_port=self.port,
+            listener_description="LLM gateway (TLS)"
+            if tls
+            else "LLM gateway (plain HTTP inside the VPC: allow_plaintext)",
+            request_timeout=600,
+            idle_timeout=60,
+            default_actions=forward,
+            x_forwarded_for_config=forwarded,
+            **tls,
+        )
 
     @property
     def url(self) -> str:
-        default_port = {"https": 443, "http": 80}[self.scheme]
-        suffix = "" if self.port == default_port else f":{self.port}"
-        return f"{self.scheme}://{self.alb.dns_name}{suffix}"
+        """Base URL of the gateway: the listener's scheme on the ALB's DNS name (default port)."""
+        return f"{self.scheme}://{self.alb.dns_name}"

@@ -7,6 +7,7 @@ Every statement names its resources: the secrets by ARN, the key by ARN, the rel
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,11 +16,32 @@ from constructs import Construct
 
 from constructs_lib._common.errors import PropsError
 from constructs_lib._common.naming import Naming
-from constructs_lib.alicloud.agent_access import ecs_assume_role_policy
 from imports.alicloud.ecs_ram_role_attachment import EcsRamRoleAttachment
 from imports.alicloud.ram_policy import RamPolicy
 from imports.alicloud.ram_role import RamRole
 from imports.alicloud.ram_role_policy_attachment import RamRolePolicyAttachment
+
+
+def ecs_assume_role_policy() -> str:
+    """Trust document: only ECS instances (with the role attached) may assume the role; no AccessKey anywhere."""
+    return json.dumps(
+        {
+            "Version": "1",
+            "Statement": [
+                {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": ["ecs.aliyuncs.com"]}}
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def attach_custom_policy(scope: Construct, role: RamRole, *, name: str, description: str, document: str) -> RamPolicy:
+    """A custom policy (`policy`) and its attachment to `role` (`attachment`), in `scope`."""
+    policy = RamPolicy(scope, "policy", policy_name=name, description=description, policy_document=document)
+    RamRolePolicyAttachment(
+        scope, "attachment", policy_name=policy.policy_name, policy_type="Custom", role_name=role.role_name
+    )
+    return policy
 
 
 @dataclass(frozen=True)
@@ -56,19 +78,12 @@ class GatewayRole(Construct):
         ]
         if props.object_arns:
             statements.append({"Effect": "Allow", "Action": ["oss:GetObject"], "Resource": list(props.object_arns)})
-        self.policy = RamPolicy(
+        self.policy = attach_custom_policy(
             self,
-            "policy",
-            policy_name=naming.name("gateway-read-secrets", "alicloud_ram_role"),
+            self.role,
+            name=naming.name("gateway-read-secrets", "alicloud_ram_role"),
             description="Read exactly the LLM gateway's secrets, their key and its release objects",
-            policy_document=Fn.jsonencode({"Version": "1", "Statement": statements}),
-        )
-        RamRolePolicyAttachment(
-            self,
-            "attachment",
-            policy_name=self.policy.policy_name,
-            policy_type="Custom",
-            role_name=self.role.role_name,
+            document=Fn.jsonencode({"Version": "1", "Statement": statements}),
         )
         self.role_name = naming.name("gateway", "alicloud_ram_role")
 
