@@ -409,3 +409,102 @@ def test_bindings_reject_unknown_and_missing_required_arguments():
         KmsSecret(stack, "a", secret_name="x", secret_data="y", version_id="v1", secret_value="z")  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="version_id"):
         KmsSecret(stack, "b", secret_name="x", secret_data="y")  # type: ignore[call-arg]
+
+
+# --- The instance runtime (standard-library script) -----------------------------------------------------------
+
+
+def _runtime_module():
+    import importlib.util
+
+    from constructs_lib.alicloud.gateway import RUNTIME_SCRIPT
+
+    spec = importlib.util.spec_from_file_location("llmgw_runtime", RUNTIME_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+RUNTIME_DOCUMENT = {
+    "role": "acme-dev-gateway",
+    "environment": {"REDIS_HOST": "r-1.redis.rds.aliyuncs.com"},
+    "database": {"host": "pgm-1.pg.rds.aliyuncs.com", "port": "5432", "user": "litellm", "name": "litellm"},
+    "secrets": {
+        "OPENAI_API_KEY": {"name": "acme-dev-provider-openai", "version": "v2"},
+        "DATABASE_PASSWORD": {"name": "acme-dev-db-password", "version": "v1"},
+    },
+}
+
+
+def test_runtime_reads_each_secret_at_its_pinned_version_into_the_environment_only(monkeypatch):
+    runtime = _runtime_module()
+    reads: list[tuple[str, str]] = []
+
+    def fake_secret(document, credentials, name, version):
+        reads.append((name, version))
+        return {"acme-dev-db-password": "p@ss/word"}.get(name, f"value-of-{name}-{version}")
+
+    monkeypatch.setattr(runtime, "_credentials", lambda role: {"AccessKeyId": "id", "AccessKeySecret": "s"})
+    monkeypatch.setattr(runtime, "_kms_secret", fake_secret)
+    env, digest = runtime._environment(RUNTIME_DOCUMENT)
+    assert sorted(reads) == [("acme-dev-db-password", "v1"), ("acme-dev-provider-openai", "v2")]
+    assert env["OPENAI_API_KEY"] == "value-of-acme-dev-provider-openai-v2"
+    assert (
+        env["DATABASE_URL"]
+        == "postgresql://litellm:p%40ss%2Fword@pgm-1.pg.rds.aliyuncs.com:5432/litellm?sslmode=require"
+    )
+    assert "DATABASE_PASSWORD" not in env and env["REDIS_HOST"] == "r-1.redis.rds.aliyuncs.com"
+    # A new version is a new digest: the running service restarts onto it at its next refresh.
+    bumped = copy.deepcopy(RUNTIME_DOCUMENT)
+    bumped["secrets"]["OPENAI_API_KEY"]["version"] = "v3"
+    assert runtime._environment(bumped)[1] != digest
+    assert runtime._environment(RUNTIME_DOCUMENT)[1] == digest
+
+
+def test_kms_request_is_signed_and_pinned_to_the_version(monkeypatch):
+    runtime = _runtime_module()
+    sent = {}
+
+    class Response:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *args):
+            return False
+
+        def read(self):
+            return b'{"SecretData": "the-value"}'
+
+    def fake_urlopen(request, timeout):
+        sent["url"], sent["body"] = request.full_url, request.data.decode()
+        return Response()
+
+    monkeypatch.setattr(runtime.urllib.request, "urlopen", fake_urlopen)
+    credentials = {"AccessKeyId": "STS.id", "AccessKeySecret": "secret", "SecurityToken": "token"}
+    value = runtime._kms_secret({"kms_endpoint": "kms-vpc.cn-shanghai.aliyuncs.com"}, credentials, "n", "v2")
+    assert value == "the-value"
+    assert sent["url"] == "https://kms-vpc.cn-shanghai.aliyuncs.com/"
+    fields = dict(part.split("=", 1) for part in sent["body"].split("&"))
+    assert fields["Action"] == "GetSecretValue" and fields["VersionId"] == "v2" and fields["SecretName"] == "n"
+    assert fields["SecurityToken"] == "token" and fields["Signature"]
+    # Signature v1: HMAC-SHA1 over the sorted, percent-encoded query with `&` appended to the key.
+    import base64 as b64
+    import hashlib
+    import hmac
+    import urllib.parse
+
+    signature = urllib.parse.unquote(fields.pop("Signature"))
+    canonical = "&".join(f"{key}={value}" for key, value in sorted(fields.items()))
+    expected = hmac.new(b"secret&", f"POST&%2F&{runtime._quote(canonical)}".encode(), hashlib.sha1).digest()
+    assert signature == b64.b64encode(expected).decode()
+
+
+def test_runtime_document_has_every_key_the_script_reads(stack):
+    from constructs_lib.alicloud.gateway import RUNTIME_SCRIPT
+
+    read = set(re.findall(r"runtime\[\"(\w+)\"\]", RUNTIME_SCRIPT.read_text()))
+    (deploy, *_) = [
+        body for body in resources(stack, "alicloud_ecs_invocation").values() if body["parameters"]["mode"] == "deploy"
+    ]
+    document = deploy["parameters"]["runtime"]
+    assert read and all(f'"{key}" = ' in document for key in read), read
