@@ -512,3 +512,36 @@ def test_runtime_document_has_every_key_the_script_reads(stack):
     ]
     document = deploy["parameters"]["runtime"]
     assert read and all(f'"{key}" = ' in document for key in read), read
+
+
+def _synth_at(config: EnvironmentConfig, config_path: Path) -> dict:
+    from stacks.alicloud.gateway import AlicloudGatewayStack
+
+    context = StackContext(f"alicloud-{config.env}", "alicloud", "gateway", config_path, config)
+    return json.loads(cdktf.Testing.synth(AlicloudGatewayStack(cdktf.Testing.app(), context)))
+
+
+FAKE_CA = "-----BEGIN CERTIFICATE-----\nMIIBfakeCAchainForTests\n-----END CERTIFICATE-----\n"
+
+
+def test_a_redis_ca_chain_ships_with_the_release_and_is_readable_by_exactly_its_key(tmp_path):
+    (tmp_path / "apsaradb-ca.pem").write_text(FAKE_CA)
+    config = _load(tmp_path, {"cache": {"ca_certificate_file": "apsaradb-ca.pem"}})
+    stack = _synth_at(config, tmp_path / "dev.yaml")
+    (ca,) = [body for body in resources(stack, "alicloud_oss_bucket_object").values() if body["key"].endswith(".pem")]
+    assert ca["content"] == FAKE_CA
+    assert f"/{ca['key']}" in only(stack, "alicloud_ram_policy")["policy_document"]
+    deploy = next(body for body in resources(stack, "alicloud_ecs_invocation").values() if "deploy" in str(body))
+    assert '"REDIS_SSL_CA_CERTS" = "/etc/llmgw/redis-ca.pem"' in deploy["parameters"]["runtime"]
+    assert '"redis_ca" = {' in deploy["parameters"]["runtime"]
+
+
+def test_a_redis_ca_file_that_is_missing_or_not_pem_is_refused(tmp_path):
+    config = _load(tmp_path, {"cache": {"ca_certificate_file": "missing.pem"}})
+    with pytest.raises(PropsError, match="does not exist"):
+        _synth_at(config, tmp_path / "dev.yaml")
+    (tmp_path / "bad.pem").write_text("not a certificate")
+    config = _load(tmp_path, {"cache": {"ca_certificate_file": "bad.pem"}})
+    with pytest.raises(PropsError) as caught:
+        _synth_at(config, tmp_path / "dev.yaml")
+    assert caught.value.field == "clouds.alicloud.cache.ca_certificate_file"

@@ -101,6 +101,12 @@ class GatewayReleaseProps:
     kms_key_id: str
     proxy_config: ProxyConfig
     production: bool = False
+    # PEM text of the CA chain that signs the Redis TLS certificate (public), or None.
+    redis_ca_certificate: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.redis_ca_certificate is not None and "-----BEGIN CERTIFICATE-----" not in self.redis_ca_certificate:
+            raise PropsError("clouds.alicloud.cache.ca_certificate_file", "is not a PEM certificate chain")
 
 
 class GatewayRelease(Construct):
@@ -113,6 +119,11 @@ class GatewayRelease(Construct):
         requirements = REQUIREMENTS_LOCK.read_text()
         self.requirements = self._object(props, "requirements", "litellm-proxy.lock.txt", requirements, "text/plain")
         self.config = self._object(props, "config", "config.yaml", props.proxy_config.text, "application/yaml")
+        self.redis_ca = (
+            self._object(props, "redis-ca", "redis-ca.pem", props.redis_ca_certificate, "application/x-pem-file")
+            if props.redis_ca_certificate is not None
+            else None
+        )
         self.litellm_version = next(
             line.split("==", 1)[1].split()[0] for line in requirements.splitlines() if line.startswith("litellm==")
         )
@@ -136,7 +147,7 @@ class GatewayRelease(Construct):
 
     @property
     def object_arns(self) -> list[str]:
-        return [self.requirements.arn, self.config.arn]
+        return [artifact.arn for artifact in (self.requirements, self.config, self.redis_ca) if artifact is not None]
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,12 @@ class AlicloudDatabaseConfig(StrictModel):
 class AlicloudCacheConfig(StrictModel):
     instance_class: str = Field(default="redis.master.small.default", pattern=r"^redis\.[a-z0-9.]+$")
     engine_version: Literal["5.0", "6.0", "7.0"] = "7.0"
+    ca_certificate_file: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./-]*\.pem$",
+        description="The ApsaraDB CA chain (PEM, public) that signs the Redis TLS certificate, relative to the "
+        "environment file; shipped with the release so LiteLLM verifies Redis. Without it Redis TLS cannot verify.",
+    )
 
 
 class AlicloudLogsConfig(StrictModel):

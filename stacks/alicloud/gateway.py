@@ -13,6 +13,7 @@ from cdktf import TerraformOutput
 from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
+from constructs_lib._common.errors import PropsError
 from constructs_lib._common.litellm_config import CONFIG_SHA_ENV, MASTER_KEY_ENV, REDIS_ENV, render_proxy_config
 from constructs_lib.alicloud.cache import REDIS_PORT, GatewayCache, GatewayCacheProps
 from constructs_lib.alicloud.database import GatewayDatabase, GatewayDatabaseProps
@@ -34,7 +35,20 @@ from imports.alicloud.data_alicloud_account import DataAlicloudAccount
 from stacks.alicloud.base import AlicloudStack
 from stacks.context import StackContext
 
+# Where the runtime puts the Redis CA chain, and the variable LiteLLM's Redis client reads it from.
+REDIS_CA_ENV, REDIS_CA_PATH = "REDIS_SSL_CA_CERTS", "/etc/llmgw/redis-ca.pem"
 DATABASE_PASSWORD_ENV = "DATABASE_PASSWORD"  # noqa: S105  # pragma: allowlist secret (a variable name)
+
+
+def _redis_ca(context: StackContext, alicloud: AlicloudConfig) -> str | None:
+    """The configured CA chain file (relative to the environment file), read at synth time."""
+    name = alicloud.cache.ca_certificate_file
+    if name is None:
+        return None
+    path = context.config_path.parent / name
+    if not path.is_file():
+        raise PropsError("clouds.alicloud.cache.ca_certificate_file", f"{path} does not exist")
+    return path.read_text()
 
 
 class AlicloudGatewayStack(AlicloudStack):
@@ -125,6 +139,7 @@ class AlicloudGatewayStack(AlicloudStack):
                 kms_key_id=key.id,
                 proxy_config=render_proxy_config(config),
                 production=production,
+                redis_ca_certificate=_redis_ca(context, alicloud),
             ),
         )
         role = GatewayRole(
@@ -191,6 +206,7 @@ class AlicloudGatewayStack(AlicloudStack):
                 "litellm_version": release.litellm_version,
                 "requirements": release.requirements.document(),
                 "config": release.config.document(),
+                **({"redis_ca": release.redis_ca.document()} if release.redis_ca else {}),
                 "port": GATEWAY_PORT,
                 "workers": alicloud.gateway.workers,
                 "refresh_seconds": alicloud.gateway.key_refresh_minutes * 60,
@@ -199,6 +215,7 @@ class AlicloudGatewayStack(AlicloudStack):
                     REDIS_ENV["port"]: str(REDIS_PORT),
                     REDIS_ENV["ssl"]: "true",
                     CONFIG_SHA_ENV: release.config.sha256,
+                    **({REDIS_CA_ENV: REDIS_CA_PATH} if release.redis_ca else {}),
                 },
                 "database": {
                     "host": database.host,

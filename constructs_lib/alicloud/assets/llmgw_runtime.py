@@ -4,7 +4,7 @@
 Reads /etc/llmgw/runtime.json (names, versions and endpoints; never a secret value), takes the instance RAM
 role's STS credentials from the metadata service (hardened mode: a session token first), and
 
-  install   fetches the release (hash-locked requirements, LiteLLM config) from OSS, checks each SHA-256, and
+  install   fetches the release (hash-locked requirements, LiteLLM config, Redis CA) from OSS, checks each SHA-256, and
             installs LiteLLM with `pip --require-hashes` into a venv named for the requirements digest;
   migrate   runs LiteLLM's Prisma migrations once (`--skip_server_startup`);
   restart   restarts the llmgw service and waits until /health/readiness answers;
@@ -36,6 +36,7 @@ import uuid
 METADATA = "http://100.100.100.200/latest"
 RUNTIME = "/etc/llmgw/runtime.json"
 CONFIG = "/etc/llmgw/config.yaml"
+REDIS_CA = "/etc/llmgw/redis-ca.pem"
 HOME = "/opt/llmgw"
 
 
@@ -139,6 +140,9 @@ def install() -> None:
     runtime = _runtime()
     credentials = _credentials(runtime["role"])
     _fetch_verified(runtime, credentials, runtime["config"], CONFIG)
+    redis_ca = runtime.get("redis_ca")  # optional: only when the config names a CA chain
+    if redis_ca:
+        _fetch_verified(runtime, credentials, redis_ca, REDIS_CA)
     requirements = runtime["requirements"]
     venv = f"{HOME}/venv-{requirements['sha256'][:12]}"
     if not os.path.exists(f"{venv}/.installed"):
