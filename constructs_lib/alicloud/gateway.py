@@ -5,10 +5,10 @@
   (`constructs_lib/_common/litellm_config.py`), as content-addressed objects in a private, KMS-encrypted bucket.
   The instances check each object's SHA-256 before use.
 * The instances: no public IP, encrypted system disk, metadata service in hardened (token) mode, the gateway RAM
-  role attached with `alicloud_ecs_ram_role_attachment`. Their user data is static: it installs Python 3.11, the
-  standard-library runtime (`assets/llmgw_runtime.py`) and the systemd unit, and holds no secret, no secret
-  version and no release, so a release or a rotation never reboots an instance (a user-data change would).
-  Releases and rotations reach the instances through Cloud Assistant (constructs_lib/alicloud/migrations.py).
+  role attached with `alicloud_ecs_ram_role_attachment`. Their user data is static: it installs Python 3.11 and
+  creates the service user, and holds no secret, no secret version, no release and no runtime code, so a
+  release or a rotation never reboots an instance (a user-data change would). The runtime, the releases and the
+  rotations reach the instances through Cloud Assistant (constructs_lib/alicloud/migrations.py).
 """
 
 from __future__ import annotations
@@ -34,37 +34,17 @@ from imports.alicloud.oss_bucket_object import OssBucketObject
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 REQUIREMENTS_LOCK = ASSETS / "litellm-proxy.lock.txt"
-RUNTIME_SCRIPT = ASSETS / "llmgw_runtime.py"
 GATEWAY_PORT = 4000
-
-_UNIT = """[Unit]
-Description=LiteLLM gateway (provider keys read from KMS into memory)
-After=network-online.target
-Wants=network-online.target
-
-[Service]
-User=litellm
-Group=litellm
-Environment=HOME=/var/lib/llmgw
-WorkingDirectory=/var/lib/llmgw
-ExecStart=/usr/bin/python3.11 /opt/llmgw/runtime.py serve
-Restart=always
-RestartSec=5
-LimitCORE=0
-NoNewPrivileges=yes
-PrivateTmp=yes
-ProtectHome=yes
-ProtectSystem=full
-
-[Install]
-WantedBy=multi-user.target
-"""
 
 
 def bootstrap_script() -> str:
-    """The instances' user data: static, no secret, no version, no release (those arrive by Cloud Assistant)."""
-    runtime = RUNTIME_SCRIPT.read_text()
-    return f"""#!/bin/bash
+    """The instances' user data: static, no secret, no version, no release, no runtime code.
+
+    Everything that changes (the runtime script, its systemd unit, the release, the secret versions) arrives
+    with the deploy command (constructs_lib/alicloud/migrations.py), so no change ever edits the user data:
+    an edit would reboot the instance, and cloud-init would not even run the script again.
+    """
+    return """#!/bin/bash
 # LLM gateway bootstrap. No xtrace: nothing here may be traced into the cloud-init log.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -72,13 +52,7 @@ apt-get update -y
 apt-get install -y --no-install-recommends python3.11 python3.11-venv ca-certificates
 id litellm >/dev/null 2>&1 || useradd --system --home-dir /var/lib/llmgw --create-home --shell /usr/sbin/nologin litellm
 install -d -m 0755 /opt/llmgw /etc/llmgw
-cat > /opt/llmgw/runtime.py <<'LLMGW_RUNTIME'
-{runtime}LLMGW_RUNTIME
-chmod 0755 /opt/llmgw/runtime.py
-cat > /etc/systemd/system/llmgw.service <<'LLMGW_UNIT'
-{_UNIT}LLMGW_UNIT
-systemctl daemon-reload
-# Started by the deploy command once the release is installed and the database migrated.
+# The runtime, its unit and the release come with the first deploy command (Cloud Assistant).
 touch /opt/llmgw/.bootstrapped
 """
 

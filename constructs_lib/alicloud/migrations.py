@@ -1,8 +1,9 @@
 """Releases and rotations, Terraform-natively: one Cloud Assistant command, run by `alicloud_ecs_invocation`s.
 
-The command (`alicloud_ecs_command`, parameters on) writes the runtime document it is given to
-/etc/llmgw/runtime.json, installs the release it names (hash-checked from OSS) and then either migrates the
-database or restarts the gateway. Invocations are ForceNew on their parameters, so:
+The command (`alicloud_ecs_command`, parameters on) writes the instance runtime (`assets/llmgw_runtime.py`)
+and its systemd unit, writes the runtime document it is given to /etc/llmgw/runtime.json, installs the release
+it names (hash-checked from OSS) and then either migrates the database or restarts the gateway. Invocations are
+ForceNew on their parameters (and on the command, so a runtime change re-runs them all), so:
 
 * **migrate** runs once on the first instance, keyed on the release (LiteLLM version, requirements and config
   digests) and the database password version: a new LiteLLM release re-runs `prisma migrate deploy` before any
@@ -17,8 +18,10 @@ The ALB registers the instances only after their first deploy: no traffic before
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cdktf import Fn, ITerraformDependable
@@ -30,17 +33,58 @@ from constructs_lib.config.alicloud import AlicloudMigrationsConfig
 from imports.alicloud.ecs_command import EcsCommand
 from imports.alicloud.ecs_invocation import EcsInvocation
 
-# `{{mode}}` and `{{runtime}}` are Cloud Assistant parameters; both are generated (mode is a fixed word, runtime
-# base64), so neither can break out of its quotes.
-DEPLOY_SCRIPT = """#!/bin/bash
+RUNTIME_SCRIPT = Path(__file__).resolve().parent / "assets" / "llmgw_runtime.py"
+# Cloud Assistant's limit on a command's base64-encoded content (tests keep the command under it).
+COMMAND_CONTENT_LIMIT = 16 * 1024
+
+UNIT = """[Unit]
+Description=LiteLLM gateway (provider keys read from KMS into memory)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+User=litellm
+Group=litellm
+Environment=HOME=/var/lib/llmgw
+WorkingDirectory=/var/lib/llmgw
+ExecStart=/usr/bin/python3.11 /opt/llmgw/runtime.py serve
+Restart=always
+RestartSec=5
+LimitCORE=0
+NoNewPrivileges=yes
+PrivateTmp=yes
+ProtectHome=yes
+ProtectSystem=full
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def deploy_script() -> str:
+    """The command every invocation runs: write the runtime and its unit, then install, then migrate or restart.
+
+    `{{mode}}` and `{{runtime}}` are Cloud Assistant parameters; both are generated (mode is a fixed word, runtime
+    base64), so neither can break out of its quotes. The runtime script holds no `{{`, so Cloud Assistant leaves
+    it alone.
+    """
+    runtime = RUNTIME_SCRIPT.read_text()
+    if "{{" in runtime:
+        raise PropsError("assets/llmgw_runtime.py", "must not contain `{{` (Cloud Assistant parameter syntax)")
+    return f"""#!/bin/bash
 set -euo pipefail
 umask 022
 cloud-init status --wait >/dev/null 2>&1 || true
 test -f /opt/llmgw/.bootstrapped
-printf '%s' '{{runtime}}' | base64 -d > /etc/llmgw/runtime.json.new
+cat > /opt/llmgw/runtime.py <<'LLMGW_RUNTIME'
+{runtime}LLMGW_RUNTIME
+cat > /etc/systemd/system/llmgw.service <<'LLMGW_UNIT'
+{UNIT}LLMGW_UNIT
+systemctl daemon-reload
+printf '%s' '{{{{runtime}}}}' | base64 -d > /etc/llmgw/runtime.json.new
 mv /etc/llmgw/runtime.json.new /etc/llmgw/runtime.json
 python3.11 /opt/llmgw/runtime.py install
-case '{{mode}}' in
+case '{{{{mode}}}}' in
   migrate) runuser -u litellm -- python3.11 /opt/llmgw/runtime.py migrate ;;
   deploy) python3.11 /opt/llmgw/runtime.py restart ;;
   *) echo "unknown mode" >&2; exit 2 ;;
@@ -79,8 +123,9 @@ class GatewayDeployment(Construct):
             name=props.naming.name("llmgw-deploy"),
             description="Install the LLM gateway release, then migrate the database or restart the gateway",
             type="RunShellScript",
-            # Cloud Assistant takes the content base64-encoded; Terraform encodes it, the plan shows the script.
-            command_content=Fn.base64encode(Fn.raw_string(DEPLOY_SCRIPT)),
+            # Cloud Assistant takes the content base64-encoded. Encoded here, not with Terraform's base64encode():
+            # the script (Python source with backslash escapes) cannot pass through an HCL string unchanged.
+            command_content=base64.b64encode(deploy_script().encode("utf-8")).decode("ascii"),
             enable_parameter=True,
             timeout=props.config.timeout_seconds,
             working_dir="/root",

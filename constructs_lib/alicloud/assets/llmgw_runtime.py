@@ -1,5 +1,5 @@
 #!/usr/bin/env python3.11
-"""LiteLLM gateway runtime on an ECS instance (standard library only; installed by the instance's user data).
+"""LiteLLM gateway runtime on an ECS instance (standard library only; written by every deploy command).
 
 Reads /etc/llmgw/runtime.json (names, versions and endpoints; never a secret value), takes the instance RAM
 role's STS credentials from the metadata service (hardened mode: a session token first), and
@@ -247,5 +247,5 @@ def serve() -> None:
 if __name__ == "__main__":
     commands = {"install": install, "migrate": migrate, "restart": restart, "serve": serve}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
-        raise SystemExit(f"usage: {sys.argv[0]} {{{'|'.join(commands)}}}")
+        raise SystemExit(f"usage: {sys.argv[0]} " + "|".join(commands))
     commands[sys.argv[1]]()
