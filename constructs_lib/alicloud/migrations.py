@@ -85,7 +85,7 @@ printf '%s' '{{{{runtime}}}}' | base64 -d > /etc/llmgw/runtime.json.new
 mv /etc/llmgw/runtime.json.new /etc/llmgw/runtime.json
 python3.11 /opt/llmgw/runtime.py install
 case '{{{{mode}}}}' in
-  migrate) runuser -u litellm -- python3.11 /opt/llmgw/runtime.py migrate ;;
+  migrate) runuser -u litellm -- env HOME=/var/lib/llmgw python3.11 /opt/llmgw/runtime.py migrate ;;
   deploy) python3.11 /opt/llmgw/runtime.py restart ;;
   *) echo "unknown mode" >&2; exit 2 ;;
 esac
