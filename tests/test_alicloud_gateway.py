@@ -554,3 +554,52 @@ def test_a_redis_ca_file_that_is_missing_or_not_pem_is_refused(tmp_path):
     with pytest.raises(PropsError) as caught:
         _synth_at(config, tmp_path / "dev.yaml")
     assert caught.value.field == "clouds.alicloud.cache.ca_certificate_file"
+
+
+# --- Bring your own VPC -----------------------------------------------------------------------------------------
+
+EXISTING = {
+    "vpc_id": "vpc-uf6existing",
+    "vswitch_ids": ["vsw-uf6private1", "vsw-uf6private2"],
+    "alb_vswitch_ids": ["vsw-uf6alb1", "vsw-uf6alb2"],
+}
+
+
+def test_an_existing_vpc_is_used_as_is(tmp_path):
+    stack = _synth(_load(tmp_path, {"network": {"existing": EXISTING}}))
+    assert not resources(stack, "alicloud_vpc") and not resources(stack, "alicloud_vswitch")
+    assert not resources(stack, "alicloud_nat_gateway") and not resources(stack, "alicloud_snat_entry")
+    assert only(stack, "alicloud_security_group")["vpc_id"] == "vpc-uf6existing"
+    instances = resources(stack, "alicloud_instance").values()
+    assert {body["vswitch_id"] for body in instances} == set(EXISTING["vswitch_ids"])
+    alb = only(stack, "alicloud_alb_load_balancer")
+    assert {mapping["vswitch_id"] for mapping in alb["zone_mappings"]} == set(EXISTING["alb_vswitch_ids"])
+    assert only(stack, "alicloud_db_instance")["vswitch_id"] == "vsw-uf6private1"
+    # The security-group rules still use the configured ranges of those vSwitches.
+    ingress = [body for body in resources(stack, "alicloud_security_group_rule").values() if body["type"] == "ingress"]
+    assert {rule["cidr_ip"] for rule in ingress} == set(DEV["clouds"]["alicloud"]["network"]["alb_vswitch_cidrs"])
+
+
+def test_an_existing_vpc_can_get_the_nat_egress(tmp_path):
+    stack = _synth(_load(tmp_path, {"network": {"existing": {**EXISTING, "create_nat": True}}}))
+    nat = only(stack, "alicloud_nat_gateway")
+    assert nat["vpc_id"] == "vpc-uf6existing" and nat["vswitch_id"] == "vsw-uf6private1"
+    assert {body["source_vswitch_id"] for body in resources(stack, "alicloud_snat_entry").values()} == set(
+        EXISTING["vswitch_ids"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("existing", "field", "message"),
+    [
+        ({**EXISTING, "vswitch_ids": ["vsw-uf6private1"]}, "clouds.alicloud.network.existing.vswitch_ids", "one per"),
+        ({**EXISTING, "alb_vswitch_ids": ["vsw-uf6private1", "vsw-x"]}, "clouds.alicloud.network.existing", "own"),
+        ({**EXISTING, "vswitch_ids": ["subnet-1", "vsw-b"]}, "clouds.alicloud.network.existing.vswitch_ids", "vSwitch"),
+        ({**EXISTING, "vpc_id": "10.0.0.0/8"}, "clouds.alicloud.network.existing.vpc_id", "pattern"),
+    ],
+)
+def test_bad_existing_network_fails_naming_the_field(tmp_path, existing, field, message):
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, {"network": {"existing": existing}})
+    assert caught.value.path.startswith(field)
+    assert message in caught.value.problem

@@ -1,5 +1,8 @@
 """The gateway's network: VPC, a private and an ALB vSwitch per zone, NAT egress, and the gateway security group.
 
+Bring your own VPC instead (`network.existing`): the stack then creates no VPC or vSwitch (and the NAT egress
+only with `create_nat`), and the security-group rules use the configured ranges of those vSwitches.
+
 The gateway security group is the only one: RDS and Redis admit it by ID (their whitelists hold the group and
 `127.0.0.1`, nothing else), so "database and Redis only from the gateway" is one rule each, not a CIDR guess.
 Its rules are a whitelist in both directions: the LiteLLM port from the ALB vSwitches only; out to the LLM
@@ -51,68 +54,25 @@ class GatewayNetwork(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: GatewayNetworkProps) -> None:
         super().__init__(scope, construct_id)
         naming, config = props.naming, props.config
-        self.zones = props.zones
-        self.vpc = Vpc(self, "vpc", vpc_name=naming.name("vpc"), cidr_block=config.vpc_cidr, description="LLM gateway")
-
-        def vswitches(tier: str, cidrs: list[str]) -> list[Vswitch]:
-            return [
-                Vswitch(
-                    self,
-                    f"{tier}-{index}",
-                    vswitch_name=naming.name(f"{tier}-{zone}"),
-                    vpc_id=self.vpc.id,
-                    cidr_block=cidr,
-                    zone_id=zone,
-                    description=f"LLM gateway {tier} tier in {zone}",
-                )
-                for index, (zone, cidr) in enumerate(zip(props.zones, cidrs, strict=True))
-            ]
-
-        self.private_vswitches = vswitches("private", config.vswitch_cidrs)
-        self.alb_vswitches = vswitches("alb", config.alb_vswitch_cidrs)
-
-        # Egress to the LLM providers: one enhanced NAT gateway, one EIP, one SNAT entry per private vSwitch.
-        self.nat = NatGateway(
-            self,
-            "nat",
-            nat_gateway_name=naming.name("nat"),
-            vpc_id=self.vpc.id,
-            vswitch_id=self.private_vswitches[0].id,
-            nat_type="Enhanced",
-            network_type="internet",
-            payment_type="PayAsYouGo",
-            deletion_protection=props.production,
-            description="Egress of the LLM gateway to the model providers",
-        )
-        self.eip = EipAddress(
-            self,
-            "nat-eip",
-            address_name=naming.name("nat-eip"),
-            bandwidth=str(config.nat_bandwidth_mbps),
-            internet_charge_type="PayByTraffic",
-            payment_type="PayAsYouGo",
-            deletion_protection=props.production,
-            description="Source address of the gateway's calls to LLM providers",
-        )
-        association = EipAssociation(
-            self, "nat-eip-association", allocation_id=self.eip.id, instance_id=self.nat.id, instance_type="Nat"
-        )
-        for index, vswitch in enumerate(self.private_vswitches):
-            SnatEntry(
-                self,
-                f"snat-{index}",
-                snat_table_id=self.nat.snat_table_ids,
-                source_vswitch_id=vswitch.id,
-                snat_ip=self.eip.ip_address,
-                snat_entry_name=naming.name(f"snat-{props.zones[index]}"),
-                depends_on=[association],
-            )
+        self._props = props
+        existing = config.existing
+        if existing is None:
+            vpc = Vpc(self, "vpc", vpc_name=naming.name("vpc"), cidr_block=config.vpc_cidr, description="LLM gateway")
+            self.vpc_id: str = vpc.id
+            self.private_vswitch_ids = self._vswitches("private", config.vswitch_cidrs)
+            self.alb_vswitch_ids = self._vswitches("alb", config.alb_vswitch_cidrs)
+        else:
+            self.vpc_id = existing.vpc_id
+            self.private_vswitch_ids = list(existing.vswitch_ids)
+            self.alb_vswitch_ids = list(existing.alb_vswitch_ids)
+        if existing is None or existing.create_nat:
+            self._nat_egress()
 
         self.gateway_sg = SecurityGroup(
             self,
             "gateway-sg",
             security_group_name=naming.name("gateway"),
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             security_group_type="normal",
             inner_access_policy="Drop",
             description="LLM gateway instances: port 4000 from the ALB only; egress whitelisted",
@@ -131,6 +91,61 @@ class GatewayNetwork(Construct):
         self._rule("out-internal-dns", "egress", "udp", "53/53", INTERNAL_SERVICES, "VPC DNS")
         self._rule("out-internal-ntp", "egress", "udp", "123/123", INTERNAL_SERVICES, "NTP")
         self._rule("out-deny-all", "egress", "all", "-1/-1", "0.0.0.0/0", "Nothing else", policy="drop", priority=100)
+
+    def _vswitches(self, tier: str, cidrs: list[str]) -> list[str]:
+        props = self._props
+        return [
+            Vswitch(
+                self,
+                f"{tier}-{index}",
+                vswitch_name=props.naming.name(f"{tier}-{zone}"),
+                vpc_id=self.vpc_id,
+                cidr_block=cidr,
+                zone_id=zone,
+                description=f"LLM gateway {tier} tier in {zone}",
+            ).id
+            for index, (zone, cidr) in enumerate(zip(props.zones, cidrs, strict=True))
+        ]
+
+    def _nat_egress(self) -> None:
+        """Egress to the LLM providers: one enhanced NAT gateway, one EIP, one SNAT entry per private vSwitch."""
+        props = self._props
+        naming, production = props.naming, props.production
+        self.nat = NatGateway(
+            self,
+            "nat",
+            nat_gateway_name=naming.name("nat"),
+            vpc_id=self.vpc_id,
+            vswitch_id=self.private_vswitch_ids[0],
+            nat_type="Enhanced",
+            network_type="internet",
+            payment_type="PayAsYouGo",
+            deletion_protection=production,
+            description="Egress of the LLM gateway to the model providers",
+        )
+        self.eip = EipAddress(
+            self,
+            "nat-eip",
+            address_name=naming.name("nat-eip"),
+            bandwidth=str(props.config.nat_bandwidth_mbps),
+            internet_charge_type="PayByTraffic",
+            payment_type="PayAsYouGo",
+            deletion_protection=production,
+            description="Source address of the gateway's calls to LLM providers",
+        )
+        association = EipAssociation(
+            self, "nat-eip-association", allocation_id=self.eip.id, instance_id=self.nat.id, instance_type="Nat"
+        )
+        for index, vswitch_id in enumerate(self.private_vswitch_ids):
+            SnatEntry(
+                self,
+                f"snat-{index}",
+                snat_table_id=self.nat.snat_table_ids,
+                source_vswitch_id=vswitch_id,
+                snat_ip=self.eip.ip_address,
+                snat_entry_name=naming.name(f"snat-{props.zones[index]}"),
+                depends_on=[association],
+            )
 
     def _rule(
         self,
@@ -159,7 +174,3 @@ class GatewayNetwork(Construct):
                 description=description,
             )
         )
-
-    @property
-    def private_vswitch_ids(self) -> list[str]:
-        return [vswitch.id for vswitch in self.private_vswitches]

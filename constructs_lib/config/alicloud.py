@@ -10,7 +10,40 @@ from constructs_lib.config.base import Cidr, StrictModel, cidr_within, cidrs_ove
 from constructs_lib.config.state import AlicloudStateConfig
 
 
+class AlicloudExistingNetworkConfig(StrictModel):
+    """Bring your own VPC: the stack creates no VPC or vSwitch, only the gateway's security group (and NAT)."""
+
+    vpc_id: str = Field(pattern=r"^vpc-[a-z0-9]+$")
+    vswitch_ids: list[str] = Field(
+        description="Private vSwitches, one per zone in `zones` order; their ranges are `vswitch_cidrs`."
+    )
+    alb_vswitch_ids: list[str] = Field(
+        description="ALB vSwitches, one per zone in `zones` order; their ranges are `alb_vswitch_cidrs`."
+    )
+    create_nat: bool = Field(
+        default=False,
+        description="Create the NAT gateway, EIP and SNAT entries for the private vSwitches; false: the VPC "
+        "already routes their egress.",
+    )
+
+    @model_validator(mode="after")
+    def _vswitch_ids(self) -> AlicloudExistingNetworkConfig:
+        for field in ("vswitch_ids", "alb_vswitch_ids"):
+            ids = getattr(self, field)
+            for item in ids:
+                if not item.startswith("vsw-") or not item[4:].isalnum():
+                    raise ValueError(f"{field}: {item!r} is not a vSwitch ID (`vsw-...`)")
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{field}: a vSwitch is listed twice")
+        if set(self.vswitch_ids) & set(self.alb_vswitch_ids):
+            raise ValueError("alb_vswitch_ids: the ALB needs vSwitches of its own (not the private ones)")
+        return self
+
+
 class AlicloudNetworkConfig(StrictModel):
+    existing: AlicloudExistingNetworkConfig | None = Field(
+        default=None, description="Bring your own VPC and vSwitches instead of creating them."
+    )
     vpc_cidr: Cidr = "10.30.0.0/16"
     vswitch_cidrs: list[Cidr] = Field(
         default_factory=lambda: ["10.30.0.0/20", "10.30.16.0/20"],
@@ -164,8 +197,13 @@ class AlicloudConfig(StrictModel):
         for zone in self.zones:
             if not zone.startswith(self.region):
                 raise ValueError(f"zones: {zone!r} is not in region {self.region!r}")
-        for field in ("vswitch_cidrs", "alb_vswitch_cidrs"):
-            count, zones = len(getattr(self.network, field)), len(self.zones)
+        fields = ["vswitch_cidrs", "alb_vswitch_cidrs"]
+        owner = {field: self.network for field in fields}
+        if self.network.existing is not None:
+            fields += ["existing.vswitch_ids", "existing.alb_vswitch_ids"]
+            owner |= {field: self.network.existing for field in fields[2:]}
+        for field in fields:
+            count, zones = len(getattr(owner[field], field.rsplit(".", 1)[-1])), len(self.zones)
             if count != zones:
                 raise ValueError(f"network.{field}: {count} vswitches for {zones} zones (need one per zone)")
         return self

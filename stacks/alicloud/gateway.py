@@ -244,9 +244,9 @@ class AlicloudGatewayStack(AlicloudStack):
             GatewayLoadBalancerProps(
                 naming=naming,
                 config=alicloud.load_balancer,
-                vpc_id=network.vpc.id,
+                vpc_id=network.vpc_id,
                 zones=zones,
-                vswitch_ids=[vswitch.id for vswitch in network.alb_vswitches],
+                vswitch_ids=network.alb_vswitch_ids,
                 instance_ids=instances.ids,
                 log_project=logs.project.project_name,
                 log_store=logs.store.logstore_name,
