@@ -13,23 +13,9 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from constructs_lib._common.naming import Naming
+from constructs_lib.alicloud.ram import attach_custom_policy, ecs_assume_role_policy
 from imports.alicloud.kms_secret import KmsSecret
-from imports.alicloud.ram_policy import RamPolicy
 from imports.alicloud.ram_role import RamRole
-from imports.alicloud.ram_role_policy_attachment import RamRolePolicyAttachment
-
-
-def ecs_assume_role_policy() -> str:
-    """Trust document: only ECS instances (with the role attached) may assume the role; no AccessKey anywhere."""
-    return json.dumps(
-        {
-            "Version": "1",
-            "Statement": [
-                {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": ["ecs.aliyuncs.com"]}}
-            ],
-        },
-        sort_keys=True,
-    )
 
 
 @dataclass(frozen=True)
@@ -74,17 +60,10 @@ class AlicloudAgentAccess(Construct):
                 {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [props.kms_key_arn]},
             ],
         }
-        self.policy = RamPolicy(
+        self.policy = attach_custom_policy(
             self,
-            "policy",
-            policy_name=props.naming.name(f"agent-{props.agent}-read-key", "alicloud_ram_role"),
+            self.role,
+            name=props.naming.name(f"agent-{props.agent}-read-key", "alicloud_ram_role"),
             description=f"Read the LiteLLM key of agent {props.agent}",
-            policy_document=json.dumps(document, sort_keys=True),
-        )
-        RamRolePolicyAttachment(
-            self,
-            "attachment",
-            policy_name=self.policy.policy_name,
-            policy_type="Custom",
-            role_name=self.role.role_name,
+            document=json.dumps(document, sort_keys=True),
         )

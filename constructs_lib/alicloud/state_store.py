@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
+from constructs_lib.alicloud.bucket import private_bucket
 from imports.alicloud.kms_key import KmsKey
-from imports.alicloud.oss_bucket import OssBucket, OssBucketServerSideEncryptionRule, OssBucketVersioning
-from imports.alicloud.oss_bucket_acl import OssBucketAcl
-from imports.alicloud.oss_bucket_public_access_block import OssBucketPublicAccessBlock
 from imports.alicloud.ots_instance import OtsInstance
 from imports.alicloud.ots_table import OtsTable, OtsTablePrimaryKey
 
@@ -36,21 +34,7 @@ class AlicloudStateStore(Construct):
             deletion_protection="Enabled",
             lifecycle=protected,
         )
-        # Versioning and default encryption inline (not the separate resources): one owner per setting, and
-        # the way security scanners read a bucket. SSE-KMS with this CMK even if a client forgets `encrypt`.
-        self.bucket = OssBucket(
-            self,
-            "bucket",
-            bucket=props.bucket_name,
-            versioning=OssBucketVersioning(status="Enabled"),
-            server_side_encryption_rule=OssBucketServerSideEncryptionRule(
-                sse_algorithm="KMS", kms_master_key_id=self.key.id
-            ),
-            lifecycle=protected,
-        )
-        bucket = self.bucket.bucket
-        OssBucketAcl(self, "acl", bucket=bucket, acl="private")
-        OssBucketPublicAccessBlock(self, "public-access", bucket=bucket, block_public_access=True)
+        self.bucket = private_bucket(self, props.bucket_name, self.key.id, lifecycle=protected)
         self.lock_instance = OtsInstance(
             self,
             "lock-instance",

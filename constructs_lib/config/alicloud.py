@@ -2,26 +2,176 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from constructs_lib.config.base import Cidr, StrictModel, cidr_within, cidrs_overlap
 from constructs_lib.config.state import AlicloudStateConfig
 
 
+class AlicloudExistingNetworkConfig(StrictModel):
+    """Bring your own VPC: the stack creates no VPC or vSwitch, only the gateway's security group (and NAT)."""
+
+    vpc_id: str = Field(pattern=r"^vpc-[a-z0-9]+$")
+    vswitch_ids: list[str] = Field(
+        description="Private vSwitches, one per zone in `zones` order; their ranges are `vswitch_cidrs`."
+    )
+    alb_vswitch_ids: list[str] = Field(
+        description="ALB vSwitches, one per zone in `zones` order; their ranges are `alb_vswitch_cidrs`."
+    )
+    create_nat: bool = Field(
+        default=False,
+        description="Create the NAT gateway, EIP and SNAT entries for the private vSwitches; false: the VPC "
+        "already routes their egress.",
+    )
+
+    @model_validator(mode="after")
+    def _vswitch_ids(self) -> AlicloudExistingNetworkConfig:
+        for field in ("vswitch_ids", "alb_vswitch_ids"):
+            ids = getattr(self, field)
+            for item in ids:
+                if not item.startswith("vsw-") or not item[4:].isalnum():
+                    raise ValueError(f"{field}: {item!r} is not a vSwitch ID (`vsw-...`)")
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{field}: a vSwitch is listed twice")
+        if set(self.vswitch_ids) & set(self.alb_vswitch_ids):
+            raise ValueError("alb_vswitch_ids: the ALB needs vSwitches of its own (not the private ones)")
+        return self
+
+
 class AlicloudNetworkConfig(StrictModel):
+    existing: AlicloudExistingNetworkConfig | None = Field(
+        default=None, description="Bring your own VPC and vSwitches instead of creating them."
+    )
     vpc_cidr: Cidr = "10.30.0.0/16"
-    vswitch_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.30.0.0/20", "10.30.16.0/20"])
+    vswitch_cidrs: list[Cidr] = Field(
+        default_factory=lambda: ["10.30.0.0/20", "10.30.16.0/20"],
+        description="Private vSwitches of the gateway instances, the database and Redis: one per zone.",
+    )
+    alb_vswitch_cidrs: list[Cidr] = Field(
+        default_factory=lambda: ["10.30.32.0/24", "10.30.33.0/24"],
+        description="vSwitches of the ALB only (one per zone): the gateway port admits these ranges and no other.",
+    )
+    egress_cidrs: list[Cidr] = Field(
+        default_factory=lambda: ["0.0.0.0/0"],
+        min_length=1,
+        description="Where the gateway may open HTTPS (443) connections through the NAT gateway: the LLM "
+        "providers' APIs. Narrow it to their published ranges where they have them.",
+    )
+    nat_bandwidth_mbps: int = Field(default=100, ge=1, le=1000, description="EIP bandwidth of the NAT gateway.")
 
     @model_validator(mode="after")
     def _vswitches_inside_vpc(self) -> AlicloudNetworkConfig:
-        for cidr in self.vswitch_cidrs:
+        named = [("vswitch_cidrs", cidr) for cidr in self.vswitch_cidrs]
+        named += [("alb_vswitch_cidrs", cidr) for cidr in self.alb_vswitch_cidrs]
+        for field, cidr in named:
             if not cidr_within(cidr, self.vpc_cidr):
-                raise ValueError(f"vswitch {cidr} is not inside vpc_cidr {self.vpc_cidr}")
-        for index, first in enumerate(self.vswitch_cidrs):
-            for second in self.vswitch_cidrs[index + 1 :]:
+                raise ValueError(f"{field}: vswitch {cidr} is not inside vpc_cidr {self.vpc_cidr}")
+        for index, (_, first) in enumerate(named):
+            for field, second in named[index + 1 :]:
                 if cidrs_overlap(first, second):
-                    raise ValueError(f"vswitches {first} and {second} overlap")
+                    raise ValueError(f"{field}: vswitches {first} and {second} overlap")
         return self
+
+
+class AlicloudGatewayConfig(StrictModel):
+    """The LiteLLM instances: `instances_per_zone` ECS instances in each zone, behind the ALB."""
+
+    instance_type: str = Field(default="ecs.c7.large", pattern=r"^ecs\.[a-z0-9-]+\.[a-z0-9]+$")
+    instances_per_zone: int = Field(default=1, ge=1, le=5)
+    image_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,127}$",
+        description="Exact public image (Ubuntu 22.04). Default: the newest system image matching "
+        "image_name_regex; production environments must pin one.",
+    )
+    image_name_regex: str = Field(default="^ubuntu_22_04_x64_20G_alibase_", min_length=1)
+    system_disk_size_gb: int = Field(default=40, ge=20, le=500)
+    workers: int = Field(default=2, ge=1, le=32, description="LiteLLM (uvicorn) worker processes per instance.")
+    key_refresh_minutes: int = Field(
+        default=15, ge=5, le=60, description="How often each instance re-reads its provider keys from KMS."
+    )
+
+
+class AlicloudLoadBalancerConfig(StrictModel):
+    internet_facing: bool = Field(
+        default=False, description="Internet-facing ALB (opt-in; needs certificate_id). Default: intranet only."
+    )
+    certificate_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]+-[a-z0-9-]+$",
+        description="SSL Certificates Service ID (`<id>-<region>`) of the HTTPS listener.",
+    )
+    allow_plaintext: bool = Field(
+        default=False,
+        description="Serve plain HTTP on port 80 when there is no certificate (intranet ALB only). Off: synth refuses.",
+    )
+    security_policy_id: Literal[
+        "tls_cipher_policy_1_2", "tls_cipher_policy_1_2_strict", "tls_cipher_policy_1_2_strict_with_1_3"
+    ] = "tls_cipher_policy_1_2_strict_with_1_3"
+    edition: Literal["Standard", "StandardWithWaf"] = "Standard"
+
+    @model_validator(mode="after")
+    def _tls_or_explicit_plaintext(self) -> AlicloudLoadBalancerConfig:
+        if self.internet_facing and self.certificate_id is None:
+            raise ValueError("internet_facing: an internet-facing ALB needs certificate_id (HTTPS only)")
+        if self.internet_facing and self.allow_plaintext:
+            raise ValueError("allow_plaintext: never on an internet-facing ALB")
+        if self.certificate_id is None and not self.allow_plaintext:
+            raise ValueError(
+                "certificate_id: no certificate for the HTTPS listener; set one, or set allow_plaintext: true "
+                "to serve plain HTTP inside the VPC"
+            )
+        return self
+
+
+class AlicloudSecretsConfig(StrictModel):
+    recovery_window_days: int = Field(
+        default=30, ge=7, le=30, description="KMS keeps a deleted secret (and so every version) this long."
+    )
+    rotation_interval_days: int = Field(
+        default=30, ge=7, le=365, description="Rotation period recorded on each secret; the runbook rotates by it."
+    )
+    key_rotation_interval_days: int = Field(
+        default=365, ge=7, le=730, description="Automatic rotation of the customer-managed KMS key material."
+    )
+    master_key_version: int = Field(default=1, ge=1, description="Bump to generate and store a new master key.")
+    database_password_version: int = Field(default=1, ge=1, description="Bump to rotate the DB password.")
+    redis_password_version: int = Field(default=1, ge=1, description="Bump to rotate the Redis password.")
+
+
+class AlicloudDatabaseConfig(StrictModel):
+    engine_version: Literal["14.0", "15.0", "16.0", "17.0"] = "16.0"
+    instance_type: str = Field(default="pg.n2.2c.2m", pattern=r"^pg\.[a-z0-9.]+$")
+    storage_gb: int = Field(default=50, ge=20, le=32000)
+    high_availability: bool | None = Field(
+        default=None, description="Primary/standby across the first two zones; default: on in production."
+    )
+    backup_retention_days: int = Field(default=14, ge=7, le=730)
+    deletion_protection: bool | None = Field(
+        default=None, description="Default: on in production (where it cannot be turned off), off elsewhere."
+    )
+
+
+class AlicloudCacheConfig(StrictModel):
+    instance_class: str = Field(default="redis.master.small.default", pattern=r"^redis\.[a-z0-9.]+$")
+    engine_version: Literal["5.0", "6.0", "7.0"] = "7.0"
+    ca_certificate_file: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./-]*\.pem$",
+        description="The ApsaraDB CA chain (PEM, public) that signs the Redis TLS certificate, relative to the "
+        "environment file; shipped with the release so LiteLLM verifies Redis. Without it Redis TLS cannot verify.",
+    )
+
+
+class AlicloudLogsConfig(StrictModel):
+    retention_days: int = Field(default=30, ge=1, le=3650, description="SLS logstore retention of request logs.")
+    shard_count: int = Field(default=2, ge=1, le=10)
+
+
+class AlicloudMigrationsConfig(StrictModel):
+    timeout_seconds: int = Field(default=1800, ge=300, le=86400, description="Install plus `prisma migrate deploy`.")
 
 
 class AlicloudConfig(StrictModel):
@@ -30,6 +180,13 @@ class AlicloudConfig(StrictModel):
     zones: list[str] = Field(description="At least two zones of `region`.")
     network: AlicloudNetworkConfig = Field(default_factory=AlicloudNetworkConfig)
     state: AlicloudStateConfig
+    gateway: AlicloudGatewayConfig = Field(default_factory=AlicloudGatewayConfig)
+    load_balancer: AlicloudLoadBalancerConfig = Field(default_factory=AlicloudLoadBalancerConfig)
+    secrets: AlicloudSecretsConfig = Field(default_factory=AlicloudSecretsConfig)
+    database: AlicloudDatabaseConfig = Field(default_factory=AlicloudDatabaseConfig)
+    cache: AlicloudCacheConfig = Field(default_factory=AlicloudCacheConfig)
+    logs: AlicloudLogsConfig = Field(default_factory=AlicloudLogsConfig)
+    migrations: AlicloudMigrationsConfig = Field(default_factory=AlicloudMigrationsConfig)
 
     @model_validator(mode="after")
     def _two_zones_one_vswitch_each(self) -> AlicloudConfig:
@@ -40,8 +197,13 @@ class AlicloudConfig(StrictModel):
         for zone in self.zones:
             if not zone.startswith(self.region):
                 raise ValueError(f"zones: {zone!r} is not in region {self.region!r}")
-        if len(self.network.vswitch_cidrs) != len(self.zones):
-            count = len(self.network.vswitch_cidrs)
-            zones = len(self.zones)
-            raise ValueError(f"network.vswitch_cidrs: {count} vswitches for {zones} zones (need one per zone)")
+        fields = ["vswitch_cidrs", "alb_vswitch_cidrs"]
+        owner = {field: self.network for field in fields}
+        if self.network.existing is not None:
+            fields += ["existing.vswitch_ids", "existing.alb_vswitch_ids"]
+            owner |= {field: self.network.existing for field in fields[2:]}
+        for field in fields:
+            count, zones = len(getattr(owner[field], field.rsplit(".", 1)[-1])), len(self.zones)
+            if count != zones:
+                raise ValueError(f"network.{field}: {count} vswitches for {zones} zones (need one per zone)")
         return self
