@@ -12,6 +12,7 @@ it. Unlike `detect-secrets-hook`, this never rewrites the baseline, so a check r
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -41,17 +42,22 @@ def repository_files(root: Path = REPO) -> list[str]:
     return sorted(files)
 
 
-def new_findings(files: Sequence[str], root: Path = REPO) -> list[str]:
-    """`path:line: type` for every finding in `files` (paths relative to `root`) that the baseline does not list.
+def new_findings(files: Sequence[str], root: Path = REPO, jobs: int = 1) -> list[str]:
+    """`path:line: type` for every finding in `files` (paths relative to `root`, or absolute) that the baseline
+    does not list.
 
     Scanning from inside `root` keeps file names relative, which the baseline's file-exclusion
-    patterns and its per-file results are keyed on.
+    patterns and its per-file results are keyed on. `jobs` > 1 scans in that many processes
+    (detect-secrets' own pool: the scan is CPU-bound, ~0.1 s per synthesized stack file).
     """
     with contextlib.chdir(root):
         known = baseline.load(baseline.load_from_file(BASELINE), BASELINE)
         found = SecretsCollection()
-        for name in files:
-            found.scan_file(name)
+        if jobs > 1:
+            found.scan_files(*files, num_processors=jobs)
+        else:
+            for name in files:
+                found.scan_file(name)
     fresh = found - known
     return sorted(f"{name}:{secret.line_number}: {secret.type}" for name, secret in fresh)
 
@@ -59,7 +65,7 @@ def new_findings(files: Sequence[str], root: Path = REPO) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     files = args or repository_files()
-    findings = new_findings(files)
+    findings = new_findings(files, jobs=os.cpu_count() or 1)
     for line in findings:
         print(line)
     print(f"secret scan: {len(files)} files, {len(findings)} finding(s) not in {BASELINE}")
