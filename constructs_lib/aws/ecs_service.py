@@ -39,7 +39,6 @@ from constructs_lib.config.aws import AwsServiceConfig
 
 # Plain env whose name says "secret" is refused: such values belong in `secrets` (valueFrom).
 _SENSITIVE_NAME_SUFFIXES = ("_KEY", "_SECRET", "_PASSWORD", "_TOKEN", "_CREDENTIALS", "_HEADERS")
-_NOT_SECRET = frozenset({"LITELLM_PROXY_CONFIG_S3_KEY"})
 
 
 # Terraform reads `${` and `%{` in any string as template syntax; plain values are escaped with this.
@@ -75,7 +74,7 @@ class ContainerSpec:
         if clash:
             raise PropsError(f"container {self.name}", f"{clash} are both plain env and secrets")
         for name in self.env:
-            if name.endswith(_SENSITIVE_NAME_SUFFIXES) and name not in _NOT_SECRET:
+            if name.endswith(_SENSITIVE_NAME_SUFFIXES):
                 raise PropsError(f"container {self.name}", f"{name} looks like a secret: pass it as a secret, not env")
         container: dict[str, object] = {
             "name": self.name,

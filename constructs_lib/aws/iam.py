@@ -96,7 +96,12 @@ class TaskIdentity(Construct):
                 ),
             ]
         execution = DataAwsIamPolicyDocument(self, "execution-policy-document", statement=statements)
-        IamRolePolicy(self, "execution-policy", name=f"{family}-execution", role=self.execution_role.id, policy=execution.json)
+        # What a task of this family needs in place before it starts.
+        self.policies: list[IamRolePolicy] = [
+            IamRolePolicy(
+                self, "execution-policy", name=f"{family}-execution", role=self.execution_role.id, policy=execution.json
+            )
+        ]
         self.task_role = IamRole(
             self,
             "task-role",
@@ -106,4 +111,6 @@ class TaskIdentity(Construct):
         )
         if props.task_statements:
             task = DataAwsIamPolicyDocument(self, "task-policy-document", statement=list(props.task_statements))
-            IamRolePolicy(self, "task-policy", name=f"{family}-task", role=self.task_role.id, policy=task.json)
+            self.policies.append(
+                IamRolePolicy(self, "task-policy", name=f"{family}-task", role=self.task_role.id, policy=task.json)
+            )

@@ -71,7 +71,6 @@ class GatewayLoadBalancer(Construct):
         self._validate(props)
         self.tls = config.certificate_arn is not None
         self.logs = self._log_bucket(props)
-        deletion_protection = config.deletion_protection if config.deletion_protection is not None else props.production
         self.lb = Lb(
             self,
             "alb",
@@ -82,7 +81,7 @@ class GatewayLoadBalancer(Construct):
             security_groups=[props.security_group_id],
             drop_invalid_header_fields=True,
             desync_mitigation_mode="strictest",
-            enable_deletion_protection=deletion_protection,
+            enable_deletion_protection=config.deletion_protection,
             idle_timeout=config.idle_timeout_seconds,
             access_logs=LbAccessLogs(bucket=self.logs.name, prefix=LOG_PREFIX, enabled=True),
         )
@@ -135,14 +134,14 @@ class GatewayLoadBalancer(Construct):
             )
             self.listeners = [self.listener, redirect]
             self.ports = [443, 80]
-            scheme, port = "https", 443
+            scheme = "https"
         else:
             self.listener = LbListener(
                 self, "http", load_balancer_arn=self.lb.arn, port=80, protocol="HTTP", default_action=forward_default
             )
             self.listeners = [self.listener]
             self.ports = [80]
-            scheme, port = "http", 80
+            scheme = "http"
         self.rules = [
             LbListenerRule(
                 self,
@@ -154,7 +153,7 @@ class GatewayLoadBalancer(Construct):
             )
             for rule in props.rules
         ]
-        self.url = f"{scheme}://{self.lb.dns_name}" if port in (80, 443) else f"{scheme}://{self.lb.dns_name}:{port}"
+        self.url = f"{scheme}://{config.domain_name or self.lb.dns_name}"
 
     @staticmethod
     def _validate(props: GatewayLoadBalancerProps) -> None:
@@ -166,6 +165,8 @@ class GatewayLoadBalancer(Construct):
             )
         if config.internet_facing and config.certificate_arn is None:
             raise PropsError("clouds.aws.load_balancer.certificate_arn", "an internet-facing ALB needs a certificate")
+        if props.production and not config.deletion_protection:
+            raise PropsError("clouds.aws.load_balancer.deletion_protection", "must stay true in production environments")
         if len(props.subnet_ids) < 2:
             raise PropsError("clouds.aws.network", "an ALB needs subnets in at least two AZs")
         priorities = [rule.priority for rule in props.rules]

@@ -72,6 +72,7 @@ class GatewayNetwork(Construct):
             self.private_subnet_ids = list(config.existing_private_subnet_ids)
             self.public_subnet_ids = list(config.existing_public_subnet_ids)
             self.vpc_cidr = config.vpc_cidr
+            self.egress_routes = []
         else:
             self._create_vpc(props)
         self._security_groups(props)
@@ -87,6 +88,7 @@ class GatewayNetwork(Construct):
             tags={"Name": naming.name("vpc")},
         )
         self.vpc_id, self.vpc_cidr = vpc.id, config.vpc_cidr
+        self.egress_routes: list[Route] = []
         DefaultSecurityGroup(self, "default-sg", vpc_id=vpc.id, ingress=[], egress=[])
         gateway = InternetGateway(self, "igw", vpc_id=vpc.id, tags={"Name": naming.name("igw")})
         public_routes = RouteTable(self, "public-routes", vpc_id=vpc.id, tags={"Name": naming.name("public")})
@@ -127,13 +129,14 @@ class GatewayNetwork(Construct):
                 tags={"Name": naming.name(f"private-{zone}"), "tier": "private"},
             )
             routes = RouteTable(self, f"private-{index}-routes", vpc_id=vpc.id, tags={"Name": naming.name(f"private-{zone}")})
-            Route(
+            route = Route(
                 self,
                 f"private-{index}-default",
                 route_table_id=routes.id,
                 destination_cidr_block="0.0.0.0/0",
                 nat_gateway_id=nats[index % len(nats)].id,
             )
+            self.egress_routes.append(route)
             RouteTableAssociation(self, f"private-{index}-association", subnet_id=subnet.id, route_table_id=routes.id)
             private.append(subnet)
         self.public_subnet_ids = [subnet.id for subnet in public]

@@ -150,6 +150,12 @@ class AwsLoadBalancerConfig(StrictModel):
         pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$",
         description="ACM certificate of the HTTPS listener (HTTP then only redirects).",
     )
+    domain_name: str | None = Field(
+        default=None,
+        pattern=r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        description="DNS name the certificate covers (a record you point at the ALB); the gateway URL uses it. "
+        "Default: the ALB's own DNS name.",
+    )
     allow_plaintext: bool = Field(
         default=False, description="Serve plain HTTP without a certificate (trials only). Off: synth refuses."
     )
@@ -160,7 +166,7 @@ class AwsLoadBalancerConfig(StrictModel):
     )
     ssl_policy: TLS13_POLICIES = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
     idle_timeout_seconds: int = Field(default=600, ge=1, le=4000, description="LLM streams are long.")
-    deletion_protection: bool | None = Field(default=None, description="Default: on in production environments.")
+    deletion_protection: bool = Field(default=True, description="Refuse deletion; must stay on in production.")
     access_log_retention_days: int = Field(default=90, ge=1)
 
     @model_validator(mode="after")

@@ -59,7 +59,7 @@ CONFIG_PATH = "/tmp/litellm/proxy_config.yaml"
 _FETCH_CONFIG = (
     "python -c \"import hashlib, os, boto3; e = os.environ; os.makedirs(os.path.dirname(e['CONFIG_FILE_PATH']), "
     "exist_ok=True); boto3.client('s3', region_name=e['AWS_REGION']).download_file(e['LITELLM_PROXY_CONFIG_S3_BUCKET'], "
-    "e['LITELLM_PROXY_CONFIG_S3_KEY'], e['CONFIG_FILE_PATH']); "
+    "e['LITELLM_PROXY_CONFIG_S3_OBJECT'], e['CONFIG_FILE_PATH']); "
     "digest = hashlib.sha256(open(e['CONFIG_FILE_PATH'], 'rb').read()).hexdigest(); "
     f"assert digest == e['{CONFIG_SHA_ENV}'], 'proxy config digest mismatch'\""
 )
@@ -150,6 +150,14 @@ class AwsGatewayStack(AwsStack):
                 value=f"sk-{ephemeral_random_password(self, 'master_key', length=48)}",
                 version=versions.master_key_version,
             ),
+        )
+        # LiteLLM encrypts the credentials it stores in the database with LITELLM_SALT_KEY (the master key when
+        # unset): a key of its own lets the master key rotate without making stored credentials unreadable.
+        salt_key = secret(
+            "salt-key",
+            "LITELLM_SALT_KEY",
+            "LiteLLM salt key for credentials stored in the database; never rotated (generated, never in state)",
+            write_only=WriteOnlyValue(value=f"sk-{ephemeral_random_password(self, 'salt_key', length=48)}", version=1),
         )
         ui_password = secret(
             "ui-password",
@@ -246,8 +254,8 @@ class AwsGatewayStack(AwsStack):
             for component in extra_secret_arns:
                 extra_secret_arns[component].setdefault("OTEL_HEADERS", otel.headers_secret_arn)
         readers = {
-            "gateway": [master_key, redis_auth, *provider_keys],
-            "backend": [master_key, redis_auth, ui_password],
+            "gateway": [master_key, salt_key, redis_auth, *provider_keys],
+            "backend": [master_key, salt_key, redis_auth, ui_password],
         }
 
         data_access = [
@@ -320,7 +328,11 @@ class AwsGatewayStack(AwsStack):
                     container=container,
                     execution_role_arn=identities[family].execution_role.arn,
                     task_role_arn=identities[family].task_role.arn,
-                    depends_on=[written for item in secrets for written in item.written],
+                    depends_on=[
+                        *identities[family].policies,
+                        *network.egress_routes,
+                        *(written for item in secrets for written in item.written),
+                    ],
                 ),
             )
 
@@ -397,7 +409,7 @@ class AwsGatewayStack(AwsStack):
             "S3_REGION_NAME": region,
             "CONFIG_FILE_PATH": CONFIG_PATH,
             "LITELLM_PROXY_CONFIG_S3_BUCKET": bucket.name,
-            "LITELLM_PROXY_CONFIG_S3_KEY": config_object.key,
+            "LITELLM_PROXY_CONFIG_S3_OBJECT": config_object.key,
             # A changed proxy config is a new task definition revision, so the services roll onto it.
             CONFIG_SHA_ENV: proxy_config.sha256,
         }
