@@ -31,9 +31,16 @@ def data_sources(stack: dict, kind: str) -> dict[str, dict]:
     return stack.get("data", {}).get(kind, {})
 
 
+def path_of(name: str, body: dict) -> str:
+    """`/<construct>/<path>/` without the stack, from the metadata (full synth) or the logical id (Testing.synth)."""
+    if "//" in body:
+        return "/" + "/".join(body["//"]["metadata"]["path"].split("/")[1:]) + "/"
+    return "/" + "/".join(name.split("_")[:-1]) + "/"
+
+
 def named(stack: dict, kind: str, path_part: str) -> tuple[str, dict]:
     """The one resource of `kind` whose construct path contains `path_part`."""
-    found = [(name, body) for name, body in resources(stack, kind).items() if path_part in body["//"]["metadata"]["path"]]
+    found = [(name, body) for name, body in resources(stack, kind).items() if path_part in path_of(name, body)]
     assert len(found) == 1, f"{kind} with {path_part!r}: {[name for name, _ in found]}"
     return found[0]
 
@@ -51,8 +58,8 @@ def referenced(expression: str) -> tuple[str, str]:
 def containers(stack: dict) -> dict[str, dict]:
     """Task family construct (gateway, backend, ui, migrations, bootstrap-db) -> its only container."""
     result = {}
-    for body in resources(stack, "aws_ecs_task_definition").values():
-        family = body["//"]["metadata"]["path"].split("/")[1].removesuffix("-task")
+    for name, body in resources(stack, "aws_ecs_task_definition").items():
+        family = path_of(name, body).split("/")[1].removesuffix("-task")
         definitions = json.loads(body["container_definitions"])
         assert len(definitions) == 1
         result[family] = definitions[0]
@@ -167,7 +174,9 @@ def test_alb_is_internal_drops_bad_headers_and_logs(stack):
     assert alb["drop_invalid_header_fields"] is True
     assert alb["access_logs"]["enabled"] is True
     assert alb["enable_deletion_protection"] is True
-    private = {f"${{aws_subnet.{name}.id}}" for name, body in resources(stack, "aws_subnet").items() if "/private-" in body["//"]["metadata"]["path"]}
+    private = {
+        f"${{aws_subnet.{name}.id}}" for name, body in resources(stack, "aws_subnet").items() if "/private-" in path_of(name, body)
+    }
     assert set(alb["subnets"]) == private
 
 
@@ -197,7 +206,7 @@ def test_alb_admits_only_the_configured_cidrs_on_its_listener_ports(stack):
 
 def test_tasks_admit_only_the_alb_and_data_stores_only_the_tasks(stack):
     sg = {
-        body["//"]["metadata"]["path"].split("/")[-1].removesuffix("-sg"): f"${{aws_security_group.{name}.id}}"
+        path_of(name, body).split("/")[-2].removesuffix("-sg"): f"${{aws_security_group.{name}.id}}"
         for name, body in resources(stack, "aws_security_group").items()
     }
     ingress: dict[str, list[tuple[int, str | None, str | None]]] = {}
@@ -347,11 +356,7 @@ def test_redis_is_encrypted_authenticated_and_highly_available_in_production(sta
     assert redis["at_rest_encryption_enabled"] == "true" and redis["kms_key_id"].startswith("${aws_kms_key.")
     assert redis["transit_encryption_enabled"] is True and redis["transit_encryption_mode"] == "required"
     assert redis["auth_token"].startswith("${random_password.")
-    (secret_version,) = [
-        body
-        for body in resources(stack, "aws_secretsmanager_secret_version").values()
-        if "/redis-auth/" in body["//"]["metadata"]["path"]
-    ]
+    _, secret_version = named(stack, "aws_secretsmanager_secret_version", "/redis-auth/")
     assert secret_version["secret_string"] == redis["auth_token"]
     if stack is synthesized["aws-prod"]:
         assert redis["multi_az_enabled"] is True and redis["automatic_failover_enabled"] is True
@@ -371,8 +376,8 @@ def test_buckets_are_private_versioned_owner_enforced_tls_only_and_data_is_kms(s
             assert deny["effect"] == "Deny" and deny["condition"][0]["variable"] == "aws:SecureTransport"
     assert sum(d["statement"][0].get("sid") == "DenyInsecureTransport" for d in data_sources(stack, "aws_iam_policy_document").values()) == 2
     algorithms = {
-        body["//"]["metadata"]["path"].split("/")[1] + "/" + body["//"]["metadata"]["path"].split("/")[2]: body["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"]
-        for body in resources(stack, "aws_s3_bucket_server_side_encryption_configuration").values()
+        path_of(name, body).strip("/"): body["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"]
+        for name, body in resources(stack, "aws_s3_bucket_server_side_encryption_configuration").items()
     }
     # ALB log delivery supports SSE-S3 only; every other bucket uses the gateway key.
     assert algorithms == {"bucket/encryption": "aws:kms", "lb/access-logs": "AES256"}
@@ -388,7 +393,10 @@ def test_log_groups_are_encrypted_and_retained(stack):
 
 
 def test_services_run_privately_roll_back_and_autoscale(stack):
-    services = {body["//"]["metadata"]["path"].split("/")[1].removesuffix("-service"): body for body in resources(stack, "aws_ecs_service").values()}
+    services = {
+        path_of(name, body).split("/")[1].removesuffix("-service"): body
+        for name, body in resources(stack, "aws_ecs_service").items()
+    }
     assert set(services) == {"gateway", "backend", "ui"}
     for component, service in services.items():
         assert service["launch_type"] == "FARGATE"
@@ -426,7 +434,7 @@ def test_proxy_config_lives_in_s3_and_its_digest_rolls_the_services(stack, examp
 
 
 def test_services_start_only_after_migrations_which_follow_the_user_bootstrap(stack):
-    runs = {body["//"]["metadata"]["path"].split("/")[2]: (name, body) for name, body in resources(stack, "terraform_data").items()}
+    runs = {path_of(name, body).split("/")[2]: (name, body) for name, body in resources(stack, "terraform_data").items()}
     assert set(runs) == {"bootstrap-db", "migrations"}
     migrations_name, migrations = runs["migrations"]
     bootstrap_name, bootstrap = runs["bootstrap-db"]
@@ -435,7 +443,7 @@ def test_services_start_only_after_migrations_which_follow_the_user_bootstrap(st
     assert migrations["triggers_replace"]["task_definition"].startswith("${aws_ecs_task_definition.migrations-task")
     assert bootstrap["triggers_replace"]["cluster"].endswith(".cluster_resource_id}")
     for name, body in resources(stack, "aws_ecs_service").items():
-        component = body["//"]["metadata"]["path"].split("/")[1]
+        component = path_of(name, body).split("/")[1]
         has = address("terraform_data", migrations_name) in body["depends_on"]
         assert has is (component != "ui-service"), name
     for _, run in runs.values():
