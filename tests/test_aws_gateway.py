@@ -157,7 +157,11 @@ def test_management_api_is_the_default_route(stack):
 
 
 def test_target_groups_use_the_reference_health_paths_and_a_short_drain(stack):
-    expected = {"gateway": ("/health/readiness", 4000), "backend": ("/health/readiness", 4001), "ui": ("/healthz", 3000)}
+    expected = {
+        "gateway": ("/health/readiness", 4000),
+        "backend": ("/health/readiness", 4001),
+        "ui": ("/healthz", 3000),
+    }
     for component, (path, port) in expected.items():
         _, group = named(stack, "aws_lb_target_group", f"/lb/{component}-targets")
         assert group["health_check"]["path"] == path
@@ -175,7 +179,9 @@ def test_alb_is_internal_drops_bad_headers_and_logs(stack):
     assert alb["access_logs"]["enabled"] is True
     assert alb["enable_deletion_protection"] is True
     private = {
-        f"${{aws_subnet.{name}.id}}" for name, body in resources(stack, "aws_subnet").items() if "/private-" in path_of(name, body)
+        f"${{aws_subnet.{name}.id}}"
+        for name, body in resources(stack, "aws_subnet").items()
+        if "/private-" in path_of(name, body)
     }
     assert set(alb["subnets"]) == private
 
@@ -283,7 +289,7 @@ def test_no_secret_value_in_any_task_definition(stack):
             for key, value in body.items():
                 if "ephemeral." in json.dumps(value):
                     assert (kind, key) == ("aws_secretsmanager_secret_version", "secret_string_wo"), (kind, name, key)
-    assert "master_password\"" not in text
+    assert 'master_password"' not in text
 
 
 def test_secrets_reach_containers_pinned_to_a_version_label(stack):
@@ -369,12 +375,21 @@ def test_buckets_are_private_versioned_owner_enforced_tls_only_and_data_is_kms(s
     for kind in ("aws_s3_bucket_public_access_block", "aws_s3_bucket_ownership_controls", "aws_s3_bucket_versioning"):
         assert len(resources(stack, kind)) == 2
     for block in resources(stack, "aws_s3_bucket_public_access_block").values():
-        assert all(block[key] is True for key in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+        assert all(
+            block[key] is True
+            for key in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+        )
     for document in data_sources(stack, "aws_iam_policy_document").values():
         if document["statement"][0].get("sid") == "DenyInsecureTransport":
             deny = document["statement"][0]
             assert deny["effect"] == "Deny" and deny["condition"][0]["variable"] == "aws:SecureTransport"
-    assert sum(d["statement"][0].get("sid") == "DenyInsecureTransport" for d in data_sources(stack, "aws_iam_policy_document").values()) == 2
+    assert (
+        sum(
+            d["statement"][0].get("sid") == "DenyInsecureTransport"
+            for d in data_sources(stack, "aws_iam_policy_document").values()
+        )
+        == 2
+    )
     algorithms = {
         path_of(name, body).strip("/"): body["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"]
         for name, body in resources(stack, "aws_s3_bucket_server_side_encryption_configuration").items()
@@ -398,7 +413,7 @@ def test_services_run_privately_roll_back_and_autoscale(stack):
         for name, body in resources(stack, "aws_ecs_service").items()
     }
     assert set(services) == {"gateway", "backend", "ui"}
-    for component, service in services.items():
+    for service in services.values():
         assert service["launch_type"] == "FARGATE"
         assert service["network_configuration"]["assign_public_ip"] is False
         assert service["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
@@ -434,7 +449,9 @@ def test_proxy_config_lives_in_s3_and_its_digest_rolls_the_services(stack, examp
 
 
 def test_services_start_only_after_migrations_which_follow_the_user_bootstrap(stack):
-    runs = {path_of(name, body).split("/")[2]: (name, body) for name, body in resources(stack, "terraform_data").items()}
+    runs = {
+        path_of(name, body).split("/")[2]: (name, body) for name, body in resources(stack, "terraform_data").items()
+    }
     assert set(runs) == {"bootstrap-db", "migrations"}
     migrations_name, migrations = runs["migrations"]
     bootstrap_name, bootstrap = runs["bootstrap-db"]
@@ -473,7 +490,13 @@ def test_production_images_are_digest_pinned(prod):
 
 def test_outputs_name_secrets_and_endpoints_not_values(stack):
     outputs = stack["output"]
-    for name in ("alb_dns_name", "gateway_url", "migration_command", "master_key_secret_arn", "provider_key_secret_arns"):
+    for name in (
+        "alb_dns_name",
+        "gateway_url",
+        "migration_command",
+        "master_key_secret_arn",
+        "provider_key_secret_arns",
+    ):
         assert name in outputs
     assert outputs["gateway_url"]["value"].startswith("https://llm-gateway.")
     for name, output in outputs.items():

@@ -79,7 +79,11 @@ def _synth(config: EnvironmentConfig) -> dict:
             "clouds.aws.components.gateway.image",
             "`latest` is not a pin",
         ),
-        ({"components": {"ui": {"extra_secrets": {"X_TOKEN": SECRET_ARN}}}}, "clouds.aws.components.ui.extra_secrets", "no secrets"),
+        (
+            {"components": {"ui": {"extra_secrets": {"X_TOKEN": SECRET_ARN}}}},
+            "clouds.aws.components.ui.extra_secrets",
+            "no secrets",
+        ),
         (
             {"bedrock_model_arns": ["arn:aws:bedrock:us-east-1::foundation-model/*"]},
             "clouds.aws.bedrock_model_arns",
@@ -88,7 +92,12 @@ def _synth(config: EnvironmentConfig) -> dict:
         ({"migrations": {"memory": 1024}}, "clouds.aws.migrations.memory", "greater than or equal to 2048"),
         ({"database": {"app_user": "litellm_admin"}}, "clouds.aws.database.app_user", "must differ"),
         (
-            {"network": {"existing_vpc_id": "vpc-0123456789abcdef0", "existing_private_subnet_ids": ["subnet-0123456789abcdef0"]}},
+            {
+                "network": {
+                    "existing_vpc_id": "vpc-0123456789abcdef0",
+                    "existing_private_subnet_ids": ["subnet-0123456789abcdef0"],
+                }
+            },
             "clouds.aws.network.existing_private_subnet_ids",
             "at least two private subnets",
         ),
@@ -102,7 +111,9 @@ def test_bad_aws_config_fails_naming_the_field(tmp_path, edits, field, message):
 
 
 def test_production_refuses_a_tag_only_image(tmp_path):
-    config = _load(tmp_path, {"components": {"backend": {"image": "ghcr.io/berriai/litellm-backend:v1.86.0-dev"}}}, PROD)
+    config = _load(
+        tmp_path, {"components": {"backend": {"image": "ghcr.io/berriai/litellm-backend:v1.86.0-dev"}}}, PROD
+    )
     with pytest.raises(PropsError) as caught:
         _synth(config)
     assert caught.value.field == "clouds.aws.components.backend.image"
@@ -122,7 +133,9 @@ def test_production_refuses_an_unpinned_bootstrap_image_and_a_single_redis_node(
 
 
 def test_plaintext_opt_in_serves_http_on_an_internal_alb_only(tmp_path):
-    stack = _synth(_load(tmp_path, {"load_balancer": {"certificate_arn": None, "allow_plaintext": True, "domain_name": None}}))
+    stack = _synth(
+        _load(tmp_path, {"load_balancer": {"certificate_arn": None, "allow_plaintext": True, "domain_name": None}})
+    )
     listeners = list(resources(stack, "aws_lb_listener").values())
     assert [(listener["protocol"], listener["port"]) for listener in listeners] == [("HTTP", 80)]
     assert listeners[0]["default_action"][0]["type"] == "forward"
@@ -135,7 +148,9 @@ def test_internet_facing_alb_sits_on_public_subnets_and_admits_only_its_cidrs(tm
     stack = _synth(_load(tmp_path, {"load_balancer": {"internet_facing": True, "ingress_cidrs": ["203.0.113.0/24"]}}))
     (alb,) = resources(stack, "aws_lb").values()
     assert alb["internal"] is False
-    public = {f"${{aws_subnet.{n}.id}}" for n, b in resources(stack, "aws_subnet").items() if "/public-" in path_of(n, b)}
+    public = {
+        f"${{aws_subnet.{n}.id}}" for n, b in resources(stack, "aws_subnet").items() if "/public-" in path_of(n, b)
+    }
     assert set(alb["subnets"]) == public
     alb_sg, _ = named(stack, "aws_security_group", "/network/alb-sg")
     cidrs = {
@@ -162,7 +177,9 @@ def test_without_auto_run_nothing_runs_and_the_command_is_printed(tmp_path):
 def test_otel_is_absent_by_default_and_complete_when_an_endpoint_is_set(tmp_path, synthesized):
     for container in containers(synthesized["aws-dev"]).values():
         assert not any(item["name"].startswith(("OTEL_", "LITELLM_OTEL")) for item in container["environment"])
-    stack = _synth(_load(tmp_path, {"otel": {"endpoint": "https://otel.acme.example", "headers_secret_arn": SECRET_ARN}}))
+    stack = _synth(
+        _load(tmp_path, {"otel": {"endpoint": "https://otel.acme.example", "headers_secret_arn": SECRET_ARN}})
+    )
     found = containers(stack)
     for component in ("gateway", "backend"):
         environment = {item["name"]: item["value"] for item in found[component]["environment"]}
@@ -172,14 +189,28 @@ def test_otel_is_absent_by_default_and_complete_when_an_endpoint_is_set(tmp_path
         secrets = {item["name"]: item["valueFrom"] for item in found[component]["secrets"]}
         assert secrets["OTEL_HEADERS"] == SECRET_ARN
         _, task = task_definition(stack, component)
-        reads = [s for s in policy_statements(stack, task["execution_role_arn"]) if s["actions"] == ["secretsmanager:GetSecretValue"]]
+        reads = [
+            s
+            for s in policy_statements(stack, task["execution_role_arn"])
+            if s["actions"] == ["secretsmanager:GetSecretValue"]
+        ]
         assert SECRET_ARN in reads[0]["resources"]
     assert not any(item["name"].startswith("OTEL_") for item in found["ui"]["environment"])
 
 
 def test_extra_env_and_extra_secrets_reach_only_their_component(tmp_path):
     stack = _synth(
-        _load(tmp_path, {"components": {"gateway": {"extra_env": {"LITELLM_LOG": "INFO"}, "extra_secrets": {"LANGFUSE_SECRET_KEY": SECRET_ARN}}}})
+        _load(
+            tmp_path,
+            {
+                "components": {
+                    "gateway": {
+                        "extra_env": {"LITELLM_LOG": "INFO"},
+                        "extra_secrets": {"LANGFUSE_SECRET_KEY": SECRET_ARN},
+                    }
+                }
+            },
+        )
     )
     found = containers(stack)
     assert {"name": "LITELLM_LOG", "value": "INFO"} in found["gateway"]["environment"]
@@ -197,7 +228,9 @@ def test_bedrock_invoke_is_granted_on_exactly_the_configured_models(tmp_path):
     model = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0"
     stack = _synth(_load(tmp_path, {"bedrock_model_arns": [model]}))
     _, gateway = task_definition(stack, "gateway")
-    (invoke,) = [s for s in policy_statements(stack, gateway["task_role_arn"]) if s["actions"][0].startswith("bedrock:")]
+    (invoke,) = [
+        s for s in policy_statements(stack, gateway["task_role_arn"]) if s["actions"][0].startswith("bedrock:")
+    ]
     assert invoke["resources"] == [model]
     _, backend = task_definition(stack, "backend")
     assert not any(s["actions"][0].startswith("bedrock:") for s in policy_statements(stack, backend["task_role_arn"]))
@@ -205,7 +238,11 @@ def test_bedrock_invoke_is_granted_on_exactly_the_configured_models(tmp_path):
 
 def test_brought_vpc_creates_no_network_and_uses_its_subnets(tmp_path):
     subnets = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
-    stack = _synth(_load(tmp_path, {"network": {"existing_vpc_id": "vpc-0123456789abcdef0", "existing_private_subnet_ids": subnets}}))
+    stack = _synth(
+        _load(
+            tmp_path, {"network": {"existing_vpc_id": "vpc-0123456789abcdef0", "existing_private_subnet_ids": subnets}}
+        )
+    )
     for kind in ("aws_vpc", "aws_subnet", "aws_nat_gateway", "aws_flow_log"):
         assert resources(stack, kind) == {}, kind
     for service in resources(stack, "aws_ecs_service").values():
@@ -227,7 +264,9 @@ def test_gateway_url_token_crosses_stacks_without_a_domain_name(tmp_path):
     app = cdktf.App(outdir=str(outdir))
     gateway = _stack(config, app)
     AwsQuotasStack(
-        app, StackContext("aws-dev-quotas", "aws", "quotas", Path("config/dev.yaml"), config), gateway_url=gateway.gateway_url
+        app,
+        StackContext("aws-dev-quotas", "aws", "quotas", Path("config/dev.yaml"), config),
+        gateway_url=gateway.gateway_url,
     )
     app.synth()
     quotas_json = json.loads((outdir / "stacks" / "aws-dev-quotas" / "cdk.tf.json").read_text())

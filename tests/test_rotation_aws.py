@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from tests.test_rotation import _bump, _changed, _stack_json
 from tests.test_aws_gateway import path_of
+from tests.test_rotation import _bump, _changed, _stack_json
 
 
 def _aws_secrets(config, **versions: int):
@@ -99,7 +99,10 @@ def test_database_credentials_are_never_static_in_the_services(before):
     (cluster,) = before["resource"]["aws_rds_cluster"].values()
     assert cluster["manage_master_user_password"] is True
     for family in ("gateway", "backend", "migrations"):
-        assert not any("PASSWORD" in name and name != "UI_PASSWORD" and name != "REDIS_PASSWORD" for name in _secrets_of(before, family))
+        assert not any(
+            "PASSWORD" in name and name != "UI_PASSWORD" and name != "REDIS_PASSWORD"
+            for name in _secrets_of(before, family)
+        )
     # The bootstrap reads the RDS-managed secret at AWSCURRENT, so an RDS rotation needs no redeploy.
     assert _secrets_of(before, "bootstrap-db")["PGPASSWORD"].endswith(":password::")
 

@@ -76,7 +76,7 @@ class GatewayCache(Construct):
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
             auth_token=props.auth_token,
-            auth_token_update_strategy="ROTATE",
+            auth_token_update_strategy="ROTATE",  # noqa: S106 (a strategy name, not a token)
             automatic_failover_enabled=multi_az,
             multi_az_enabled=multi_az,
             auto_minor_version_upgrade="true",

@@ -79,7 +79,11 @@ class GatewayDatabase(Construct):
             ],
         )
         subnets = DbSubnetGroup(
-            self, "subnets", name=naming.name("litellm-db"), subnet_ids=list(props.subnet_ids), description="LiteLLM Aurora"
+            self,
+            "subnets",
+            name=naming.name("litellm-db"),
+            subnet_ids=list(props.subnet_ids),
+            description="LiteLLM Aurora",
         )
         self.cluster = RdsCluster(
             self,
@@ -125,7 +129,9 @@ class GatewayDatabase(Construct):
         monitoring = IamRole(
             self, "monitoring-role", name=naming.name("rds-monitoring", "aws_iam_role"), assume_role_policy=trust.json
         )
-        attachment = IamRolePolicyAttachment(self, "monitoring-policy", role=monitoring.name, policy_arn=MONITORING_POLICY)
+        attachment = IamRolePolicyAttachment(
+            self, "monitoring-policy", role=monitoring.name, policy_arn=MONITORING_POLICY
+        )
         self.instances = [
             RdsClusterInstance(
                 self,
@@ -156,6 +162,5 @@ class GatewayDatabase(Construct):
         self.master_username = config.master_username
         self.master_secret_arn = self.cluster.master_user_secret.get(0).secret_arn
         # `rds-db:connect` as exactly the application user of exactly this cluster.
-        self.connect_arn = (
-            f"arn:aws:rds-db:{props.region}:{props.account_id}:dbuser:{self.cluster.cluster_resource_id}/{config.app_user}"
-        )
+        db_user = f"{self.cluster.cluster_resource_id}/{config.app_user}"
+        self.connect_arn = f"arn:aws:rds-db:{props.region}:{props.account_id}:dbuser:{db_user}"

@@ -137,7 +137,9 @@ class FargateTask(Construct):
         self.arn = self.task.arn
 
 
-def log_group(scope: Construct, construct_id: str, name: str, retention_days: int, kms_key_arn: str) -> CloudwatchLogGroup:
+def log_group(
+    scope: Construct, construct_id: str, name: str, retention_days: int, kms_key_arn: str
+) -> CloudwatchLogGroup:
     return CloudwatchLogGroup(scope, construct_id, name=name, retention_in_days=retention_days, kms_key_id=kms_key_arn)
 
 

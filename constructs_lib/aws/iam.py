@@ -59,7 +59,9 @@ class TaskIdentity(Construct):
                 DataAwsIamPolicyDocumentStatement(
                     actions=["sts:AssumeRole"],
                     principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=["ecs-tasks.amazonaws.com"])
+                        DataAwsIamPolicyDocumentStatementPrincipals(
+                            type="Service", identifiers=["ecs-tasks.amazonaws.com"]
+                        )
                     ],
                     condition=[
                         DataAwsIamPolicyDocumentStatementCondition(
@@ -106,7 +108,8 @@ class TaskIdentity(Construct):
             self,
             "task-role",
             name=naming.name(f"{family}-task", "aws_iam_role"),
-            description=f"Runtime of {family}: " + ("only what it needs" if props.task_statements else "no permissions"),
+            description=f"Runtime of {family}: "
+            + ("only what it needs" if props.task_statements else "no permissions"),
             assume_role_policy=trust.json,
         )
         if props.task_statements:

@@ -107,7 +107,9 @@ class GatewayLoadBalancer(Construct):
             )
             for component, target in props.targets.items()
         }
-        forward_default = [LbListenerDefaultAction(type="forward", target_group_arn=self.target_groups[props.default_target].arn)]
+        forward_default = [
+            LbListenerDefaultAction(type="forward", target_group_arn=self.target_groups[props.default_target].arn)
+        ]
         if self.tls:
             self.listener = LbListener(
                 self,
@@ -149,7 +151,9 @@ class GatewayLoadBalancer(Construct):
                 listener_arn=self.listener.arn,
                 priority=rule.priority,
                 action=[LbListenerRuleAction(type="forward", target_group_arn=self.target_groups[rule.target].arn)],
-                condition=[LbListenerRuleCondition(path_pattern=LbListenerRuleConditionPathPattern(values=list(rule.patterns)))],
+                condition=[
+                    LbListenerRuleCondition(path_pattern=LbListenerRuleConditionPathPattern(values=list(rule.patterns)))
+                ],
             )
             for rule in props.rules
         ]
@@ -166,7 +170,9 @@ class GatewayLoadBalancer(Construct):
         if config.internet_facing and config.certificate_arn is None:
             raise PropsError("clouds.aws.load_balancer.certificate_arn", "an internet-facing ALB needs a certificate")
         if props.production and not config.deletion_protection:
-            raise PropsError("clouds.aws.load_balancer.deletion_protection", "must stay true in production environments")
+            raise PropsError(
+                "clouds.aws.load_balancer.deletion_protection", "must stay true in production environments"
+            )
         if len(props.subnet_ids) < 2:
             raise PropsError("clouds.aws.network", "an ALB needs subnets in at least two AZs")
         priorities = [rule.priority for rule in props.rules]

@@ -26,7 +26,8 @@ from constructs_lib._common.errors import PropsError
 _RUN = r"""set -euo pipefail
 task_arn=$(aws ecs run-task --region "$REGION" --cluster "$CLUSTER" --launch-type FARGATE \
   --task-definition "$TASK_DEF" --started-by terraform \
-  --network-configuration "awsvpcConfiguration={subnets=[$SUBNETS],securityGroups=[$SECURITY_GROUP],assignPublicIp=DISABLED}" \
+  --network-configuration \
+  "awsvpcConfiguration={subnets=[$SUBNETS],securityGroups=[$SECURITY_GROUP],assignPublicIp=DISABLED}" \
   --query 'tasks[0].taskArn' --output text)
 if [ -z "$task_arn" ] || [ "$task_arn" = "None" ]; then echo "$STEP: the task did not start" >&2; exit 1; fi
 echo "$STEP: started $task_arn; logs in CloudWatch log group $LOG_GROUP"
@@ -90,7 +91,9 @@ class OneOffTasks(Construct):
                 triggers |= dict(props.triggers)
             else:
                 triggers["after"] = previous.id
-            run = _RunStep(self, step.name, triggers, environment, [*props.depends_on, *([previous] if previous else [])])
+            run = _RunStep(
+                self, step.name, triggers, environment, [*props.depends_on, *([previous] if previous else [])]
+            )
             previous = run.data
             self.done = run.data
         # One line a person can paste: every step, in order, with the same checks.

@@ -92,7 +92,13 @@ class GatewayNetwork(Construct):
         DefaultSecurityGroup(self, "default-sg", vpc_id=vpc.id, ingress=[], egress=[])
         gateway = InternetGateway(self, "igw", vpc_id=vpc.id, tags={"Name": naming.name("igw")})
         public_routes = RouteTable(self, "public-routes", vpc_id=vpc.id, tags={"Name": naming.name("public")})
-        Route(self, "public-default", route_table_id=public_routes.id, destination_cidr_block="0.0.0.0/0", gateway_id=gateway.id)
+        Route(
+            self,
+            "public-default",
+            route_table_id=public_routes.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=gateway.id,
+        )
         public, private = [], []
         for index, (zone, cidr) in enumerate(zip(props.zones, config.public_subnet_cidrs, strict=True)):
             subnet = Subnet(
@@ -128,7 +134,9 @@ class GatewayNetwork(Construct):
                 cidr_block=cidr,
                 tags={"Name": naming.name(f"private-{zone}"), "tier": "private"},
             )
-            routes = RouteTable(self, f"private-{index}-routes", vpc_id=vpc.id, tags={"Name": naming.name(f"private-{zone}")})
+            routes = RouteTable(
+                self, f"private-{index}-routes", vpc_id=vpc.id, tags={"Name": naming.name(f"private-{zone}")}
+            )
             route = Route(
                 self,
                 f"private-{index}-default",
@@ -237,27 +245,57 @@ class GatewayNetwork(Construct):
         self.alb = self._group("alb", "LiteLLM ALB: listener ports from the configured CIDRs only")
         for cidr_index, cidr in enumerate(props.alb_ingress_cidrs):
             for port in props.alb_ports:
-                self._ingress(f"alb-in-{port}-{cidr_index}", self.alb, port, f"Listener {port} from {cidr}", cidr_ipv4=cidr)
+                self._ingress(
+                    f"alb-in-{port}-{cidr_index}", self.alb, port, f"Listener {port} from {cidr}", cidr_ipv4=cidr
+                )
         self.tasks: dict[str, SecurityGroup] = {}
         for component, port in props.ports.items():
             group = self._group(f"{component}-tasks", f"LiteLLM {component} tasks: port {port} from the ALB only")
             self._ingress(
-                f"{component}-from-alb", group, port, f"{component} from the ALB", referenced_security_group_id=self.alb.id
+                f"{component}-from-alb",
+                group,
+                port,
+                f"{component} from the ALB",
+                referenced_security_group_id=self.alb.id,
             )
-            self._egress(f"alb-to-{component}", self.alb, port, f"ALB to {component}", referenced_security_group_id=group.id)
+            self._egress(
+                f"alb-to-{component}", self.alb, port, f"ALB to {component}", referenced_security_group_id=group.id
+            )
             # HTTPS out: LLM providers, Secrets Manager, S3, ECR, CloudWatch Logs (through the NAT).
-            self._egress(f"{component}-https-out", group, HTTPS_PORT, "HTTPS to AWS APIs and LLM providers", cidr_ipv4="0.0.0.0/0")
+            self._egress(
+                f"{component}-https-out",
+                group,
+                HTTPS_PORT,
+                "HTTPS to AWS APIs and LLM providers",
+                cidr_ipv4="0.0.0.0/0",
+            )
             self.tasks[component] = group
         # The one-off jobs (database user bootstrap, Prisma migrations): no ingress at all.
         self.jobs = self._group("jobs", "LiteLLM one-off jobs (DB bootstrap, migrations): no ingress")
-        self._egress("jobs-https-out", self.jobs, HTTPS_PORT, "HTTPS to AWS APIs and the image registry", cidr_ipv4="0.0.0.0/0")
+        self._egress(
+            "jobs-https-out", self.jobs, HTTPS_PORT, "HTTPS to AWS APIs and the image registry", cidr_ipv4="0.0.0.0/0"
+        )
         self.database = self._group("database", "LiteLLM Aurora: 5432 from the gateway tasks only")
         self.cache = self._group("cache", "LiteLLM Redis: 6379 from the gateway tasks only")
         database_clients = {"gateway": self.tasks["gateway"], "backend": self.tasks["backend"], "jobs": self.jobs}
         for client, group in database_clients.items():
-            self._ingress(f"database-from-{client}", self.database, POSTGRES_PORT, f"Postgres from {client}", referenced_security_group_id=group.id)
-            self._egress(f"{client}-to-database", group, POSTGRES_PORT, "Postgres", referenced_security_group_id=self.database.id)
+            self._ingress(
+                f"database-from-{client}",
+                self.database,
+                POSTGRES_PORT,
+                f"Postgres from {client}",
+                referenced_security_group_id=group.id,
+            )
+            self._egress(
+                f"{client}-to-database", group, POSTGRES_PORT, "Postgres", referenced_security_group_id=self.database.id
+            )
         for client in ("gateway", "backend"):
             group = self.tasks[client]
-            self._ingress(f"cache-from-{client}", self.cache, REDIS_PORT, f"Redis from {client}", referenced_security_group_id=group.id)
+            self._ingress(
+                f"cache-from-{client}",
+                self.cache,
+                REDIS_PORT,
+                f"Redis from {client}",
+                referenced_security_group_id=group.id,
+            )
             self._egress(f"{client}-to-cache", group, REDIS_PORT, "Redis", referenced_security_group_id=self.cache.id)

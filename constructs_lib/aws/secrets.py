@@ -15,8 +15,9 @@ Three kinds of value, as on GCP (constructs_lib/gcp/secrets.py):
   and the label the gateway runs on.
 
 `value_from` pins the version by its `v<n>` staging label (Terraform puts it on the versions it writes, the
-operator on the ones put in out of band), so a rotation is a change of the task definition: ECS rolls the service onto a new revision while running tasks keep the old value, and the
-old version stays readable (AWSPREVIOUS) for a rollback.
+operator on the ones put in out of band), so a rotation is a change of the task definition: ECS rolls the
+service onto a new revision while running tasks keep the old value, and the old version stays readable
+(AWSPREVIOUS) for a rollback.
 """
 
 from __future__ import annotations

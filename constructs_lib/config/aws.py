@@ -28,7 +28,9 @@ TLS13_POLICIES = Literal[
     "ELBSecurityPolicy-TLS13-1-3-2021-06",
 ]
 EnvName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
-SecretArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")]
+SecretArn = Annotated[
+    str, Field(pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+]
 ImageReference = Annotated[str, Field(pattern=IMAGE_PATTERN.pattern, max_length=512)]
 VpcId = Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
 SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
@@ -39,7 +41,9 @@ def _check_fargate_size(cpu: int, memory: int) -> None:
         raise ValueError(f"cpu: {cpu} is not a Fargate size (one of {sorted(FARGATE_MEMORY_BY_CPU)})")
     low, high, step = FARGATE_MEMORY_BY_CPU[cpu]
     if not (low <= memory <= high and (memory - low) % step == 0):
-        raise ValueError(f"memory: {memory} MiB is not allowed with cpu {cpu} (Fargate: {low}-{high} in steps of {step})")
+        raise ValueError(
+            f"memory: {memory} MiB is not allowed with cpu {cpu} (Fargate: {low}-{high} in steps of {step})"
+        )
 
 
 class AwsNetworkConfig(StrictModel):

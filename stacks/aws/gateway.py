@@ -54,12 +54,13 @@ from stacks.context import StackContext
 
 PORTS = {"gateway": GATEWAY_PORT, "backend": BACKEND_PORT, "ui": UI_PORT}
 HEALTH = {"gateway": GATEWAY_HEALTH_PATH, "backend": BACKEND_HEALTH_PATH, "ui": UI_HEALTH_PATH}
-CONFIG_PATH = "/tmp/litellm/proxy_config.yaml"
+# Written at start by the task itself (Fargate's writable layer), read by LiteLLM; never shared between tasks.
+CONFIG_PATH = "/tmp/litellm/proxy_config.yaml"  # noqa: S108
 # Fetch the proxy config the task definition names, refuse it unless its SHA-256 is the one in the definition.
 _FETCH_CONFIG = (
     "python -c \"import hashlib, os, boto3; e = os.environ; os.makedirs(os.path.dirname(e['CONFIG_FILE_PATH']), "
-    "exist_ok=True); boto3.client('s3', region_name=e['AWS_REGION']).download_file(e['LITELLM_PROXY_CONFIG_S3_BUCKET'], "
-    "e['LITELLM_PROXY_CONFIG_S3_OBJECT'], e['CONFIG_FILE_PATH']); "
+    "exist_ok=True); boto3.client('s3', region_name=e['AWS_REGION']).download_file("
+    "e['LITELLM_PROXY_CONFIG_S3_BUCKET'], e['LITELLM_PROXY_CONFIG_S3_OBJECT'], e['CONFIG_FILE_PATH']); "
     "digest = hashlib.sha256(open(e['CONFIG_FILE_PATH'], 'rb').read()).hexdigest(); "
     f"assert digest == e['{CONFIG_SHA_ENV}'], 'proxy config digest mismatch'\""
 )
@@ -317,7 +318,9 @@ class AwsGatewayStack(AwsStack):
             for family in log_groups
         }
 
-        def task(family: str, cpu: int, memory: int, container: ContainerSpec, secrets: list[GatewaySecret]) -> FargateTask:
+        def task(
+            family: str, cpu: int, memory: int, container: ContainerSpec, secrets: list[GatewaySecret]
+        ) -> FargateTask:
             return FargateTask(
                 self,
                 f"{family}-task",
@@ -414,7 +417,10 @@ class AwsGatewayStack(AwsStack):
             CONFIG_SHA_ENV: proxy_config.sha256,
         }
         if aws.database.readers:
-            runtime_env |= {"DATABASE_HOST_READ_REPLICA": database.reader_endpoint, "DATABASE_PORT_READ_REPLICA": "5432"}
+            runtime_env |= {
+                "DATABASE_HOST_READ_REPLICA": database.reader_endpoint,
+                "DATABASE_PORT_READ_REPLICA": "5432",
+            }
 
         lb = GatewayLoadBalancer(
             self,
