@@ -275,3 +275,37 @@ def test_gateway_url_token_crosses_stacks_without_a_domain_name(tmp_path):
     assert api_base.startswith("https://${data.terraform_remote_state.cross-stack-reference-input-aws-dev.outputs.")
     (exported,) = [output for name, output in gateway_json["output"].items() if name.startswith("cross-stack-output-")]
     assert exported["value"].startswith("${aws_lb.") and exported["value"].endswith(".dns_name}")
+
+
+UNIFIED = "123456789012.dkr.ecr.us-east-1.amazonaws.com/litellm:v1.86.0"
+
+
+def test_unified_image_runs_every_role_through_the_image_entrypoint(tmp_path):
+    stack = _synth(_load(tmp_path, {"unified_image": UNIFIED, "image_tag": None}))
+    found = containers(stack)
+    assert {container["image"] for container in found.values() if container["name"] != "psql"} == {UNIFIED}
+    assert found["ui"]["command"] == ["ui"] and "entryPoint" not in found["ui"]
+    assert found["migrations"]["command"] == ["migrations"]
+    (gateway,) = found["gateway"]["command"]
+    assert gateway.endswith("&& exec /app/docker-entrypoint.sh gateway --workers 1")
+    (backend,) = found["backend"]["command"]
+    assert backend.endswith("&& exec /app/docker-entrypoint.sh backend") and "download_file" in backend
+
+
+def test_unified_image_excludes_per_component_images(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, {"unified_image": UNIFIED, "components": {"ui": {"image": "ghcr.io/berriai/litellm-ui:v1"}}})
+    assert caught.value.path == "clouds.aws.unified_image"
+    assert "not both" in caught.value.problem
+
+
+def test_production_unified_image_must_be_digest_pinned(tmp_path):
+    prod = copy.deepcopy(PROD)
+    aws = prod["clouds"]["aws"]
+    for component in ("gateway", "backend", "ui"):
+        aws["components"][component].pop("image")
+    aws["migrations"].pop("image")
+    aws["unified_image"] = UNIFIED
+    with pytest.raises(PropsError) as caught:
+        _synth(_load(tmp_path, {}, prod))
+    assert caught.value.field == "clouds.aws.unified_image"

@@ -239,6 +239,11 @@ class AwsConfig(StrictModel):
         default="ghcr.io/berriai", pattern=r"^[a-z0-9.-]+/[a-z0-9._/-]*[a-z0-9]$", description="Prefix of the images."
     )
     image_tag: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    unified_image: ImageReference | None = Field(
+        default=None,
+        description="One image for every role (gateway, backend, ui, migrations), each selected by the image "
+        "entrypoint's first argument; instead of per-component images.",
+    )
     components: AwsComponentsConfig = Field(default_factory=AwsComponentsConfig)
     migrations: AwsMigrationsConfig = Field(default_factory=AwsMigrationsConfig)
     load_balancer: AwsLoadBalancerConfig
@@ -279,8 +284,14 @@ class AwsConfig(StrictModel):
 
     @model_validator(mode="after")
     def _images_pinned(self) -> AwsConfig:
+        if self.unified_image is not None:
+            own = [self._image_field(component) for component in IMAGE_COMPONENTS if self._own_image(component)]
+            if own:
+                raise ValueError(f"unified_image: set either unified_image or per-component images, not both ({own})")
+            if problem := image_pin_problem(self.unified_image):
+                raise ValueError(f"unified_image: {problem}")
         for component in IMAGE_COMPONENTS:
-            if self._own_image(component) is None and self.image_tag is None:
+            if self._own_image(component) is None and self.image_tag is None and self.unified_image is None:
                 raise ValueError(f"{self._image_field(component)}: no image; set it, or set image_tag")
             if problem := image_pin_problem(self.image(component)):
                 raise ValueError(f"{self._image_field(component)}: {problem}")
@@ -297,8 +308,12 @@ class AwsConfig(StrictModel):
 
     def image(self, component: str) -> str:
         """The image a component runs: its own reference, or `<image_registry>/litellm-<component>:<image_tag>`."""
+        if self.unified_image is not None:
+            return self.unified_image
         return self._own_image(component) or f"{self.image_registry}/litellm-{component}:{self.image_tag}"
 
     def image_config_path(self, component: str) -> str:
         """Where the image of `component` comes from in the file (for error messages)."""
+        if self.unified_image is not None:
+            return "clouds.aws.unified_image"
         return f"clouds.aws.{self._image_field(component)}" if self._own_image(component) else "clouds.aws.image_tag"

@@ -91,8 +91,17 @@ def require_digests_in_production(aws: AwsConfig) -> None:
         raise PropsError("clouds.aws.migrations.bootstrap_image", "production environments need a digest pin")
 
 
-def _launch(module: str, port: int, workers: int) -> list[str]:
-    return [f"{_FETCH_CONFIG} && exec uvicorn {module}:app --host 0.0.0.0 --port {port} --workers {workers}"]
+# The unified image's entrypoint: its first argument selects the role (gateway, backend, ui, migrations).
+UNIFIED_ENTRYPOINT = "/app/docker-entrypoint.sh"
+
+
+def _launch(component: str, unified: bool, workers: int) -> list[str]:
+    """gateway/backend: fetch and check the proxy config, then exec the server (one uvicorn worker per `workers`)."""
+    if unified:
+        start = f"{UNIFIED_ENTRYPOINT} {component}" + (f" --workers {workers}" if component == "gateway" else "")
+    else:
+        start = f"uvicorn {component}.main:app --host 0.0.0.0 --port {PORTS[component]} --workers {workers}"
+    return [f"{_FETCH_CONFIG} && exec {start}"]
 
 
 class AwsGatewayStack(AwsStack):
@@ -105,6 +114,7 @@ class AwsGatewayStack(AwsStack):
         if production:
             require_digests_in_production(aws)
         region, account = aws.region, aws.account_id
+        unified = aws.unified_image is not None
         # Ephemeral random_password (master key, UI password) and the Redis token come from hashicorp/random.
         RandomProvider(self, "random")
 
@@ -382,6 +392,7 @@ class AwsGatewayStack(AwsStack):
                 log_group=log_groups["migrations"].name,
                 region=region,
                 env=database_env,
+                command=["migrations"] if unified else None,
             ),
             [],
         )
@@ -440,10 +451,12 @@ class AwsGatewayStack(AwsStack):
         )
 
         services: dict[str, GatewayService] = {}
-        for component, module in (("gateway", "gateway.main"), ("backend", "backend.main"), ("ui", None)):
+        for component in ("gateway", "backend", "ui"):
             component_config = getattr(aws.components, component)
-            if module is None:
-                env, secrets, command = dict(component_config.extra_env), {}, None
+            entry_point: list[str] | None = ["sh", "-c"]
+            if component == "ui":
+                env, secrets, entry_point = dict(component_config.extra_env), {}, None
+                command = ["ui"] if unified else None
                 readable: list[GatewaySecret] = []
             else:
                 env = {**runtime_env, **self._otel_env(aws, naming.name(component)), **component_config.extra_env}
@@ -451,7 +464,7 @@ class AwsGatewayStack(AwsStack):
                     env["UI_USERNAME"] = "admin"
                 readable = readers[component]
                 secrets = {item.env_var: item.value_from for item in readable} | extra_secret_arns[component]
-                command = _launch(module, PORTS[component], component_config.workers)
+                command = _launch(component, unified, component_config.workers)
             container = ContainerSpec(
                 name=component,
                 image=aws.image(component),
@@ -460,7 +473,7 @@ class AwsGatewayStack(AwsStack):
                 port=PORTS[component],
                 env=env,
                 secrets=secrets,
-                entry_point=["sh", "-c"] if command else None,
+                entry_point=entry_point,
                 command=command,
             )
             services[component] = GatewayService(
@@ -476,7 +489,7 @@ class AwsGatewayStack(AwsStack):
                     target_group_arn=lb.target_groups[component].arn,
                     autoscaling=component != "ui",
                     # Never start against an unmigrated schema; the listener rules exist before traffic arrives.
-                    depends_on=[*lb.listeners, *lb.rules, *([] if module is None else [one_off.done])],
+                    depends_on=[*lb.listeners, *lb.rules, *([] if component == "ui" else [one_off.done])],
                 ),
             )
 
