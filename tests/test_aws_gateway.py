@@ -178,6 +178,9 @@ def test_alb_is_internal_drops_bad_headers_and_logs(stack):
     assert alb["drop_invalid_header_fields"] is True
     assert alb["access_logs"]["enabled"] is True
     assert alb["enable_deletion_protection"] is True
+    # ELB verifies its log-delivery permission at creation: the bucket policy comes first.
+    policy, _ = named(stack, "aws_s3_bucket_policy", "/lb/access-logs/")
+    assert f"aws_s3_bucket_policy.{policy}" in alb["depends_on"]
     private = {
         f"${{aws_subnet.{name}.id}}"
         for name, body in resources(stack, "aws_subnet").items()
@@ -395,7 +398,7 @@ def test_buckets_are_private_versioned_owner_enforced_tls_only_and_data_is_kms(s
         for name, body in resources(stack, "aws_s3_bucket_server_side_encryption_configuration").items()
     }
     # ALB log delivery supports SSE-S3 only; every other bucket uses the gateway key.
-    assert algorithms == {"bucket/encryption": "aws:kms", "lb/access-logs": "AES256"}
+    assert algorithms == {"bucket/encryption": "aws:kms", "lb/access-logs/encryption": "AES256"}
 
 
 def test_log_groups_are_encrypted_and_retained(stack):

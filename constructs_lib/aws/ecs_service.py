@@ -184,7 +184,8 @@ class GatewayService(Construct):
             deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
-            health_check_grace_period_seconds=60,
+            # LiteLLM connects to the database and Redis before it reports ready.
+            health_check_grace_period_seconds=120,
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             # Application Auto Scaling owns the count once the service exists.

@@ -84,6 +84,8 @@ class GatewayLoadBalancer(Construct):
             enable_deletion_protection=config.deletion_protection,
             idle_timeout=config.idle_timeout_seconds,
             access_logs=LbAccessLogs(bucket=self.logs.name, prefix=LOG_PREFIX, enabled=True),
+            # ELB checks that it may write the logs when the load balancer is created.
+            depends_on=[self.logs.policy],
         )
         self.target_groups = {
             component: LbTargetGroup(

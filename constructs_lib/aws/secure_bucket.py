@@ -145,7 +145,7 @@ class SecureBucket(Construct):
             self, "policy-document", statement=[deny_plaintext, *props.extra_policy_statements]
         )
         # The public-access block must exist first, or S3 may reject a policy it deems public.
-        S3BucketPolicy(self, "policy", bucket=bucket_id, policy=policy.json, depends_on=[public_access])
+        self.policy = S3BucketPolicy(self, "policy", bucket=bucket_id, policy=policy.json, depends_on=[public_access])
 
     @property
     def arn(self) -> str:
