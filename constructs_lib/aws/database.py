@@ -13,11 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementPrincipals,
-)
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
@@ -31,6 +26,7 @@ from constructs import Construct
 
 from constructs_lib._common.errors import PropsError
 from constructs_lib._common.naming import Naming
+from constructs_lib.aws.iam import service_trust
 from constructs_lib.config.aws import AwsDatabaseConfig
 
 ENGINE = "aurora-postgresql"
@@ -112,20 +108,7 @@ class GatewayDatabase(Construct):
             final_snapshot_identifier=f"{identifier}-final",
             enabled_cloudwatch_logs_exports=["postgresql"],
         )
-        trust = DataAwsIamPolicyDocument(
-            self,
-            "monitoring-trust",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    actions=["sts:AssumeRole"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["monitoring.rds.amazonaws.com"]
-                        )
-                    ],
-                )
-            ],
-        )
+        trust = service_trust(self, "monitoring-trust", "monitoring.rds.amazonaws.com", None)
         monitoring = IamRole(
             self, "monitoring-role", name=naming.name("rds-monitoring", "aws_iam_role"), assume_role_policy=trust.json
         )

@@ -42,6 +42,32 @@ class TaskIdentityProps:
     task_statements: Sequence[DataAwsIamPolicyDocumentStatement] = ()
 
 
+def service_trust(
+    scope: Construct, construct_id: str, service: str, account_id: str | None
+) -> DataAwsIamPolicyDocument:
+    """Trust policy: `service` may assume the role (only on behalf of `account_id`, when given)."""
+    condition = (
+        [
+            DataAwsIamPolicyDocumentStatementCondition(
+                test="StringEquals", variable="aws:SourceAccount", values=[account_id]
+            )
+        ]
+        if account_id
+        else None
+    )
+    return DataAwsIamPolicyDocument(
+        scope,
+        construct_id,
+        statement=[
+            DataAwsIamPolicyDocumentStatement(
+                actions=["sts:AssumeRole"],
+                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[service])],
+                condition=condition,
+            )
+        ],
+    )
+
+
 def via_service(service: str, region: str) -> DataAwsIamPolicyDocumentStatementCondition:
     return DataAwsIamPolicyDocumentStatementCondition(
         test="StringEquals", variable="kms:ViaService", values=[f"{service}.{region}.amazonaws.com"]
@@ -52,25 +78,7 @@ class TaskIdentity(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: TaskIdentityProps) -> None:
         super().__init__(scope, construct_id)
         naming, family = props.naming, props.family
-        trust = DataAwsIamPolicyDocument(
-            self,
-            "trust",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    actions=["sts:AssumeRole"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["ecs-tasks.amazonaws.com"]
-                        )
-                    ],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals", variable="aws:SourceAccount", values=[props.account_id]
-                        )
-                    ],
-                )
-            ],
-        )
+        trust = service_trust(self, "trust", "ecs-tasks.amazonaws.com", props.account_id)
         self.execution_role = IamRole(
             self,
             "execution-role",

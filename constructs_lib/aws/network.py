@@ -18,8 +18,6 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
@@ -40,6 +38,7 @@ from constructs import Construct
 
 from constructs_lib._common.errors import PropsError
 from constructs_lib._common.naming import Naming
+from constructs_lib.aws.iam import service_trust
 from constructs_lib.config.aws import AwsNetworkConfig
 
 POSTGRES_PORT, REDIS_PORT, HTTPS_PORT, HTTP_PORT = 5432, 6379, 443, 80
@@ -160,25 +159,7 @@ class GatewayNetwork(Construct):
             retention_in_days=props.config.flow_log_retention_days,
             kms_key_id=props.kms_key_arn,
         )
-        trust = DataAwsIamPolicyDocument(
-            self,
-            "flow-logs-trust",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    actions=["sts:AssumeRole"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["vpc-flow-logs.amazonaws.com"]
-                        )
-                    ],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals", variable="aws:SourceAccount", values=[props.account_id]
-                        )
-                    ],
-                )
-            ],
-        )
+        trust = service_trust(self, "flow-logs-trust", "vpc-flow-logs.amazonaws.com", props.account_id)
         role = IamRole(
             self,
             "flow-logs-role",
@@ -217,8 +198,9 @@ class GatewayNetwork(Construct):
             revoke_rules_on_delete=True,
         )
 
-    def _ingress(self, construct_id: str, group: SecurityGroup, port: int, description: str, **source: str) -> None:
-        VpcSecurityGroupIngressRule(
+    def _rule(self, direction: type, construct_id: str, group: SecurityGroup, port: int, description: str, **peer: str):
+        """One TCP port, to or from one peer (`cidr_ipv4` or `referenced_security_group_id`)."""
+        direction(
             self,
             construct_id,
             security_group_id=group.id,
@@ -226,20 +208,14 @@ class GatewayNetwork(Construct):
             from_port=port,
             to_port=port,
             description=description,
-            **source,
+            **peer,
         )
 
+    def _ingress(self, construct_id: str, group: SecurityGroup, port: int, description: str, **source: str) -> None:
+        self._rule(VpcSecurityGroupIngressRule, construct_id, group, port, description, **source)
+
     def _egress(self, construct_id: str, group: SecurityGroup, port: int, description: str, **target: str) -> None:
-        VpcSecurityGroupEgressRule(
-            self,
-            construct_id,
-            security_group_id=group.id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            description=description,
-            **target,
-        )
+        self._rule(VpcSecurityGroupEgressRule, construct_id, group, port, description, **target)
 
     def _security_groups(self, props: GatewayNetworkProps) -> None:
         self.alb = self._group("alb", "LiteLLM ALB: listener ports from the configured CIDRs only")
