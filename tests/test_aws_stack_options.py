@@ -309,3 +309,17 @@ def test_production_unified_image_must_be_digest_pinned(tmp_path):
     with pytest.raises(PropsError) as caught:
         _synth(_load(tmp_path, {}, prod))
     assert caught.value.field == "clouds.aws.unified_image"
+
+
+def test_private_ecr_images_are_pullable_from_exactly_their_repository(tmp_path, synthesized):
+    documents = synthesized["aws-dev"]["data"]["aws_iam_policy_document"]
+    assert not any(a.startswith("ecr:") for d in documents.values() for s in d["statement"] for a in s["actions"])
+    stack = _synth(_load(tmp_path, {"unified_image": UNIFIED, "image_tag": None}))
+    _, gateway = task_definition(stack, "gateway")
+    statements = policy_statements(stack, gateway["execution_role_arn"])
+    (pull,) = [s for s in statements if s.get("sid") == "PullOwnImages"]
+    assert pull["resources"] == ["arn:aws:ecr:us-east-1:123456789012:repository/litellm"]
+    (login,) = [s for s in statements if s.get("sid") == "RegistryLogin"]
+    assert login["actions"] == ["ecr:GetAuthorizationToken"]
+    _, bootstrap = task_definition(stack, "bootstrap-db")
+    assert not any(s.get("sid") == "PullOwnImages" for s in policy_statements(stack, bootstrap["execution_role_arn"]))

@@ -6,7 +6,8 @@
 
 - Execution role (used by the ECS agent before the container starts): writes to the family's own log group, reads
   exactly the secrets its container definition references, and decrypts them with exactly the gateway key, only
-  through Secrets Manager. No managed policy (the images are public, so no ECR permission is needed).
+  through Secrets Manager; pulls from exactly the private ECR repositories its image is in (none for public images).
+  No managed policy.
 - Task role (what the running container can do): only the given statements; none at all for the UI.
 Both trust `ecs-tasks.amazonaws.com` from this account only.
 """
@@ -40,6 +41,8 @@ class TaskIdentityProps:
     # Secret ARNs (bare, without the `::label:` suffix of valueFrom) the container definition references.
     secret_arns: Sequence[str] = ()
     task_statements: Sequence[DataAwsIamPolicyDocumentStatement] = ()
+    # Private ECR repositories the family's image comes from (public registries need no permission).
+    ecr_repository_arns: Sequence[str] = ()
 
 
 def service_trust(
@@ -103,6 +106,18 @@ class TaskIdentity(Construct):
                     actions=["kms:Decrypt"],
                     resources=[props.kms_key_arn],
                     condition=[via_service("secretsmanager", props.region)],
+                ),
+            ]
+        if props.ecr_repository_arns:
+            statements += [
+                DataAwsIamPolicyDocumentStatement(
+                    sid="PullOwnImages",
+                    actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                    resources=list(props.ecr_repository_arns),
+                ),
+                # The registry login has no resource-level permission: `*` is the only value AWS accepts.
+                DataAwsIamPolicyDocumentStatement(
+                    sid="RegistryLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
                 ),
             ]
         execution = DataAwsIamPolicyDocument(self, "execution-policy-document", statement=statements)

@@ -9,6 +9,8 @@ before the services start. One construct per concern in constructs_lib/aws/.
 
 from __future__ import annotations
 
+import re
+
 from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
 from cdktf_cdktf_provider_aws.s3_object import S3Object
@@ -76,6 +78,19 @@ GRANT ALL ON SCHEMA public TO {user};
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO {user};
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO {user};
 """
+
+
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repo>[a-z0-9._/-]+?)(?:[:@].*)?$"
+)
+
+
+def ecr_repository_arns(*images: str) -> list[str]:
+    """ARNs of the private ECR repositories among `images` (the execution role may pull from exactly these)."""
+    found = {
+        f"arn:aws:ecr:{m['region']}:{m['account']}:repository/{m['repo']}" for i in images if (m := _ECR_IMAGE.match(i))
+    }
+    return sorted(found)
 
 
 def require_digests_in_production(aws: AwsConfig) -> None:
@@ -310,6 +325,10 @@ class AwsGatewayStack(AwsStack):
             "migrations": [],
             "bootstrap-db": [database.master_secret_arn],
         }
+        family_images = {
+            **{component: aws.image(component) for component in IMAGE_COMPONENTS},
+            "bootstrap-db": aws.migrations.bootstrap_image,
+        }
         identities = {
             family: TaskIdentity(
                 self,
@@ -323,6 +342,7 @@ class AwsGatewayStack(AwsStack):
                     kms_key_arn=key.arn,
                     secret_arns=family_secret_arns[family],
                     task_statements=task_statements[family],
+                    ecr_repository_arns=ecr_repository_arns(family_images[family]),
                 ),
             )
             for family in log_groups
