@@ -323,3 +323,18 @@ def test_private_ecr_images_are_pullable_from_exactly_their_repository(tmp_path,
     assert login["actions"] == ["ecr:GetAuthorizationToken"]
     _, bootstrap = task_definition(stack, "bootstrap-db")
     assert not any(s.get("sid") == "PullOwnImages" for s in policy_statements(stack, bootstrap["execution_role_arn"]))
+
+
+def test_longest_tenant_and_env_fit_every_aws_name_limit(tmp_path):
+    data = copy.deepcopy(DEV)
+    data["tenant"], data["env"] = "abcdefghij", "abcdefgh"
+    path = tmp_path / "abcdefgh.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    stack = _synth(load_environment(path))
+    limits = {"aws_lb": 32, "aws_lb_target_group": 32, "aws_iam_role": 64, "aws_s3_bucket": 63}
+    for kind, limit in limits.items():
+        for body in resources(stack, kind).values():
+            name = body.get("name") or body["bucket"]
+            assert name.startswith("abcdefghij-abcdefgh-") and len(name) <= limit, (kind, name)
+    (redis,) = resources(stack, "aws_elasticache_replication_group").values()
+    assert len(redis["replication_group_id"]) <= 40
