@@ -311,6 +311,10 @@ def test_secrets_reach_containers_pinned_to_a_version_label(stack):
 
 def test_every_secret_is_encrypted_with_the_gateway_key(stack):
     (key_name,) = resources(stack, "aws_kms_key")
+    env = stack["//"]["metadata"]["stackName"].removeprefix("aws-")
+    names = {body["name"] for body in resources(stack, "aws_secretsmanager_secret").values()}
+    # As ProviderKey documents: `<tenant>-<env>-provider-<name>`.
+    assert {f"acme-{env}-provider-{key}" for key in ("openai", "anthropic", "dashscope", "deepseek")} <= names
     for body in resources(stack, "aws_secretsmanager_secret").values():
         assert body["kms_key_id"] == f"${{aws_kms_key.{key_name}.arn}}"
         assert 7 <= body["recovery_window_in_days"] <= 30

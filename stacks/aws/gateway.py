@@ -158,7 +158,7 @@ class AwsGatewayStack(AwsStack):
                 self,
                 construct_id,
                 GatewaySecretProps(
-                    name=f"{naming.prefix}/litellm/{construct_id}",
+                    name=naming.name(construct_id),
                     description=description,
                     env_var=env_var,
                     kms_key_arn=key.arn,
