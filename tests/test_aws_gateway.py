@@ -452,6 +452,7 @@ def test_proxy_config_lives_in_s3_and_its_digest_rolls_the_services(stack, examp
         assert environment[CONFIG_SHA_ENV] == rendered.sha256
         assert environment["LITELLM_PROXY_CONFIG_S3_OBJECT"].startswith("${aws_s3_object.")
         assert environment["IAM_TOKEN_DB_AUTH"] == "true" and environment["REDIS_SSL"] == "true"
+        assert environment["DATABASE_SSLMODE"] == "require" and "DATABASE_PASSWORD" not in environment
         (command,) = found[component]["command"]
         assert "download_file" in command and CONFIG_SHA_ENV in command and "exec uvicorn" in command
 

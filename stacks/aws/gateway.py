@@ -369,8 +369,11 @@ class AwsGatewayStack(AwsStack):
                 ),
             )
 
+        # LiteLLM's componentized entrypoints build DATABASE_URL from these (with a fresh IAM token) before the
+        # proxy reads its config; sslmode=require matches rds.force_ssl.
         database_env = {
             "IAM_TOKEN_DB_AUTH": "true",
+            "DATABASE_SSLMODE": "require",
             "DATABASE_HOST": database.endpoint,
             "DATABASE_PORT": "5432",
             "DATABASE_USER": database.app_user,
