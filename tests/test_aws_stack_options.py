@@ -70,6 +70,11 @@ def _synth(config: EnvironmentConfig) -> dict:
         ({"components": {"gateway": {"cpu": 1024, "memory": 512}}}, "clouds.aws.components.gateway.memory", "Fargate"),
         ({"components": {"gateway": {"cpu": 300}}}, "clouds.aws.components.gateway.cpu", "not a Fargate size"),
         (
+            {"components": {"backend": {"cpu": 512, "memory": 1024}}},
+            "clouds.aws.components.backend.memory",
+            "import chain",
+        ),
+        (
             {"components": {"backend": {"desired_count": 9, "max_count": 4}}},
             "clouds.aws.components.backend.desired_count",
             "outside",
@@ -186,6 +191,8 @@ def test_otel_is_absent_by_default_and_complete_when_an_endpoint_is_set(tmp_path
         assert environment["LITELLM_OTEL_V2"] == "true"
         assert environment["OTEL_SERVICE_NAME"] == f"acme-dev-{component}"
         assert environment["OTEL_ENDPOINT"] == "https://otel.acme.example"
+        assert environment["OTEL_ENVIRONMENT_NAME"] == "dev"
+        assert environment["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] == "no_content"
         secrets = {item["name"]: item["valueFrom"] for item in found[component]["secrets"]}
         assert secrets["OTEL_HEADERS"] == SECRET_ARN
         _, task = task_definition(stack, component)

@@ -114,11 +114,14 @@ class AwsServiceConfig(StrictModel):
 
 class AwsComponentsConfig(StrictModel):
     gateway: AwsServiceConfig = Field(default_factory=lambda: AwsServiceConfig(cpu=2048, memory=4096, workers=2))
-    backend: AwsServiceConfig = Field(default_factory=AwsServiceConfig)
+    backend: AwsServiceConfig = Field(default_factory=lambda: AwsServiceConfig(memory=4096))
     ui: AwsServiceConfig = Field(default_factory=lambda: AwsServiceConfig(cpu=256, memory=512, max_count=3))
 
     @model_validator(mode="after")
     def _ui_plain(self) -> AwsComponentsConfig:
+        for name in ("gateway", "backend"):
+            if getattr(self, name).memory < 2048:
+                raise ValueError(f"{name}.memory: the LiteLLM proxy's import chain alone needs over 1 GiB; use >= 2048")
         if self.ui.extra_secrets:
             raise ValueError("ui.extra_secrets: the UI serves static files and gets no secrets")
         return self
@@ -222,9 +225,14 @@ class AwsSecretsConfig(StrictModel):
 
 class AwsOtelConfig(StrictModel):
     endpoint: str | None = Field(default=None, pattern=r"^https://\S+$", description="Nothing OTel-related without it.")
-    exporter: Literal["otlp_http", "otlp_grpc"] = "otlp_http"
-    environment_name: str | None = Field(default=None, pattern=r"^[a-z0-9-]{1,40}$")
-    capture_message_content: bool = False
+    exporter: Literal["otlp_http", "otlp_grpc", "console"] = "otlp_http"
+    environment_name: str | None = Field(
+        default=None, pattern=r"^[a-z0-9-]{1,40}$", description="OTEL_ENVIRONMENT_NAME; default: the env."
+    )
+    capture_message_content: Literal["no_content", "prompt_and_completion"] = Field(
+        default="no_content",
+        description="OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT; prompts and completions are sensitive.",
+    )
     headers_secret_arn: SecretArn | None = Field(default=None, description="OTEL_HEADERS from this secret.")
 
 

@@ -119,6 +119,21 @@ def _launch(component: str, unified: bool, workers: int) -> list[str]:
     return [f"{_FETCH_CONFIG} && exec {start}"]
 
 
+def _otel_env(aws: AwsConfig, service_name: str, env: str) -> dict[str, str]:
+    """Nothing OTel-related unless an endpoint is configured."""
+    otel = aws.otel
+    if not otel.endpoint:
+        return {}
+    return {
+        "LITELLM_OTEL_V2": "true",
+        "OTEL_EXPORTER": otel.exporter,
+        "OTEL_ENDPOINT": otel.endpoint,
+        "OTEL_ENVIRONMENT_NAME": otel.environment_name or env,
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": otel.capture_message_content,
+        "OTEL_SERVICE_NAME": service_name,
+    }
+
+
 class AwsGatewayStack(AwsStack):
     def __init__(self, scope: Construct, context: StackContext) -> None:
         super().__init__(scope, context)
@@ -482,7 +497,11 @@ class AwsGatewayStack(AwsStack):
                 command = ["ui"] if unified else None
                 readable: list[GatewaySecret] = []
             else:
-                env = {**runtime_env, **self._otel_env(aws, naming.name(component)), **component_config.extra_env}
+                env = {
+                    **runtime_env,
+                    **_otel_env(aws, naming.name(component), config.env),
+                    **component_config.extra_env,
+                }
                 if component == "backend":
                     env["UI_USERNAME"] = "admin"
                 readable = readers[component]
@@ -532,18 +551,3 @@ class AwsGatewayStack(AwsStack):
             "--secret-string file://<file> --version-stages AWSCURRENT v<version>",
         )
         TerraformOutput(self, "migration_command", value=one_off.command)
-
-    @staticmethod
-    def _otel_env(aws: AwsConfig, service_name: str) -> dict[str, str]:
-        """Nothing OTel-related unless an endpoint is configured."""
-        otel = aws.otel
-        if not otel.endpoint:
-            return {}
-        return {
-            "LITELLM_OTEL_V2": "true",
-            "OTEL_EXPORTER": otel.exporter,
-            "OTEL_ENDPOINT": otel.endpoint,
-            "OTEL_ENVIRONMENT_NAME": otel.environment_name or service_name.rsplit("-", 1)[0],
-            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": str(otel.capture_message_content).lower(),
-            "OTEL_SERVICE_NAME": service_name,
-        }
