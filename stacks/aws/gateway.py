@@ -551,3 +551,8 @@ class AwsGatewayStack(AwsStack):
             "--secret-string file://<file> --version-stages AWSCURRENT v<version>",
         )
         TerraformOutput(self, "migration_command", value=one_off.command)
+        TerraformOutput(self, "ecs_cluster", value=cluster.name)
+        TerraformOutput(self, "aurora_writer_endpoint", value=database.endpoint)
+        TerraformOutput(self, "aurora_reader_endpoint", value=database.reader_endpoint)
+        TerraformOutput(self, "redis_endpoint", value=f"{cache.host}:{cache.port}", description="TLS and AUTH required")
+        TerraformOutput(self, "s3_bucket", value=bucket.name)
