@@ -505,6 +505,10 @@ def test_outputs_name_secrets_and_endpoints_not_values(stack):
         "migration_command",
         "master_key_secret_arn",
         "provider_key_secret_arns",
+        "ecs_cluster",
+        "aurora_writer_endpoint",
+        "redis_endpoint",
+        "s3_bucket",
     ):
         assert name in outputs
     assert outputs["gateway_url"]["value"].startswith("https://llm-gateway.")
