@@ -255,6 +255,16 @@ def test_brought_vpc_creates_no_network_and_uses_its_subnets(tmp_path):
     for service in resources(stack, "aws_ecs_service").values():
         assert service["network_configuration"]["subnets"] == subnets
     assert all(group["vpc_id"] == "vpc-0123456789abcdef0" for group in resources(stack, "aws_security_group").values())
+    # The internal ALB admits the brought VPC's own range, read from AWS, not the config's default CIDR.
+    (vpc,) = stack["data"]["aws_vpc"].values()
+    assert vpc["id"] == "vpc-0123456789abcdef0"
+    alb_sg, _ = named(stack, "aws_security_group", "/network/alb-sg")
+    cidrs = {
+        rule["cidr_ipv4"]
+        for rule in resources(stack, "aws_vpc_security_group_ingress_rule").values()
+        if rule["security_group_id"] == f"${{aws_security_group.{alb_sg}.id}}"
+    }
+    assert len(cidrs) == 1 and next(iter(cidrs)).startswith("${data.aws_vpc.")
 
 
 def test_nat_gateway_per_az_option(tmp_path, synthesized):

@@ -19,6 +19,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
 )
+from cdktf_cdktf_provider_aws.data_aws_vpc import DataAwsVpc
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
@@ -54,7 +55,7 @@ class GatewayNetworkProps:
     kms_key_arn: str
     # Container port of every service component, e.g. {"gateway": 4000, ...}.
     ports: Mapping[str, int]
-    # Who may reach the ALB listeners, and on which ports.
+    # Who may reach the ALB listeners (empty: the VPC's CIDR), and on which ports.
     alb_ingress_cidrs: Sequence[str]
     alb_ports: Sequence[int]
 
@@ -70,7 +71,8 @@ class GatewayNetwork(Construct):
             self.vpc_id = config.existing_vpc_id
             self.private_subnet_ids = list(config.existing_private_subnet_ids)
             self.public_subnet_ids = list(config.existing_public_subnet_ids)
-            self.vpc_cidr = config.vpc_cidr
+            # The brought VPC's own range (the internal ALB's default audience), not the config's default.
+            self.vpc_cidr = DataAwsVpc(self, "existing-vpc", id=config.existing_vpc_id).cidr_block
             self.egress_routes = []
         else:
             self._create_vpc(props)
@@ -219,11 +221,10 @@ class GatewayNetwork(Construct):
 
     def _security_groups(self, props: GatewayNetworkProps) -> None:
         self.alb = self._group("alb", "LiteLLM ALB: listener ports from the configured CIDRs only")
-        for cidr_index, cidr in enumerate(props.alb_ingress_cidrs):
+        for cidr_index, cidr in enumerate(props.alb_ingress_cidrs or [self.vpc_cidr]):
             for port in props.alb_ports:
-                self._ingress(
-                    f"alb-in-{port}-{cidr_index}", self.alb, port, f"Listener {port} from {cidr}", cidr_ipv4=cidr
-                )
+                description = f"Listener {port} from " + (cidr if props.alb_ingress_cidrs else "the VPC")
+                self._ingress(f"alb-in-{port}-{cidr_index}", self.alb, port, description, cidr_ipv4=cidr)
         self.tasks: dict[str, SecurityGroup] = {}
         for component, port in props.ports.items():
             group = self._group(f"{component}-tasks", f"LiteLLM {component} tasks: port {port} from the ALB only")

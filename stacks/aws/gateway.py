@@ -163,7 +163,7 @@ class AwsGatewayStack(AwsStack):
                 region=region,
                 kms_key_arn=key.arn,
                 ports=PORTS,
-                alb_ingress_cidrs=lb_config.ingress_cidrs or [aws.network.vpc_cidr],
+                alb_ingress_cidrs=lb_config.ingress_cidrs,
                 alb_ports=[443, 80] if lb_config.certificate_arn else [80],
             ),
         )
