@@ -16,6 +16,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
     S3BucketLifecycleConfigurationRuleFilter,
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
 )
@@ -45,6 +46,8 @@ class SecureBucketProps:
     noncurrent_version_days: int = 90
     # Stateful buckets (state, data) refuse `terraform destroy`; log buckets may opt out.
     prevent_destroy: bool = True
+    # Current objects expire after this many days (log buckets); None keeps them.
+    expiration_days: int | None = None
     # Extra statements for the bucket policy (e.g. the ELB log-delivery principal).
     extra_policy_statements: tuple[DataAwsIamPolicyDocumentStatement, ...] = ()
 
@@ -115,6 +118,11 @@ class SecureBucket(Construct):
                             noncurrent_days=props.noncurrent_version_days
                         )
                     ],
+                    expiration=(
+                        [S3BucketLifecycleConfigurationRuleExpiration(days=props.expiration_days)]
+                        if props.expiration_days
+                        else None
+                    ),
                     abort_incomplete_multipart_upload=[
                         S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
                     ],
@@ -137,7 +145,7 @@ class SecureBucket(Construct):
             self, "policy-document", statement=[deny_plaintext, *props.extra_policy_statements]
         )
         # The public-access block must exist first, or S3 may reject a policy it deems public.
-        S3BucketPolicy(self, "policy", bucket=bucket_id, policy=policy.json, depends_on=[public_access])
+        self.policy = S3BucketPolicy(self, "policy", bucket=bucket_id, policy=policy.json, depends_on=[public_access])
 
     @property
     def arn(self) -> str:

@@ -2,10 +2,48 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import Field, model_validator
 
-from constructs_lib.config.base import Cidr, StrictModel, cidr_within, cidrs_overlap
+from constructs_lib.config.base import Cidr, SourceCidr, StrictModel, cidr_within, cidrs_overlap
+from constructs_lib.config.components import IMAGE_COMPONENTS, IMAGE_PATTERN, image_pin_problem
 from constructs_lib.config.state import AwsStateConfig
+
+# Fargate task sizes: CPU units -> (lowest, highest, step) of the memory it allows, in MiB.
+FARGATE_MEMORY_BY_CPU: dict[int, tuple[int, int, int]] = {
+    256: (512, 2048, 512),
+    512: (1024, 4096, 1024),
+    1024: (2048, 8192, 1024),
+    2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024),
+    8192: (16384, 61440, 4096),
+    16384: (32768, 122880, 8192),
+}
+# The values CloudWatch Logs accepts for retention_in_days (0 = never expire is left out on purpose).
+LOG_RETENTION_DAYS = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557]
+TLS13_POLICIES = Literal[
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+]
+EnvName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+SecretArn = Annotated[
+    str, Field(pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+]
+ImageReference = Annotated[str, Field(pattern=IMAGE_PATTERN.pattern, max_length=512)]
+VpcId = Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+
+
+def _check_fargate_size(cpu: int, memory: int) -> None:
+    if cpu not in FARGATE_MEMORY_BY_CPU:
+        raise ValueError(f"cpu: {cpu} is not a Fargate size (one of {sorted(FARGATE_MEMORY_BY_CPU)})")
+    low, high, step = FARGATE_MEMORY_BY_CPU[cpu]
+    if not (low <= memory <= high and (memory - low) % step == 0):
+        raise ValueError(
+            f"memory: {memory} MiB is not allowed with cpu {cpu} (Fargate: {low}-{high} in steps of {step})"
+        )
 
 
 class AwsNetworkConfig(StrictModel):
@@ -13,10 +51,23 @@ class AwsNetworkConfig(StrictModel):
     public_subnet_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.10.0.0/22", "10.10.4.0/22"])
     private_subnet_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.10.16.0/20", "10.10.32.0/20"])
     nat_gateway_per_az: bool = Field(default=False, description="One NAT gateway per AZ instead of one shared.")
-    flow_log_retention_days: int = Field(default=90, gt=0)
+    flow_log_retention_days: LOG_RETENTION_DAYS = 365
+    existing_vpc_id: VpcId | None = Field(
+        default=None, description="Bring your own VPC (with its own NAT egress and flow logs) instead of creating one."
+    )
+    existing_private_subnet_ids: list[SubnetId] = Field(
+        default_factory=list, description="With existing_vpc_id: the private subnets (one per AZ) tasks and data use."
+    )
+    existing_public_subnet_ids: list[SubnetId] = Field(
+        default_factory=list, description="With existing_vpc_id: public subnets, needed for an internet-facing ALB."
+    )
 
     @model_validator(mode="after")
     def _subnets_inside_vpc(self) -> AwsNetworkConfig:
+        if self.existing_vpc_id is None and (self.existing_private_subnet_ids or self.existing_public_subnet_ids):
+            raise ValueError("existing_private_subnet_ids: subnet IDs need existing_vpc_id")
+        if self.existing_vpc_id is not None and len(set(self.existing_private_subnet_ids)) < 2:
+            raise ValueError("existing_private_subnet_ids: a brought VPC needs at least two private subnets (two AZs)")
         subnets = [*self.public_subnet_cidrs, *self.private_subnet_cidrs]
         for cidr in subnets:
             if not cidr_within(cidr, self.vpc_cidr):
@@ -28,6 +79,163 @@ class AwsNetworkConfig(StrictModel):
         return self
 
 
+class AwsServiceConfig(StrictModel):
+    """One ECS Fargate service: image, task size, scaling and extra environment."""
+
+    image: ImageReference | None = Field(
+        default=None, description="Full image reference; default `<image_registry>/litellm-<component>:<image_tag>`."
+    )
+    cpu: int = Field(default=1024, description="Fargate CPU units (256, 512, 1024, 2048, 4096, 8192, 16384).")
+    memory: int = Field(default=2048, description="MiB; must be a size Fargate allows with `cpu`.")
+    desired_count: int = Field(default=2, ge=0, le=100, description="Initial count; autoscaling owns it afterwards.")
+    min_count: int = Field(default=2, ge=0, le=100)
+    max_count: int = Field(default=6, ge=1, le=1000)
+    cpu_target_percent: int = Field(default=60, ge=10, le=90, description="Target-tracking autoscaling on CPU.")
+    workers: int = Field(default=1, ge=1, le=32, description="uvicorn worker processes (gateway and backend).")
+    extra_env: dict[EnvName, str] = Field(
+        default_factory=dict, description="Extra plain environment. Never a secret: use extra_secrets for those."
+    )
+    extra_secrets: dict[EnvName, SecretArn] = Field(
+        default_factory=dict, description="Extra env from Secrets Manager: name -> secret ARN (ECS `valueFrom`)."
+    )
+
+    @model_validator(mode="after")
+    def _valid(self) -> AwsServiceConfig:
+        _check_fargate_size(self.cpu, self.memory)
+        if not self.min_count <= self.desired_count <= self.max_count:
+            raise ValueError(
+                f"desired_count: {self.desired_count} is outside min_count {self.min_count}..max_count {self.max_count}"
+            )
+        clash = sorted(set(self.extra_env) & set(self.extra_secrets))
+        if clash:
+            raise ValueError(f"extra_secrets: {clash} are also in extra_env")
+        return self
+
+
+class AwsComponentsConfig(StrictModel):
+    gateway: AwsServiceConfig = Field(default_factory=lambda: AwsServiceConfig(cpu=2048, memory=4096, workers=2))
+    backend: AwsServiceConfig = Field(default_factory=lambda: AwsServiceConfig(memory=4096))
+    ui: AwsServiceConfig = Field(default_factory=lambda: AwsServiceConfig(cpu=256, memory=512, max_count=3))
+
+    @model_validator(mode="after")
+    def _ui_plain(self) -> AwsComponentsConfig:
+        for name in ("gateway", "backend"):
+            if getattr(self, name).memory < 2048:
+                raise ValueError(f"{name}.memory: the LiteLLM proxy's import chain alone needs over 1 GiB; use >= 2048")
+        if self.ui.extra_secrets:
+            raise ValueError("ui.extra_secrets: the UI serves static files and gets no secrets")
+        return self
+
+
+class AwsMigrationsConfig(StrictModel):
+    image: ImageReference | None = Field(
+        default=None, description="Full image reference; default `<image_registry>/litellm-migrations:<image_tag>`."
+    )
+    cpu: int = 512
+    # Prisma's engine peaks above 1 GiB while applying the schema: 2 GiB is the floor.
+    memory: int = Field(default=4096, ge=2048)
+    bootstrap_image: ImageReference = Field(
+        default="public.ecr.aws/docker/library/postgres:16-alpine",
+        description="psql image of the one-off task that creates the IAM-auth database user.",
+    )
+    auto_run: bool = Field(
+        default=True,
+        description="Run the tasks during apply with `aws ecs run-task` and wait (needs the AWS CLI on the runner); "
+        "false: run the `migration_command` output by hand.",
+    )
+
+    @model_validator(mode="after")
+    def _size(self) -> AwsMigrationsConfig:
+        _check_fargate_size(self.cpu, self.memory)
+        return self
+
+
+class AwsLoadBalancerConfig(StrictModel):
+    internet_facing: bool = Field(default=False, description="Internal by default; true puts it on public subnets.")
+    certificate_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$",
+        description="ACM certificate of the HTTPS listener (HTTP then only redirects).",
+    )
+    domain_name: str | None = Field(
+        default=None,
+        pattern=r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        description="DNS name the certificate covers (a record you point at the ALB); the gateway URL uses it. "
+        "Default: the ALB's own DNS name.",
+    )
+    allow_plaintext: bool = Field(
+        default=False, description="Serve plain HTTP without a certificate (trials only). Off: synth refuses."
+    )
+    ingress_cidrs: list[SourceCidr] = Field(
+        default_factory=list,
+        description="Who may reach the listeners. Default: the VPC CIDR (internal ALB); an internet-facing ALB "
+        "needs them written out.",
+    )
+    ssl_policy: TLS13_POLICIES = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+    idle_timeout_seconds: int = Field(default=600, ge=1, le=4000, description="LLM streams are long.")
+    deletion_protection: bool = Field(default=True, description="Refuse deletion; must stay on in production.")
+    access_log_retention_days: int = Field(default=90, ge=1)
+
+    @model_validator(mode="after")
+    def _tls_or_opt_in(self) -> AwsLoadBalancerConfig:
+        if self.certificate_arn is None and not self.allow_plaintext:
+            raise ValueError(
+                "certificate_arn: no certificate; set an ACM certificate ARN, or allow_plaintext: true to serve "
+                "plain HTTP (trials only)"
+            )
+        if self.internet_facing and self.certificate_arn is None:
+            raise ValueError("certificate_arn: an internet-facing ALB needs a certificate; plain HTTP stays internal")
+        if self.internet_facing and not self.ingress_cidrs:
+            raise ValueError("ingress_cidrs: an internet-facing ALB needs its allowed CIDRs written out")
+        return self
+
+
+class AwsDatabaseConfig(StrictModel):
+    engine_version: str = Field(default="16.6", pattern=r"^\d+\.\d+$", description="Aurora PostgreSQL version.")
+    instance_class: str = Field(default="db.r6g.large", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    readers: int = Field(default=1, ge=0, le=15, description="Reader instances next to the writer.")
+    database_name: str = Field(default="litellm", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    app_user: str = Field(
+        default="litellm_app", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="IAM-auth user the app connects as."
+    )
+    master_username: str = Field(default="litellm_admin", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    backup_retention_days: int = Field(default=14, ge=1, le=35)
+    deletion_protection: bool = True
+
+    @model_validator(mode="after")
+    def _distinct_users(self) -> AwsDatabaseConfig:
+        if self.app_user == self.master_username:
+            raise ValueError("app_user: must differ from master_username (rds_iam cannot be granted to the master)")
+        return self
+
+
+class AwsCacheConfig(StrictModel):
+    node_type: str = Field(default="cache.t4g.small", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+    engine_version: str = Field(default="7.1", pattern=r"^\d+\.\d+$")
+    nodes: int | None = Field(default=None, ge=1, le=6, description="Default: 2 (multi-AZ) in production, 1 elsewhere.")
+    snapshot_retention_days: int = Field(default=7, ge=1, le=35)
+
+
+class AwsSecretsConfig(StrictModel):
+    recovery_window_days: int = Field(default=30, ge=7, le=30, description="Deleted secrets stay recoverable.")
+    master_key_version: int = Field(default=1, ge=1, description="Bump to generate and store a new master key.")
+    ui_password_version: int = Field(default=1, ge=1, description="Bump to generate a new UI admin password.")
+    redis_auth_version: int = Field(default=1, ge=1, description="Bump to rotate the Redis AUTH token.")
+
+
+class AwsOtelConfig(StrictModel):
+    endpoint: str | None = Field(default=None, pattern=r"^https://\S+$", description="Nothing OTel-related without it.")
+    exporter: Literal["otlp_http", "otlp_grpc", "console"] = "otlp_http"
+    environment_name: str | None = Field(
+        default=None, pattern=r"^[a-z0-9-]{1,40}$", description="OTEL_ENVIRONMENT_NAME; default: the env."
+    )
+    capture_message_content: Literal["no_content", "prompt_and_completion"] = Field(
+        default="no_content",
+        description="OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT; prompts and completions are sensitive.",
+    )
+    headers_secret_arn: SecretArn | None = Field(default=None, description="OTEL_HEADERS from this secret.")
+
+
 class AwsConfig(StrictModel):
     enabled: bool = True
     account_id: str = Field(pattern=r"^\d{12}$", description="The only account this stack may touch.")
@@ -35,6 +243,27 @@ class AwsConfig(StrictModel):
     availability_zones: list[str] = Field(description="At least two AZs of `region`.")
     network: AwsNetworkConfig = Field(default_factory=AwsNetworkConfig)
     state: AwsStateConfig
+    image_registry: str = Field(
+        default="ghcr.io/berriai", pattern=r"^[a-z0-9.-]+/[a-z0-9._/-]*[a-z0-9]$", description="Prefix of the images."
+    )
+    image_tag: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    unified_image: ImageReference | None = Field(
+        default=None,
+        description="One image for every role (gateway, backend, ui, migrations), each selected by the image "
+        "entrypoint's first argument; instead of per-component images.",
+    )
+    components: AwsComponentsConfig = Field(default_factory=AwsComponentsConfig)
+    migrations: AwsMigrationsConfig = Field(default_factory=AwsMigrationsConfig)
+    load_balancer: AwsLoadBalancerConfig
+    database: AwsDatabaseConfig = Field(default_factory=AwsDatabaseConfig)
+    cache: AwsCacheConfig = Field(default_factory=AwsCacheConfig)
+    secrets: AwsSecretsConfig = Field(default_factory=AwsSecretsConfig)
+    otel: AwsOtelConfig = Field(default_factory=AwsOtelConfig)
+    log_retention_days: LOG_RETENTION_DAYS = Field(default=365, description="Of every component's log group.")
+    bedrock_model_arns: list[str] = Field(
+        default_factory=list,
+        description="Bedrock models the gateway may invoke (exact ARNs); empty: no Bedrock permission at all.",
+    )
 
     @model_validator(mode="after")
     def _zones_match_region_and_subnets(self) -> AwsConfig:
@@ -46,9 +275,53 @@ class AwsConfig(StrictModel):
         for zone in self.availability_zones:
             if not zone.startswith(self.region):
                 raise ValueError(f"availability_zones: {zone!r} is not in region {self.region!r}")
-        for field in ("public_subnet_cidrs", "private_subnet_cidrs"):
-            count = len(getattr(self.network, field))
-            if count != len(self.availability_zones):
-                zones = len(self.availability_zones)
-                raise ValueError(f"network.{field}: {count} subnets for {zones} availability zones (need one per AZ)")
+        if self.network.existing_vpc_id is None:
+            for field in ("public_subnet_cidrs", "private_subnet_cidrs"):
+                count = len(getattr(self.network, field))
+                if count != len(self.availability_zones):
+                    zones = len(self.availability_zones)
+                    raise ValueError(
+                        f"network.{field}: {count} subnets for {zones} availability zones (need one per AZ)"
+                    )
+        elif self.load_balancer.internet_facing and len(self.network.existing_public_subnet_ids) < 2:
+            raise ValueError("network.existing_public_subnet_ids: an internet-facing ALB needs two public subnets")
+        for arn in self.bedrock_model_arns:
+            if not arn.startswith(f"arn:aws:bedrock:{self.region}:") or arn.endswith("*"):
+                raise ValueError(f"bedrock_model_arns: {arn!r} is not an exact Bedrock ARN in {self.region}")
         return self
+
+    @model_validator(mode="after")
+    def _images_pinned(self) -> AwsConfig:
+        if self.unified_image is not None:
+            own = [self._image_field(component) for component in IMAGE_COMPONENTS if self._own_image(component)]
+            if own:
+                raise ValueError(f"unified_image: set either unified_image or per-component images, not both ({own})")
+            if problem := image_pin_problem(self.unified_image):
+                raise ValueError(f"unified_image: {problem}")
+        for component in IMAGE_COMPONENTS:
+            if self._own_image(component) is None and self.image_tag is None and self.unified_image is None:
+                raise ValueError(f"{self._image_field(component)}: no image; set it, or set image_tag")
+            if problem := image_pin_problem(self.image(component)):
+                raise ValueError(f"{self._image_field(component)}: {problem}")
+        if problem := image_pin_problem(self.migrations.bootstrap_image):
+            raise ValueError(f"migrations.bootstrap_image: {problem}")
+        return self
+
+    def _own_image(self, component: str) -> str | None:
+        return self.migrations.image if component == "migrations" else getattr(self.components, component).image
+
+    @staticmethod
+    def _image_field(component: str) -> str:
+        return "migrations.image" if component == "migrations" else f"components.{component}.image"
+
+    def image(self, component: str) -> str:
+        """The image a component runs: its own reference, or `<image_registry>/litellm-<component>:<image_tag>`."""
+        if self.unified_image is not None:
+            return self.unified_image
+        return self._own_image(component) or f"{self.image_registry}/litellm-{component}:{self.image_tag}"
+
+    def image_config_path(self, component: str) -> str:
+        """Where the image of `component` comes from in the file (for error messages)."""
+        if self.unified_image is not None:
+            return "clouds.aws.unified_image"
+        return f"clouds.aws.{self._image_field(component)}" if self._own_image(component) else "clouds.aws.image_tag"

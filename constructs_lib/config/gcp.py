@@ -8,17 +8,9 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from constructs_lib.config.base import Cidr, StrictModel, cidrs_overlap
+from constructs_lib.config.components import IMAGE_COMPONENTS, IMAGE_PATTERN, SERVICE_COMPONENTS  # noqa: F401
 from constructs_lib.config.state import GcpStateConfig
 
-# The deployables of the gateway; `migrations` is the one-off Prisma job, not a service.
-SERVICE_COMPONENTS: tuple[str, ...] = ("gateway", "backend", "ui")
-IMAGE_COMPONENTS: tuple[str, ...] = (*SERVICE_COMPONENTS, "migrations")
-
-# `host/path[:tag][@sha256:digest]`, the host always written out (no implicit Docker Hub, no implicit `latest`).
-IMAGE_PATTERN = re.compile(
-    r"^(?P<host>[a-z0-9.-]+)/(?P<path>[a-z0-9._/-]+)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
-)
 # Registries Cloud Run pulls from (it authenticates only against these): Artifact Registry, gcr.io, Docker Hub.
 _CLOUD_RUN_REGISTRIES = re.compile(r"^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.)?gcr\.io|docker\.io)$")
 _MIRROR_HINT = (

@@ -1,0 +1,221 @@
+"""ECS Fargate: the cluster, one task definition per family, and the long-running services with autoscaling.
+
+    cluster = GatewayCluster(self, "cluster", GatewayClusterProps(name=...))
+    task = FargateTask(self, "gateway-task", FargateTaskProps(family=..., container=ContainerSpec(...), ...))
+    GatewayService(self, "gateway", GatewayServiceProps(cluster=cluster, task=task, config=aws.components.gateway,
+        autoscaling=True, target_group_arn=..., ...))
+
+Container definitions are one JSON string (ECS's own format), built here with sorted keys so the output is
+deterministic. Secrets reach containers only through `secrets[].valueFrom` (an ARN pinned to a version label);
+`environment` carries names, endpoints and sizes. tests/test_aws_gateway.py parses the string and checks both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cdktf import ITerraformDependable, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicy,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
+)
+from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting
+from cdktf_cdktf_provider_aws.ecs_service import (
+    EcsService,
+    EcsServiceDeploymentCircuitBreaker,
+    EcsServiceLoadBalancer,
+    EcsServiceNetworkConfiguration,
+)
+from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition, EcsTaskDefinitionRuntimePlatform
+from constructs import Construct
+
+from constructs_lib._common.errors import PropsError
+from constructs_lib.config.aws import AwsServiceConfig
+
+# Plain env whose name says "secret" is refused: such values belong in `secrets` (valueFrom).
+_SENSITIVE_NAME_SUFFIXES = ("_KEY", "_SECRET", "_PASSWORD", "_TOKEN", "_CREDENTIALS", "_HEADERS")
+
+
+# Terraform reads `${` and `%{` in any string as template syntax; plain values are escaped with this.
+def terraform_literal(text: str) -> str:
+    return text.replace("${", "$${").replace("%{", "%%{")
+
+
+class GatewayCluster(Construct):
+    def __init__(self, scope: Construct, construct_id: str, name: str) -> None:
+        super().__init__(scope, construct_id)
+        self.cluster = EcsCluster(
+            self, "cluster", name=name, setting=[EcsClusterSetting(name="containerInsights", value="enabled")]
+        )
+        self.name = self.cluster.name
+        self.arn = self.cluster.arn
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str
+    log_group: str
+    region: str
+    port: int | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    # env var -> valueFrom (a secret ARN with its `:<json-key>:<stage>:` suffix)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    entry_point: Sequence[str] | None = None
+    command: Sequence[str] | None = None
+
+    def definition(self) -> str:
+        clash = sorted(set(self.env) & set(self.secrets))
+        if clash:
+            raise PropsError(f"container {self.name}", f"{clash} are both plain env and secrets")
+        for name in self.env:
+            if name.endswith(_SENSITIVE_NAME_SUFFIXES):
+                raise PropsError(f"container {self.name}", f"{name} looks like a secret: pass it as a secret, not env")
+        container: dict[str, object] = {
+            "name": self.name,
+            "image": self.image,
+            "essential": True,
+            "environment": [{"name": name, "value": value} for name, value in sorted(self.env.items())],
+            "secrets": [{"name": name, "valueFrom": value} for name, value in sorted(self.secrets.items())],
+            "linuxParameters": {"initProcessEnabled": True},
+            "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": self.log_group,
+                    "awslogs-region": self.region,
+                    "awslogs-stream-prefix": self.name,
+                },
+            },
+        }
+        if self.port is not None:
+            container["portMappings"] = [{"containerPort": self.port, "protocol": "tcp"}]
+        if self.entry_point is not None:
+            container["entryPoint"] = list(self.entry_point)
+        if self.command is not None:
+            container["command"] = list(self.command)
+        return json.dumps([container], sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class FargateTaskProps:
+    family: str
+    cpu: int
+    memory: int
+    container: ContainerSpec
+    execution_role_arn: str
+    task_role_arn: str
+    # The secret versions its `valueFrom` labels name: the definition is registered only after they exist.
+    depends_on: Sequence[ITerraformDependable] = ()
+
+
+class FargateTask(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: FargateTaskProps) -> None:
+        super().__init__(scope, construct_id)
+        self.container = props.container
+        self.task = EcsTaskDefinition(
+            self,
+            "task",
+            family=props.family,
+            cpu=str(props.cpu),
+            memory=str(props.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            runtime_platform=EcsTaskDefinitionRuntimePlatform(
+                operating_system_family="LINUX", cpu_architecture="X86_64"
+            ),
+            execution_role_arn=props.execution_role_arn,
+            task_role_arn=props.task_role_arn,
+            container_definitions=props.container.definition(),
+            depends_on=list(props.depends_on),
+        )
+        self.arn = self.task.arn
+
+
+def log_group(
+    scope: Construct, construct_id: str, name: str, retention_days: int, kms_key_arn: str
+) -> CloudwatchLogGroup:
+    return CloudwatchLogGroup(scope, construct_id, name=name, retention_in_days=retention_days, kms_key_id=kms_key_arn)
+
+
+@dataclass(frozen=True)
+class GatewayServiceProps:
+    name: str
+    cluster: GatewayCluster
+    task: FargateTask
+    config: AwsServiceConfig
+    subnet_ids: Sequence[str]
+    security_group_id: str
+    target_group_arn: str
+    autoscaling: bool
+    depends_on: Sequence[ITerraformDependable] = ()
+
+
+class GatewayService(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: GatewayServiceProps) -> None:
+        super().__init__(scope, construct_id)
+        config = props.config
+        if props.task.container.port is None:
+            raise PropsError(props.name, "a load-balanced service needs a container port")
+        self.service = EcsService(
+            self,
+            "service",
+            name=props.name,
+            cluster=props.cluster.arn,
+            task_definition=props.task.arn,
+            desired_count=config.desired_count,
+            launch_type="FARGATE",
+            platform_version="LATEST",
+            network_configuration=EcsServiceNetworkConfiguration(
+                subnets=list(props.subnet_ids), security_groups=[props.security_group_id], assign_public_ip=False
+            ),
+            load_balancer=[
+                EcsServiceLoadBalancer(
+                    target_group_arn=props.target_group_arn,
+                    container_name=props.task.container.name,
+                    container_port=props.task.container.port,
+                )
+            ],
+            deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
+            # LiteLLM connects to the database and Redis before it reports ready.
+            health_check_grace_period_seconds=120,
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            # Application Auto Scaling owns the count once the service exists.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]) if props.autoscaling else None,
+            depends_on=list(props.depends_on),
+        )
+        if props.autoscaling:
+            target = AppautoscalingTarget(
+                self,
+                "scaling-target",
+                service_namespace="ecs",
+                scalable_dimension="ecs:service:DesiredCount",
+                resource_id=f"service/{props.cluster.name}/{self.service.name}",
+                min_capacity=config.min_count,
+                max_capacity=config.max_count,
+            )
+            AppautoscalingPolicy(
+                self,
+                "cpu-scaling",
+                name=f"{props.name}-cpu",
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                scalable_dimension=target.scalable_dimension,
+                resource_id=target.resource_id,
+                target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                    target_value=config.cpu_target_percent,
+                    predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                        predefined_metric_type="ECSServiceAverageCPUUtilization"
+                    ),
+                    scale_in_cooldown=300,
+                    scale_out_cooldown=60,
+                ),
+            )

@@ -1,0 +1,278 @@
+"""The gateway's network: a VPC with public and private subnets in every AZ, NAT egress and flow logs, or a
+brought VPC; and the security groups that let only the intended hops through.
+
+    network = GatewayNetwork(self, "network", GatewayNetworkProps(naming=..., config=aws.network, zones=[...], ...))
+    network.private_subnet_ids, network.groups.tasks["gateway"], network.groups.database, ...
+
+Security groups: the ALB admits its listener ports from the configured CIDRs only; each component's tasks admit
+their container port from the ALB only; Postgres 5432 and Redis 6379 admit the tasks (and the one-off jobs) only.
+The VPC's default security group is emptied, so nothing lands in it by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+)
+from cdktf_cdktf_provider_aws.data_aws_vpc import DataAwsVpc
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
+from cdktf_cdktf_provider_aws.eip import Eip
+from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
+from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
+from cdktf_cdktf_provider_aws.route import Route
+from cdktf_cdktf_provider_aws.route_table import RouteTable
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from constructs import Construct
+
+from constructs_lib._common.errors import PropsError
+from constructs_lib._common.naming import Naming
+from constructs_lib.aws.iam import service_trust
+from constructs_lib.config.aws import AwsNetworkConfig
+
+POSTGRES_PORT, REDIS_PORT, HTTPS_PORT, HTTP_PORT = 5432, 6379, 443, 80
+
+
+@dataclass(frozen=True)
+class GatewayNetworkProps:
+    naming: Naming
+    config: AwsNetworkConfig
+    zones: Sequence[str]
+    account_id: str
+    region: str
+    kms_key_arn: str
+    # Container port of every service component, e.g. {"gateway": 4000, ...}.
+    ports: Mapping[str, int]
+    # Who may reach the ALB listeners (empty: the VPC's CIDR), and on which ports.
+    alb_ingress_cidrs: Sequence[str]
+    alb_ports: Sequence[int]
+
+
+class GatewayNetwork(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: GatewayNetworkProps) -> None:
+        super().__init__(scope, construct_id)
+        if len(props.zones) < 2:
+            raise PropsError("clouds.aws.availability_zones", f"need at least two AZs, got {len(props.zones)}")
+        self._props = props
+        config = props.config
+        if config.existing_vpc_id is not None:
+            self.vpc_id = config.existing_vpc_id
+            self.private_subnet_ids = list(config.existing_private_subnet_ids)
+            self.public_subnet_ids = list(config.existing_public_subnet_ids)
+            # The brought VPC's own range (the internal ALB's default audience), not the config's default.
+            self.vpc_cidr = DataAwsVpc(self, "existing-vpc", id=config.existing_vpc_id).cidr_block
+            self.egress_routes = []
+        else:
+            self._create_vpc(props)
+        self._security_groups(props)
+
+    def _create_vpc(self, props: GatewayNetworkProps) -> None:
+        config, naming = props.config, props.naming
+        vpc = Vpc(
+            self,
+            "vpc",
+            cidr_block=config.vpc_cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={"Name": naming.name("vpc")},
+        )
+        self.vpc_id, self.vpc_cidr = vpc.id, config.vpc_cidr
+        self.egress_routes: list[Route] = []
+        DefaultSecurityGroup(self, "default-sg", vpc_id=vpc.id, ingress=[], egress=[])
+        gateway = InternetGateway(self, "igw", vpc_id=vpc.id, tags={"Name": naming.name("igw")})
+        public_routes = RouteTable(self, "public-routes", vpc_id=vpc.id, tags={"Name": naming.name("public")})
+        Route(
+            self,
+            "public-default",
+            route_table_id=public_routes.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=gateway.id,
+        )
+        public, private = [], []
+        for index, (zone, cidr) in enumerate(zip(props.zones, config.public_subnet_cidrs, strict=True)):
+            subnet = Subnet(
+                self,
+                f"public-{index}",
+                vpc_id=vpc.id,
+                availability_zone=zone,
+                cidr_block=cidr,
+                map_public_ip_on_launch=False,
+                tags={"Name": naming.name(f"public-{zone}"), "tier": "public"},
+            )
+            RouteTableAssociation(self, f"public-{index}-routes", subnet_id=subnet.id, route_table_id=public_routes.id)
+            public.append(subnet)
+        nats = []
+        for index in range(len(props.zones) if config.nat_gateway_per_az else 1):
+            address = Eip(self, f"nat-{index}-ip", domain="vpc", tags={"Name": naming.name(f"nat-{index}")})
+            nats.append(
+                NatGateway(
+                    self,
+                    f"nat-{index}",
+                    allocation_id=address.id,
+                    subnet_id=public[index].id,
+                    tags={"Name": naming.name(f"nat-{index}")},
+                    depends_on=[gateway],
+                )
+            )
+        for index, (zone, cidr) in enumerate(zip(props.zones, config.private_subnet_cidrs, strict=True)):
+            subnet = Subnet(
+                self,
+                f"private-{index}",
+                vpc_id=vpc.id,
+                availability_zone=zone,
+                cidr_block=cidr,
+                tags={"Name": naming.name(f"private-{zone}"), "tier": "private"},
+            )
+            routes = RouteTable(
+                self, f"private-{index}-routes", vpc_id=vpc.id, tags={"Name": naming.name(f"private-{zone}")}
+            )
+            route = Route(
+                self,
+                f"private-{index}-default",
+                route_table_id=routes.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nats[index % len(nats)].id,
+            )
+            self.egress_routes.append(route)
+            RouteTableAssociation(self, f"private-{index}-association", subnet_id=subnet.id, route_table_id=routes.id)
+            private.append(subnet)
+        self.public_subnet_ids = [subnet.id for subnet in public]
+        self.private_subnet_ids = [subnet.id for subnet in private]
+        self._flow_logs(props, vpc.id)
+
+    def _flow_logs(self, props: GatewayNetworkProps, vpc_id: str) -> None:
+        naming = props.naming
+        group = CloudwatchLogGroup(
+            self,
+            "flow-logs",
+            name=f"/{naming.prefix}/vpc-flow-logs",
+            retention_in_days=props.config.flow_log_retention_days,
+            kms_key_id=props.kms_key_arn,
+        )
+        trust = service_trust(self, "flow-logs-trust", "vpc-flow-logs.amazonaws.com", props.account_id)
+        role = IamRole(
+            self,
+            "flow-logs-role",
+            name=naming.name("vpc-flow-logs", "aws_iam_role"),
+            assume_role_policy=trust.json,
+        )
+        write = DataAwsIamPolicyDocument(
+            self,
+            "flow-logs-write",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    resources=[group.arn, f"{group.arn}:*"],
+                )
+            ],
+        )
+        IamRolePolicy(self, "flow-logs-policy", name="write-flow-logs", role=role.id, policy=write.json)
+        FlowLog(
+            self,
+            "flow-log",
+            vpc_id=vpc_id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+        )
+
+    def _group(self, name: str, description: str) -> SecurityGroup:
+        return SecurityGroup(
+            self,
+            f"{name}-sg",
+            name=self._props.naming.name(name),
+            description=description,
+            vpc_id=self.vpc_id,
+            revoke_rules_on_delete=True,
+        )
+
+    def _rule(self, direction: type, construct_id: str, group: SecurityGroup, port: int, description: str, **peer: str):
+        """One TCP port, to or from one peer (`cidr_ipv4` or `referenced_security_group_id`)."""
+        direction(
+            self,
+            construct_id,
+            security_group_id=group.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=description,
+            **peer,
+        )
+
+    def _ingress(self, construct_id: str, group: SecurityGroup, port: int, description: str, **source: str) -> None:
+        self._rule(VpcSecurityGroupIngressRule, construct_id, group, port, description, **source)
+
+    def _egress(self, construct_id: str, group: SecurityGroup, port: int, description: str, **target: str) -> None:
+        self._rule(VpcSecurityGroupEgressRule, construct_id, group, port, description, **target)
+
+    def _security_groups(self, props: GatewayNetworkProps) -> None:
+        self.alb = self._group("alb", "LiteLLM ALB: listener ports from the configured CIDRs only")
+        for cidr_index, cidr in enumerate(props.alb_ingress_cidrs or [self.vpc_cidr]):
+            for port in props.alb_ports:
+                description = f"Listener {port} from " + (cidr if props.alb_ingress_cidrs else "the VPC")
+                self._ingress(f"alb-in-{port}-{cidr_index}", self.alb, port, description, cidr_ipv4=cidr)
+        self.tasks: dict[str, SecurityGroup] = {}
+        for component, port in props.ports.items():
+            group = self._group(f"{component}-tasks", f"LiteLLM {component} tasks: port {port} from the ALB only")
+            self._ingress(
+                f"{component}-from-alb",
+                group,
+                port,
+                f"{component} from the ALB",
+                referenced_security_group_id=self.alb.id,
+            )
+            self._egress(
+                f"alb-to-{component}", self.alb, port, f"ALB to {component}", referenced_security_group_id=group.id
+            )
+            # HTTPS out: LLM providers, Secrets Manager, S3, ECR, CloudWatch Logs (through the NAT).
+            self._egress(
+                f"{component}-https-out",
+                group,
+                HTTPS_PORT,
+                "HTTPS to AWS APIs and LLM providers",
+                cidr_ipv4="0.0.0.0/0",
+            )
+            self.tasks[component] = group
+        # The one-off jobs (database user bootstrap, Prisma migrations): no ingress at all.
+        self.jobs = self._group("jobs", "LiteLLM one-off jobs (DB bootstrap, migrations): no ingress")
+        self._egress(
+            "jobs-https-out", self.jobs, HTTPS_PORT, "HTTPS to AWS APIs and the image registry", cidr_ipv4="0.0.0.0/0"
+        )
+        self.database = self._group("database", "LiteLLM Aurora: 5432 from the gateway tasks only")
+        self.cache = self._group("cache", "LiteLLM Redis: 6379 from the gateway tasks only")
+        database_clients = {"gateway": self.tasks["gateway"], "backend": self.tasks["backend"], "jobs": self.jobs}
+        for client, group in database_clients.items():
+            self._ingress(
+                f"database-from-{client}",
+                self.database,
+                POSTGRES_PORT,
+                f"Postgres from {client}",
+                referenced_security_group_id=group.id,
+            )
+            self._egress(
+                f"{client}-to-database", group, POSTGRES_PORT, "Postgres", referenced_security_group_id=self.database.id
+            )
+        for client in ("gateway", "backend"):
+            group = self.tasks[client]
+            self._ingress(
+                f"cache-from-{client}",
+                self.cache,
+                REDIS_PORT,
+                f"Redis from {client}",
+                referenced_security_group_id=group.id,
+            )
+            self._egress(f"{client}-to-cache", group, REDIS_PORT, "Redis", referenced_security_group_id=self.cache.id)
