@@ -16,6 +16,7 @@ from constructs_lib._common.litellm_config import (
     CONFIG_SHA_ENV,
     ENV_REFERENCE_PREFIX,
     MASTER_KEY_ENV,
+    ProxyRuntime,
     proxy_config_document,
     render_proxy_config,
 )
@@ -116,3 +117,40 @@ def test_api_base_is_passed_through_only_when_set(example_environments):
     model = config.models[0].model_copy(update={"api_base": "https://llm.internal.example/v1"})
     document = proxy_config_document(config.model_copy(update={"models": [model]}))
     assert document["model_list"][0]["litellm_params"]["api_base"] == "https://llm.internal.example/v1"
+
+
+RUNTIMES = {
+    "default": ProxyRuntime(),
+    "plaintext-redis": ProxyRuntime(redis="plaintext"),
+    "no-redis": ProxyRuntime(redis="none"),
+    "no-database": ProxyRuntime(database=False),
+    "metrics": ProxyRuntime(metrics=True),
+}
+
+
+def test_the_document_follows_the_gateways_runtime(example_environments):
+    config = example_environments[0].config
+    documents = {name: proxy_config_document(config, runtime) for name, runtime in RUNTIMES.items()}
+    assert documents["default"] == proxy_config_document(config)
+    assert documents["default"]["litellm_settings"]["cache_params"]["ssl"] is True
+    assert documents["plaintext-redis"]["litellm_settings"]["cache_params"]["ssl"] is False
+    assert "cache" not in documents["no-redis"]["litellm_settings"]
+    assert "cache_params" not in documents["no-redis"]["litellm_settings"]
+    assert "database_url" not in documents["no-database"]["general_settings"]
+    assert documents["no-database"]["general_settings"]["store_model_in_db"] is False
+    assert documents["default"]["general_settings"]["store_model_in_db"] is True
+    assert documents["metrics"]["litellm_settings"]["callbacks"] == ["prometheus"]
+    assert all("callbacks" not in documents[name]["litellm_settings"] for name in RUNTIMES if name != "metrics")
+    assert len({render_proxy_config(config, runtime).sha256 for runtime in RUNTIMES.values()}) == len(RUNTIMES)
+
+
+def test_every_runtime_variant_builds_a_litellm_router(example_environments, tmp_path):
+    config = example_environments[0].config
+    paths = []
+    for name, runtime in RUNTIMES.items():
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(render_proxy_config(config, runtime).text)
+        paths.append(path)
+    returncode, results = _run_checker(paths)
+    assert returncode == 0, results
+    assert all(result["ok"] for result in results), results

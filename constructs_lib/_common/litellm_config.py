@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -30,6 +30,23 @@ REDIS_ENV = {
 CONFIG_SHA_ENV = "LITELLM_PROXY_CONFIG_SHA256"
 
 ENV_REFERENCE_PREFIX = "os.environ/"
+# LiteLLM's Prometheus callback: /metrics on the gateway, scraped by a sidecar (never through the load balancer).
+PROMETHEUS_CALLBACK = "prometheus"
+
+
+@dataclass(frozen=True)
+class ProxyRuntime:
+    """What the gateway of one cloud runs with: its stack decides, the document follows.
+
+    `redis`: `tls` (the default everywhere), `plaintext` (an explicit opt-in of the stack's config), or `none`
+    (no shared cache: rate limits and budgets are then per process, which the stacks refuse for more than one).
+    `database`: whether LiteLLM has a database (keys, teams, spend); without one there is no `database_url`.
+    `metrics`: the Prometheus callback, for a metrics sidecar.
+    """
+
+    redis: Literal["tls", "plaintext", "none"] = "tls"
+    database: bool = True
+    metrics: bool = False
 
 
 def env_reference(variable: str) -> str:
@@ -50,9 +67,10 @@ class ProxyConfig:
         return f"litellm/proxy_config.{self.sha256[:12]}.yaml"
 
 
-def proxy_config_document(config: EnvironmentConfig) -> dict[str, Any]:
+def proxy_config_document(config: EnvironmentConfig, runtime: ProxyRuntime | None = None) -> dict[str, Any]:
     """The config as a mapping, in LiteLLM's schema (`model_list`, `litellm_settings`, `router_settings`,
     `general_settings`)."""
+    runtime = runtime or ProxyRuntime()
     env_var_of_key = {key.name: key.env_var for key in config.provider_keys}
     model_list = []
     for model in config.models:
@@ -63,43 +81,49 @@ def proxy_config_document(config: EnvironmentConfig) -> dict[str, Any]:
         if model.api_base is not None:
             params["api_base"] = model.api_base
         model_list.append({"model_name": model.name, "litellm_params": params})
+    litellm_settings: dict[str, Any] = {
+        # Unknown OpenAI parameters are dropped instead of failing a request to a provider without them.
+        "drop_params": True,
+        "request_timeout": 600,
+    }
+    if runtime.redis != "none":
+        # Redis backs the per-key rate limits and budgets across replicas. Response caching stays opt-in per
+        # request (`default_off`): agents must not get another agent's cached answer by accident.
+        litellm_settings["cache"] = True
+        litellm_settings["cache_params"] = {
+            "type": "redis",
+            "mode": "default_off",
+            "host": env_reference(REDIS_ENV["host"]),
+            "port": env_reference(REDIS_ENV["port"]),
+            "password": env_reference(REDIS_ENV["password"]),
+            "ssl": runtime.redis == "tls",
+        }
+    if runtime.metrics:
+        litellm_settings["callbacks"] = [PROMETHEUS_CALLBACK]
+    general_settings: dict[str, Any] = {"master_key": env_reference(MASTER_KEY_ENV)}
+    if runtime.database:
+        general_settings["database_url"] = env_reference(DATABASE_URL_ENV)
+    # The reviewed model list above is always loaded; with a database, models added through the management API
+    # (the LiteLLM modules' STORE_MODEL_IN_DB) are kept there too. Without one there is nowhere to keep them.
+    general_settings["store_model_in_db"] = runtime.database
+    # The UI's key listing (`/user/info`) never shows the master key's entry.
+    general_settings["disable_master_key_return"] = True
     return {
         "model_list": model_list,
-        "litellm_settings": {
-            # Unknown OpenAI parameters are dropped instead of failing a request to a provider without them.
-            "drop_params": True,
-            "request_timeout": 600,
-            # Redis backs the per-key rate limits and budgets across replicas. Response caching stays opt-in per
-            # request (`default_off`): agents must not get another agent's cached answer by accident.
-            "cache": True,
-            "cache_params": {
-                "type": "redis",
-                "mode": "default_off",
-                "host": env_reference(REDIS_ENV["host"]),
-                "port": env_reference(REDIS_ENV["port"]),
-                "password": env_reference(REDIS_ENV["password"]),
-                "ssl": True,
-            },
-        },
+        "litellm_settings": litellm_settings,
         "router_settings": {
             "routing_strategy": "simple-shuffle",
             "num_retries": 2,
             "timeout": 600,
         },
-        "general_settings": {
-            "master_key": env_reference(MASTER_KEY_ENV),
-            "database_url": env_reference(DATABASE_URL_ENV),
-            # Keys, teams and budgets live in the database; models come only from this reviewed file.
-            "store_model_in_db": False,
-            # The UI's key listing (`/user/info`) never shows the master key's entry.
-            "disable_master_key_return": True,
-        },
+        "general_settings": general_settings,
     }
 
 
-def render_proxy_config(config: EnvironmentConfig) -> ProxyConfig:
+def render_proxy_config(config: EnvironmentConfig, runtime: ProxyRuntime | None = None) -> ProxyConfig:
     """Deterministic YAML (stable key order, no anchors) and its SHA-256."""
     header = f"# Generated by llm-gateway-cdktf from config/{config.env}.yaml. Do not edit: change the config.\n"
-    body = yaml.safe_dump(proxy_config_document(config), sort_keys=False, default_flow_style=False, width=120)
+    document = proxy_config_document(config, runtime)
+    body = yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=120)
     text = header + body
     return ProxyConfig(text=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
