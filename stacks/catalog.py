@@ -28,8 +28,6 @@ _STACK_CLASSES: dict[tuple[str, str], str] = {
     ("alicloud", "quotas"): "stacks.alicloud.quotas:AlicloudQuotasStack",
 }
 BOOTSTRAP_ENVIRONMENT = "shared"
-# Integration switch while the gateway stacks gain their `gateway_url` (removed once they all have it).
-QUOTAS_STACKS_WIRED = False
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,7 @@ def stack_specs(environments: Iterable[LoadedEnvironment]) -> list[StackSpec]:
         for cloud in config.enabled_clouds:
             gateway = f"{cloud}-{config.env}"
             specs.append(StackSpec(StackContext(gateway, cloud, "gateway", config_path=loaded.path, config=config)))
-            if config.quotas.enabled and config.agents and QUOTAS_STACKS_WIRED:
+            if config.quotas.enabled and config.agents:
                 quotas = StackContext(f"{gateway}-quotas", cloud, "quotas", config_path=loaded.path, config=config)
                 specs.append(StackSpec(quotas, gateway=gateway))
     return specs

@@ -147,7 +147,13 @@ def test_outputs_name_secrets_url_and_role_and_nothing_sensitive(stack):
     text = json.dumps(outputs)
     assert "random_password" not in text and "secret_data" not in text and PLACEHOLDER not in text
     assert set(outputs["provider_key_secret_names"]["value"]) == set(PROVIDER_KEYS)
-    assert "alicloud_alb_load_balancer." in outputs["gateway_url"]["value"]
+    # HTTPS names the certificate's domain (prod); plain HTTP inside the VPC uses the ALB's DNS name (dev, staging).
+    url = outputs["gateway_url"]["value"]
+    if url.startswith("https://"):
+        assert url == "https://llm-gateway.prod.ali.acme.example"
+    else:
+        assert url.startswith("http://${alicloud_alb_load_balancer.")
+    assert "alicloud_alb_load_balancer." in outputs["alb_dns_name"]["value"]
 
 
 # --- Load balancer ---------------------------------------------------------------------------------------------
@@ -356,6 +362,11 @@ def _synth(config: EnvironmentConfig) -> dict:
             "clouds.alicloud.load_balancer.allow_plaintext",
             "internet-facing",
         ),
+        (
+            {"load_balancer": {"certificate_id": "1-cn-shanghai", "allow_plaintext": False}},
+            "clouds.alicloud.load_balancer.domain_name",
+            "the DNS name its certificate covers",
+        ),
         ({"zones": ["cn-shanghai-e"]}, "clouds.alicloud.zones", "two zones"),
         (
             {"network": {"alb_vswitch_cidrs": ["10.104.32.0/24"]}},
@@ -400,11 +411,26 @@ def test_internet_facing_with_a_certificate_is_https_only(tmp_path):
     stack = _synth(
         _load(
             tmp_path,
-            {"load_balancer": {"internet_facing": True, "certificate_id": "9-cn-shanghai", "allow_plaintext": False}},
+            {
+                "load_balancer": {
+                    "internet_facing": True,
+                    "certificate_id": "9-cn-shanghai",
+                    "domain_name": "llm.acme.example",
+                    "allow_plaintext": False,
+                }
+            },
         )
     )
     assert only(stack, "alicloud_alb_load_balancer")["address_type"] == "Internet"
     assert only(stack, "alicloud_alb_listener")["listener_protocol"] == "HTTPS"
+    # Callers verify the certificate: the URL names the domain it covers, never the ALB's own DNS name.
+    assert stack["output"]["gateway_url"]["value"] == "https://llm.acme.example"
+
+
+def test_plaintext_intranet_gateway_url_is_the_albs_dns_name(tmp_path):
+    stack = _synth(_load(tmp_path, {}))
+    (alb_name,) = stack["resource"]["alicloud_alb_load_balancer"]
+    assert stack["output"]["gateway_url"]["value"] == f"http://${{alicloud_alb_load_balancer.{alb_name}.dns_name}}"
 
 
 # --- Bindings ------------------------------------------------------------------------------------------------

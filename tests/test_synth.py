@@ -17,6 +17,8 @@ ENVIRONMENTS = ("dev", "prod", "staging")
 CLOUDS = ("aws", "gcp", "alicloud")
 GATEWAY_STACKS = [f"{cloud}-{env}" for cloud in CLOUDS for env in ENVIRONMENTS]
 BOOTSTRAP_STACKS = [f"{cloud}-bootstrap" for cloud in CLOUDS]
+QUOTAS_STACKS = [f"{stack}-quotas" for stack in GATEWAY_STACKS]
+ALL_STACKS = GATEWAY_STACKS + BOOTSTRAP_STACKS + QUOTAS_STACKS
 
 
 @pytest.fixture
@@ -24,8 +26,8 @@ def snapshot_json(snapshot):
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-def test_every_gateway_and_bootstrap_stack_is_synthesized(synthesized):
-    assert set(GATEWAY_STACKS + BOOTSTRAP_STACKS) <= set(synthesized)
+def test_every_gateway_bootstrap_and_quotas_stack_is_synthesized(synthesized):
+    assert set(synthesized) == set(ALL_STACKS)
 
 
 def test_stack_list_matches_what_is_synthesized(synthesized):
@@ -38,9 +40,10 @@ def test_stack_list_matches_what_is_synthesized(synthesized):
     kinds = {stack["name"]: stack["kind"] for stack in listed}
     assert {kinds[name] for name in BOOTSTRAP_STACKS} == {"bootstrap"}
     assert {kinds[name] for name in GATEWAY_STACKS} == {"gateway"}
+    assert {kinds[name] for name in QUOTAS_STACKS} == {"quotas"}
 
 
-@pytest.mark.parametrize("stack", sorted(GATEWAY_STACKS + BOOTSTRAP_STACKS))
+@pytest.mark.parametrize("stack", sorted(ALL_STACKS))
 def test_stack_snapshot(stack, synthesized, snapshot_json):
     """Reviewed golden output per stack; update deliberately with `pytest --snapshot-update`."""
     assert synthesized[stack] == snapshot_json
@@ -64,8 +67,8 @@ def _backend(stack_json: dict) -> tuple[str, dict]:
     return next(iter(backends.items()), ("local", {}))
 
 
-@pytest.mark.parametrize("stack", GATEWAY_STACKS)
-def test_gateway_stacks_keep_encrypted_remote_state_under_their_own_key(stack, synthesized):
+@pytest.mark.parametrize("stack", GATEWAY_STACKS + QUOTAS_STACKS)
+def test_remote_stacks_keep_encrypted_remote_state_under_their_own_key(stack, synthesized):
     kind, settings = _backend(synthesized[stack])
     cloud = stack.split("-")[0]
     if cloud == "aws":
@@ -97,7 +100,7 @@ def _assert_identity(tags: dict[str, str], stack: str, where: str) -> None:
     assert tags.get("cost-center") == "platform-ai", f"{stack}: {where} lacks the config's extra tags"
 
 
-@pytest.mark.parametrize("stack", sorted(GATEWAY_STACKS + BOOTSTRAP_STACKS))
+@pytest.mark.parametrize("stack", sorted(ALL_STACKS))
 def test_every_taggable_resource_carries_the_stack_identity(stack, synthesized):
     from tests.taggable import resource_tags_mechanism
 

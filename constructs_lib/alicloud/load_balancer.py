@@ -75,6 +75,7 @@ class GatewayLoadBalancer(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: GatewayLoadBalancerProps) -> None:
         super().__init__(scope, construct_id)
         config, naming = props.config, props.naming
+        self._domain_name = config.domain_name
         self.alb = AlbLoadBalancer(
             self,
             "alb",
@@ -158,5 +159,5 @@ class GatewayLoadBalancer(Construct):
 
     @property
     def url(self) -> str:
-        """Base URL of the gateway: the listener's scheme on the ALB's DNS name (default port)."""
-        return f"{self.scheme}://{self.alb.dns_name}"
+        """Base URL of the gateway: the certificate's domain over HTTPS, else the ALB's DNS name over plain HTTP."""
+        return f"{self.scheme}://{self._domain_name or self.alb.dns_name}"

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from constructs_lib.config.base import Cidr, StrictModel, cidr_within, cidrs_overlap
+from constructs_lib.config.base import Cidr, Hostname, StrictModel, cidr_within, cidrs_overlap
 from constructs_lib.config.state import AlicloudStateConfig
 
 
@@ -103,6 +103,11 @@ class AlicloudLoadBalancerConfig(StrictModel):
         pattern=r"^[0-9]+-[a-z0-9-]+$",
         description="SSL Certificates Service ID (`<id>-<region>`) of the HTTPS listener.",
     )
+    domain_name: Hostname | None = Field(
+        default=None,
+        description="DNS name the certificate covers (a PrivateZone/DNS record you point at the ALB); the gateway "
+        "URL uses it. Required with certificate_id: the ALB's own DNS name is not on your certificate.",
+    )
     allow_plaintext: bool = Field(
         default=False,
         description="Serve plain HTTP on port 80 when there is no certificate (intranet ALB only). Off: synth refuses.",
@@ -118,6 +123,11 @@ class AlicloudLoadBalancerConfig(StrictModel):
             raise ValueError("internet_facing: an internet-facing ALB needs certificate_id (HTTPS only)")
         if self.internet_facing and self.allow_plaintext:
             raise ValueError("allow_plaintext: never on an internet-facing ALB")
+        if self.certificate_id is not None and self.domain_name is None:
+            raise ValueError(
+                "domain_name: an HTTPS listener needs the DNS name its certificate covers; callers (the quotas "
+                "stack, agents) verify it, and the ALB's own DNS name is not on the certificate"
+            )
         if self.certificate_id is None and not self.allow_plaintext:
             raise ValueError(
                 "certificate_id: no certificate for the HTTPS listener; set one, or set allow_plaintext: true "

@@ -37,6 +37,8 @@ SourceCidr = Annotated[str, AfterValidator(_any_cidr)]
 
 # Lower-case DNS-label-like identifiers: valid in every cloud's resource names.
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$", min_length=2, max_length=40)]
+# A DNS name (lower case, at least one dot, labels of 1-63 characters).
+Hostname = Annotated[str, Field(pattern=r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", max_length=253)]
 
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")

@@ -258,7 +258,10 @@ class AlicloudGatewayStack(AlicloudStack):
         # Read by the quotas stack (cross-stack reference).
         self.gateway_url = lb.url
 
-        TerraformOutput(self, "gateway_url", value=lb.url, description="Internal URL of the gateway (ALB DNS name)")
+        TerraformOutput(self, "gateway_url", value=lb.url, description="Internal URL of the gateway")
+        TerraformOutput(
+            self, "alb_dns_name", value=lb.alb.dns_name, description="Point load_balancer.domain_name's record here"
+        )
         TerraformOutput(self, "gateway_role_name", value=role.role.role_name)
         TerraformOutput(self, "master_key_secret_name", value=master_key.secret_name)
         TerraformOutput(self, "database_password_secret_name", value=db_password.secret_name)
