@@ -370,8 +370,8 @@ class AwsOtelConfig(StrictModel):
 
 
 GATEWAY_CONTAINER_PORT = 4000
-# What the gateway container keeps after the sidecars' share of its task: 1 vCPU, and the proxy's 2 GiB floor.
-GATEWAY_MIN_CPU, GATEWAY_MIN_MEMORY = 1024, 2048
+# What the gateway container keeps after the sidecars' share of its task: half a vCPU and the proxy's 2 GiB floor.
+GATEWAY_MIN_CPU, GATEWAY_MIN_MEMORY = 512, 2048
 
 
 class AwsMetricsConfig(StrictModel):
@@ -403,7 +403,7 @@ class AwsSpendCollectorConfig(StrictModel):
     enabled: bool = Field(
         default=False,
         description="Add a `collector` container (the gateway image running `gateway.collector`), restartable and "
-        "non-essential; its cpu/memory are carved out of components.gateway's and must leave the gateway 1 vCPU "
+        "non-essential; its cpu/memory are carved out of components.gateway's and must leave the gateway 512 CPU units "
         "and 2 GiB.",
     )
     port: int = Field(default=4100, ge=1, le=65535, description="Loopback TCP port; distinct from metrics.port.")

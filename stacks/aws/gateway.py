@@ -501,9 +501,10 @@ class AwsGatewayStack(AwsStack):
 
         # Outputs every mode has.
         TerraformOutput(self, "master_key_secret_arn", value=master_key.arn)
+        null = Token.null_value()
         TerraformOutput(self, "ui_password_secret_arn", value=ui_password.arn)
-        TerraformOutput(self, "redis_auth_secret_arn", value=redis_auth.arn if redis_auth else Token.null_value())
-        TerraformOutput(self, "database_master_secret_arn", value=database.master_secret_arn if database else Token.null_value())
+        TerraformOutput(self, "redis_auth_secret_arn", value=redis_auth.arn if redis_auth else null)
+        TerraformOutput(self, "database_master_secret_arn", value=database.master_secret_arn if database else null)
         for name, brought in (("database_url_secret_arn", database_url), ("redis_url_secret_arn", redis_url)):
             if brought is not None:
                 TerraformOutput(self, name, value=brought.arn, description="Put the URL in out of band as v<version>")
@@ -514,12 +515,12 @@ class AwsGatewayStack(AwsStack):
             description="Put each value in out of band: aws secretsmanager put-secret-value --secret-id <arn> "
             "--secret-string file://<file> --version-stages AWSCURRENT v<version>",
         )
-        TerraformOutput(self, "aurora_writer_endpoint", value=database.endpoint if database else Token.null_value())
-        TerraformOutput(self, "aurora_reader_endpoint", value=database.reader_endpoint if database else Token.null_value())
+        TerraformOutput(self, "aurora_writer_endpoint", value=database.endpoint if database else null)
+        TerraformOutput(self, "aurora_reader_endpoint", value=database.reader_endpoint if database else null)
         TerraformOutput(
             self,
             "redis_endpoint",
-            value=f"{cache.host}:{cache.port}" if cache else Token.null_value(),
+            value=f"{cache.host}:{cache.port}" if cache else null,
             description="TLS and AUTH required",
         )
         TerraformOutput(self, "s3_bucket", value=bucket.name)
