@@ -300,6 +300,7 @@ def test_defaults_keep_managed_stores_and_nothing_optional(default_dev):
     assert len(resources(stack, "aws_nat_gateway")) >= 1 and resources(stack, "aws_eip")
     for service in resources(stack, "aws_ecs_service").values():
         assert service["network_configuration"]["assign_public_ip"] is False
+    assert not any(rule["from_port"] == 9090 for rule in _sg_rules(stack, "aws_vpc_security_group_ingress_rule"))
     document = _proxy_config(stack)
     assert document["litellm_settings"]["cache_params"]["ssl"] is True
     assert "callbacks" not in document["litellm_settings"]
@@ -496,6 +497,12 @@ def test_dependencies_only_has_stores_secrets_and_identities_but_no_runtime(depe
     roles = {body["name"] for body in resources(stack, "aws_iam_role").values()}
     assert any("gateway-task" in name for name in roles) and any("migrations-task" in name for name in roles)
     assert not any("ui-" in name or "bootstrap-db" in name for name in roles)
+    groups = {body["name"].removeprefix("acme-dev-") for body in resources(stack, "aws_security_group").values()}
+    assert "alb" not in groups and "ui-tasks" not in groups and {"gateway-tasks", "backend-tasks"} <= groups
+    assert not any(
+        "referenced_security_group_id" in rule and "alb" in rule["referenced_security_group_id"]
+        for rule in _sg_rules(stack, "aws_vpc_security_group_ingress_rule")
+    )
     outputs = stack["output"]
     for name in ("alb_dns_name", "gateway_url", "migration_command", "ecs_cluster"):
         assert outputs[name]["value"] is None, name
@@ -657,7 +664,7 @@ def test_collector_sidecar_shares_the_transport_and_is_carved_out(sidecars):
         assert env["LITELLM_COLLECTOR_ON_UNAVAILABLE"] == "drop"
         assert env["LITELLM_COLLECTOR_DRAIN_TIMEOUT_SECONDS"] == "10"
     assert _env(collector)["LITELLM_JOB_ROLE"] == "collector"
-    assert collector["command"][0].endswith("exec python -m gateway.collector")
+    assert collector["command"][0].endswith("exec python -m litellm.proxy.collector")
     assert "CONFIG_FILE_PATH" in _env(collector)
     assert collector["image"] == gateway["image"] and collector["essential"] is False
     assert collector["restartPolicy"] == {"enabled": True} and "portMappings" not in collector

@@ -69,6 +69,8 @@ class GatewayNetworkProps:
     metrics_scrape_cidrs: Sequence[str] = ()
     # Tasks on public subnets with public IPs: no NAT gateway, no EIP.
     tasks_in_public_subnets: bool = False
+    # False (dependencies-only mode): no ALB security group; the task groups have no ingress from it.
+    load_balancer: bool = True
 
 
 class GatewayNetwork(Construct):
@@ -234,24 +236,29 @@ class GatewayNetwork(Construct):
         self._rule(VpcSecurityGroupEgressRule, construct_id, group, port, description, **target)
 
     def _security_groups(self, props: GatewayNetworkProps) -> None:
-        self.alb = self._group("alb", "LiteLLM ALB: listener ports from the configured CIDRs only")
-        for cidr_index, cidr in enumerate(props.alb_ingress_cidrs or [self.vpc_cidr]):
-            for port in props.alb_ports:
-                description = f"Listener {port} from " + (cidr if props.alb_ingress_cidrs else "the VPC")
-                self._ingress(f"alb-in-{port}-{cidr_index}", self.alb, port, description, cidr_ipv4=cidr)
+        self.alb: SecurityGroup | None = None
+        if props.load_balancer:
+            self.alb = self._group("alb", "LiteLLM ALB: listener ports from the configured CIDRs only")
+            for cidr_index, cidr in enumerate(props.alb_ingress_cidrs or [self.vpc_cidr]):
+                for port in props.alb_ports:
+                    description = f"Listener {port} from " + (cidr if props.alb_ingress_cidrs else "the VPC")
+                    self._ingress(f"alb-in-{port}-{cidr_index}", self.alb, port, description, cidr_ipv4=cidr)
         self.tasks: dict[str, SecurityGroup] = {}
         for component, port in props.ports.items():
-            group = self._group(f"{component}-tasks", f"LiteLLM {component} tasks: port {port} from the ALB only")
-            self._ingress(
-                f"{component}-from-alb",
-                group,
-                port,
-                f"{component} from the ALB",
-                referenced_security_group_id=self.alb.id,
-            )
-            self._egress(
-                f"alb-to-{component}", self.alb, port, f"ALB to {component}", referenced_security_group_id=group.id
-            )
+            if self.alb is None:
+                group = self._group(f"{component}-tasks", f"LiteLLM {component} runtime: no ingress")
+            else:
+                group = self._group(f"{component}-tasks", f"LiteLLM {component} tasks: port {port} from the ALB only")
+                self._ingress(
+                    f"{component}-from-alb",
+                    group,
+                    port,
+                    f"{component} from the ALB",
+                    referenced_security_group_id=self.alb.id,
+                )
+                self._egress(
+                    f"alb-to-{component}", self.alb, port, f"ALB to {component}", referenced_security_group_id=group.id
+                )
             # HTTPS out: LLM providers, Secrets Manager, S3, ECR, CloudWatch Logs (through the NAT).
             self._egress(
                 f"{component}-https-out",

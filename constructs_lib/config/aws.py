@@ -402,9 +402,9 @@ class AwsSpendCollectorConfig(StrictModel):
 
     enabled: bool = Field(
         default=False,
-        description="Add a `collector` container (the gateway image running `gateway.collector`), restartable and "
-        "non-essential; its cpu/memory are carved out of components.gateway's and must leave the gateway 512 CPU units "
-        "and 2 GiB.",
+        description="Add a `collector` container (the gateway image running `litellm.proxy.collector`), "
+        "restartable and non-essential; its cpu/memory are carved out of components.gateway's and must leave the "
+        "gateway 512 CPU units and 2 GiB.",
     )
     port: int = Field(default=4100, ge=1, le=65535, description="Loopback TCP port; distinct from metrics.port.")
     buffer_size: int = Field(default=1000, ge=1, le=1000000, description="Events a worker queues for the sidecar.")

@@ -203,7 +203,8 @@ class AwsGatewayStack(AwsStack):
                 account_id=account,
                 region=region,
                 kms_key_arn=key.arn,
-                ports=PORTS,
+                # Dependencies-only mode: the runtime identities' groups (gateway, backend), no ALB, no UI.
+                ports=PORTS if aws.create_runtime else {name: PORTS[name] for name in ("gateway", "backend")},
                 alb_ingress_cidrs=lb_config.ingress_cidrs,
                 alb_ports=[443, 80] if lb_config.certificate_arn else [80],
                 managed_database=db_source == "managed",
@@ -217,6 +218,7 @@ class AwsGatewayStack(AwsStack):
                 metrics_port=metrics.port if metrics.enabled and runtime else None,
                 metrics_scrape_cidrs=metrics.scrape_cidrs,
                 tasks_in_public_subnets=aws.network.tasks_in_public_subnets,
+                load_balancer=aws.create_runtime,
             ),
         )
 
@@ -642,6 +644,8 @@ class AwsGatewayStack(AwsStack):
                 ),
             )
 
+        alb_group = network.alb
+        assert alb_group is not None
         lb = GatewayLoadBalancer(
             self,
             "lb",
@@ -652,7 +656,7 @@ class AwsGatewayStack(AwsStack):
                 production=production,
                 vpc_id=network.vpc_id,
                 subnet_ids=network.public_subnet_ids if lb_config.internet_facing else network.private_subnet_ids,
-                security_group_id=network.alb.id,
+                security_group_id=alb_group.id,
                 targets={component: TargetSpec(PORTS[component], HEALTH[component]) for component in PORTS},
                 default_target="backend",
                 rules=path_rules(),
@@ -808,7 +812,7 @@ def _gateway_extras(
                 # The gateway's store and extra secrets; the collector writes spend, it calls no provider.
                 secrets=dict(secrets),
                 entry_point=["sh", "-c"],
-                command=[f"{_FETCH_CONFIG} && exec python -m gateway.collector"],
+                command=[f"{_FETCH_CONFIG} && exec python -m litellm.proxy.collector"],
                 essential=False,
                 cpu=collector.cpu,
                 memory=collector.memory,
