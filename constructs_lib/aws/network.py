@@ -6,7 +6,10 @@ brought VPC; and the security groups that let only the intended hops through.
 
 Security groups: the ALB admits its listener ports from the configured CIDRs only; each component's tasks admit
 their container port from the ALB only; Postgres 5432 and Redis 6379 admit the tasks (and the one-off jobs) only.
-The VPC's default security group is emptied, so nothing lands in it by accident.
+The VPC's default security group is emptied, so nothing lands in it by accident. Store groups exist only for the
+stores this stack creates; brought stores get egress rules to their CIDRs and port; the gateway's metrics port
+admits the configured scrapers only. With `tasks_in_public_subnets` there is no NAT gateway (nor EIP); without a
+load balancer (dependencies-only mode) there is no ALB group.
 """
 
 from __future__ import annotations

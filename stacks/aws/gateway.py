@@ -5,6 +5,10 @@ ALB (internal by default) that routes the shared path list; Aurora PostgreSQL (I
 Redis (TLS + AUTH) and an S3 bucket sit on the private network; Secrets Manager holds every credential, encrypted
 with the gateway's KMS key; one-off ECS tasks create the IAM-auth database user and apply the Prisma migrations
 before the services start. One construct per concern in constructs_lib/aws/.
+
+Options (clouds.aws, all off by default; docs/DESIGN.md "AWS parity"): brought or no PostgreSQL/Redis
+(`database.source`/`cache.source`), tasks in public subnets, dependencies-only mode (`create_runtime: false`),
+memory/requests/tokens autoscaling, the metrics and spend-collector sidecars, PgBouncer, Bedrock model import.
 """
 
 from __future__ import annotations
