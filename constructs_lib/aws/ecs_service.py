@@ -22,6 +22,21 @@ from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
 )
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification as CustomizedMetric,
+)
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetrics as MetricQuery,
+)
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStat as MetricStat,  # noqa: E501
+)
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetric as Metric,  # noqa: E501
+)
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetricDimensions as MetricDimension,  # noqa: E501
+)
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster, EcsClusterSetting
@@ -31,7 +46,11 @@ from cdktf_cdktf_provider_aws.ecs_service import (
     EcsServiceLoadBalancer,
     EcsServiceNetworkConfiguration,
 )
-from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition, EcsTaskDefinitionRuntimePlatform
+from cdktf_cdktf_provider_aws.ecs_task_definition import (
+    EcsTaskDefinition,
+    EcsTaskDefinitionRuntimePlatform,
+    EcsTaskDefinitionVolume,
+)
 from constructs import Construct
 
 from constructs_lib._common.errors import PropsError
@@ -68,8 +87,17 @@ class ContainerSpec:
     secrets: Mapping[str, str] = field(default_factory=dict)
     entry_point: Sequence[str] | None = None
     command: Sequence[str] | None = None
+    # Sidecars: not essential (ECS restarts them in place), with their own share of the task.
+    essential: bool = True
+    cpu: int | None = None
+    memory: int | None = None
+    # (task volume name, container path) of the task's shared ephemeral volumes.
+    mount_points: Sequence[tuple[str, str]] = ()
 
     def definition(self) -> str:
+        return json.dumps([self.container()], sort_keys=True, separators=(",", ":"))
+
+    def container(self) -> dict[str, object]:
         clash = sorted(set(self.env) & set(self.secrets))
         if clash:
             raise PropsError(f"container {self.name}", f"{clash} are both plain env and secrets")
@@ -79,7 +107,7 @@ class ContainerSpec:
         container: dict[str, object] = {
             "name": self.name,
             "image": self.image,
-            "essential": True,
+            "essential": self.essential,
             "environment": [{"name": name, "value": value} for name, value in sorted(self.env.items())],
             "secrets": [{"name": name, "valueFrom": value} for name, value in sorted(self.secrets.items())],
             "linuxParameters": {"initProcessEnabled": True},
@@ -99,7 +127,17 @@ class ContainerSpec:
             container["entryPoint"] = list(self.entry_point)
         if self.command is not None:
             container["command"] = list(self.command)
-        return json.dumps([container], sort_keys=True, separators=(",", ":"))
+        if self.cpu is not None:
+            container["cpu"] = self.cpu
+        if self.memory is not None:
+            container["memory"] = self.memory
+        if self.mount_points:
+            container["mountPoints"] = [
+                {"sourceVolume": volume, "containerPath": path, "readOnly": False} for volume, path in self.mount_points
+            ]
+        if not self.essential:
+            container["restartPolicy"] = {"enabled": True}
+        return container
 
 
 @dataclass(frozen=True)
@@ -112,12 +150,26 @@ class FargateTaskProps:
     task_role_arn: str
     # The secret versions its `valueFrom` labels name: the definition is registered only after they exist.
     depends_on: Sequence[ITerraformDependable] = ()
+    # Sidecars next to `container` (the load-balanced one), and the task-scoped volumes they share with it.
+    sidecars: Sequence[ContainerSpec] = ()
+    volumes: Sequence[str] = ()
 
 
 class FargateTask(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: FargateTaskProps) -> None:
         super().__init__(scope, construct_id)
         self.container = props.container
+        names = [props.container.name, *(sidecar.name for sidecar in props.sidecars)]
+        if len(set(names)) != len(names):
+            raise PropsError(props.family, f"container names repeat: {names}")
+        sidecar_cpu = sum(sidecar.cpu or 0 for sidecar in props.sidecars)
+        sidecar_memory = sum(sidecar.memory or 0 for sidecar in props.sidecars)
+        if props.sidecars and (sidecar_cpu >= props.cpu or sidecar_memory >= props.memory):
+            raise PropsError(props.family, "the sidecars take the whole task; nothing is left for the main container")
+        definitions = [props.container.container(), *(sidecar.container() for sidecar in props.sidecars)]
+        if props.sidecars:
+            # The main container gets exactly what the sidecars leave of the task.
+            definitions[0] |= {"cpu": props.cpu - sidecar_cpu, "memory": props.memory - sidecar_memory}
         self.task = EcsTaskDefinition(
             self,
             "task",
@@ -131,7 +183,8 @@ class FargateTask(Construct):
             ),
             execution_role_arn=props.execution_role_arn,
             task_role_arn=props.task_role_arn,
-            container_definitions=props.container.definition(),
+            container_definitions=json.dumps(definitions, sort_keys=True, separators=(",", ":")),
+            volume=[EcsTaskDefinitionVolume(name=name) for name in props.volumes] or None,
             depends_on=list(props.depends_on),
         )
         self.arn = self.task.arn
@@ -154,6 +207,10 @@ class GatewayServiceProps:
     target_group_arn: str
     autoscaling: bool
     depends_on: Sequence[ITerraformDependable] = ()
+    # Tasks on public subnets need a public IP to reach the internet (no NAT).
+    assign_public_ip: bool = False
+    # `<alb arn_suffix>/<target group arn_suffix>`: for the requests-per-target policy.
+    request_count_label: str | None = None
 
 
 class GatewayService(Construct):
@@ -172,7 +229,9 @@ class GatewayService(Construct):
             launch_type="FARGATE",
             platform_version="LATEST",
             network_configuration=EcsServiceNetworkConfiguration(
-                subnets=list(props.subnet_ids), security_groups=[props.security_group_id], assign_public_ip=False
+                subnets=list(props.subnet_ids),
+                security_groups=[props.security_group_id],
+                assign_public_ip=props.assign_public_ip,
             ),
             load_balancer=[
                 EcsServiceLoadBalancer(
@@ -189,33 +248,104 @@ class GatewayService(Construct):
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             # Application Auto Scaling owns the count once the service exists.
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]) if props.autoscaling else None,
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"])
+            if props.autoscaling and config.autoscaling
+            else None,
             depends_on=list(props.depends_on),
         )
-        if props.autoscaling:
-            target = AppautoscalingTarget(
+        self.policies: dict[str, AppautoscalingPolicy] = {}
+        if not (props.autoscaling and config.autoscaling):
+            return
+        target = AppautoscalingTarget(
+            self,
+            "scaling-target",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=f"service/{props.cluster.name}/{self.service.name}",
+            min_capacity=config.min_count,
+            max_capacity=config.max_count,
+        )
+
+        def policy(kind: str, target_value: float, **metric: object) -> None:
+            self.policies[kind] = AppautoscalingPolicy(
                 self,
-                "scaling-target",
-                service_namespace="ecs",
-                scalable_dimension="ecs:service:DesiredCount",
-                resource_id=f"service/{props.cluster.name}/{self.service.name}",
-                min_capacity=config.min_count,
-                max_capacity=config.max_count,
-            )
-            AppautoscalingPolicy(
-                self,
-                "cpu-scaling",
-                name=f"{props.name}-cpu",
+                f"{kind}-scaling",
+                name=f"{props.name}-{kind}",
                 policy_type="TargetTrackingScaling",
                 service_namespace=target.service_namespace,
                 scalable_dimension=target.scalable_dimension,
                 resource_id=target.resource_id,
                 target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
-                    target_value=config.cpu_target_percent,
-                    predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
-                        predefined_metric_type="ECSServiceAverageCPUUtilization"
-                    ),
-                    scale_in_cooldown=300,
-                    scale_out_cooldown=60,
+                    target_value=target_value, scale_in_cooldown=300, scale_out_cooldown=60, **metric
                 ),
             )
+
+        def predefined(metric_type: str, resource_label: str | None = None) -> dict[str, object]:
+            spec = AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                predefined_metric_type=metric_type, resource_label=resource_label
+            )
+            return {"predefined_metric_specification": spec}
+
+        policy("cpu", config.cpu_target_percent, **predefined("ECSServiceAverageCPUUtilization"))
+        if config.memory_target_percent is not None:
+            policy("memory", config.memory_target_percent, **predefined("ECSServiceAverageMemoryUtilization"))
+        if config.target_requests_per_second is not None:
+            if props.request_count_label is None:
+                raise PropsError(props.name, "target_requests_per_second needs the ALB's request_count_label")
+            # ALBRequestCountPerTarget is a count per minute.
+            policy(
+                "requests",
+                config.target_requests_per_second * 60,
+                **predefined("ALBRequestCountPerTarget", props.request_count_label),
+            )
+        if config.target_tokens_per_second is not None and config.tokens_metric is not None:
+            policy(
+                "tokens",
+                config.target_tokens_per_second,
+                customized_metric_specification=_tokens_per_task(config, props.cluster.name, self.service.name),
+            )
+
+
+def _tokens_per_task(config: AwsServiceConfig, cluster_name: str, service_name: str) -> CustomizedMetric:
+    """Tokens per second per running task: the token counter's 60 s Sum / 60 / Container Insights' task count."""
+    metric = config.tokens_metric
+    assert metric is not None
+
+    def stat(namespace: str, name: str, dimensions: Mapping[str, str], statistic: str) -> MetricStat:
+        return MetricStat(
+            stat=statistic,
+            metric=Metric(
+                namespace=namespace,
+                metric_name=name,
+                dimensions=[MetricDimension(name=key, value=value) for key, value in sorted(dimensions.items())]
+                or None,
+            ),
+        )
+
+    query = MetricQuery
+    return CustomizedMetric(
+        metrics=[
+            query(
+                id="tokens",
+                return_data=False,
+                metric_stat=stat(metric.namespace, metric.name, metric.dimensions, "Sum"),
+            ),
+            query(
+                id="running_tasks",
+                return_data=False,
+                metric_stat=stat(
+                    "ECS/ContainerInsights",
+                    "RunningTaskCount",
+                    {"ClusterName": cluster_name, "ServiceName": service_name},
+                    "Average",
+                ),
+            ),
+            query(id="tokens_per_second", expression="tokens / 60", return_data=False),
+            query(
+                id="tokens_per_second_per_task",
+                expression="tokens_per_second / running_tasks",
+                label="Tokens per second per gateway task",
+                return_data=True,
+            ),
+        ]
+    )

@@ -62,6 +62,8 @@ class OneOffTasksProps:
     # Extra re-run triggers of the first step (e.g. the database cluster's resource id).
     triggers: Mapping[str, str]
     depends_on: Sequence[ITerraformDependable] = ()
+    # Tasks on public subnets (no NAT) need a public IP to pull images and reach AWS APIs.
+    assign_public_ip: bool = False
 
 
 class OneOffTasks(Construct):
@@ -70,6 +72,9 @@ class OneOffTasks(Construct):
         if not props.steps:
             raise PropsError("migrations", "no one-off steps")
         subnets = ",".join(props.subnet_ids)
+        script_text = (
+            _RUN.replace("assignPublicIp=DISABLED", "assignPublicIp=ENABLED") if props.assign_public_ip else _RUN
+        )
         commands = []
         self.done: ITerraformDependable = props.steps[-1].task
         previous: DataResource | None = None
@@ -92,12 +97,17 @@ class OneOffTasks(Construct):
             else:
                 triggers["after"] = previous.id
             run = _RunStep(
-                self, step.name, triggers, environment, [*props.depends_on, *([previous] if previous else [])]
+                self,
+                step.name,
+                triggers,
+                environment,
+                [*props.depends_on, *([previous] if previous else [])],
+                script_text,
             )
             previous = run.data
             self.done = run.data
         # One line a person can paste: every step, in order, with the same checks.
-        script = shlex.quote(_RUN)
+        script = shlex.quote(script_text)
         self.command = " && ".join(f"env {command} bash -c {script}" for command in commands)
 
 
@@ -109,6 +119,7 @@ class _RunStep(Construct):
         triggers: Mapping[str, str],
         environment: Mapping[str, str],
         depends_on: Sequence[ITerraformDependable],
+        script: str = _RUN,
     ) -> None:
         super().__init__(scope, construct_id)
         self.data = DataResource(
@@ -117,7 +128,7 @@ class _RunStep(Construct):
             triggers_replace=dict(triggers),
             provisioners=[
                 LocalExecProvisioner(
-                    type="local-exec", interpreter=["bash", "-c"], command=_RUN, environment=dict(environment)
+                    type="local-exec", interpreter=["bash", "-c"], command=script, environment=dict(environment)
                 )
             ],
             depends_on=list(depends_on),

@@ -6,7 +6,10 @@ brought VPC; and the security groups that let only the intended hops through.
 
 Security groups: the ALB admits its listener ports from the configured CIDRs only; each component's tasks admit
 their container port from the ALB only; Postgres 5432 and Redis 6379 admit the tasks (and the one-off jobs) only.
-The VPC's default security group is emptied, so nothing lands in it by accident.
+The VPC's default security group is emptied, so nothing lands in it by accident. Store groups exist only for the
+stores this stack creates; brought stores get egress rules to their CIDRs and port; the gateway's metrics port
+admits the configured scrapers only. With `tasks_in_public_subnets` there is no NAT gateway (nor EIP); without a
+load balancer (dependencies-only mode) there is no ALB group.
 """
 
 from __future__ import annotations
@@ -58,6 +61,19 @@ class GatewayNetworkProps:
     # Who may reach the ALB listeners (empty: the VPC's CIDR), and on which ports.
     alb_ingress_cidrs: Sequence[str]
     alb_ports: Sequence[int]
+    # Which data stores this stack creates (their security groups exist only then).
+    managed_database: bool = True
+    managed_cache: bool = True
+    # Brought stores: (CIDRs, port) the gateway/backend/jobs may reach them at.
+    external_database: tuple[Sequence[str], int] | None = None
+    external_cache: tuple[Sequence[str], int] | None = None
+    # The gateway tasks' metrics sidecar port and who may scrape it (never the ALB).
+    metrics_port: int | None = None
+    metrics_scrape_cidrs: Sequence[str] = ()
+    # Tasks on public subnets with public IPs: no NAT gateway, no EIP.
+    tasks_in_public_subnets: bool = False
+    # False (dependencies-only mode): no ALB security group; the task groups have no ingress from it.
+    load_balancer: bool = True
 
 
 class GatewayNetwork(Construct):
@@ -114,7 +130,9 @@ class GatewayNetwork(Construct):
             RouteTableAssociation(self, f"public-{index}-routes", subnet_id=subnet.id, route_table_id=public_routes.id)
             public.append(subnet)
         nats = []
-        for index in range(len(props.zones) if config.nat_gateway_per_az else 1):
+        # Tasks on the public subnets reach the internet through the internet gateway: no NAT, no EIP.
+        nat_count = 0 if props.tasks_in_public_subnets else (len(props.zones) if config.nat_gateway_per_az else 1)
+        for index in range(nat_count):
             address = Eip(self, f"nat-{index}-ip", domain="vpc", tags={"Name": naming.name(f"nat-{index}")})
             nats.append(
                 NatGateway(
@@ -138,14 +156,15 @@ class GatewayNetwork(Construct):
             routes = RouteTable(
                 self, f"private-{index}-routes", vpc_id=vpc.id, tags={"Name": naming.name(f"private-{zone}")}
             )
-            route = Route(
-                self,
-                f"private-{index}-default",
-                route_table_id=routes.id,
-                destination_cidr_block="0.0.0.0/0",
-                nat_gateway_id=nats[index % len(nats)].id,
-            )
-            self.egress_routes.append(route)
+            if nats:
+                route = Route(
+                    self,
+                    f"private-{index}-default",
+                    route_table_id=routes.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=nats[index % len(nats)].id,
+                )
+                self.egress_routes.append(route)
             RouteTableAssociation(self, f"private-{index}-association", subnet_id=subnet.id, route_table_id=routes.id)
             private.append(subnet)
         self.public_subnet_ids = [subnet.id for subnet in public]
@@ -220,24 +239,29 @@ class GatewayNetwork(Construct):
         self._rule(VpcSecurityGroupEgressRule, construct_id, group, port, description, **target)
 
     def _security_groups(self, props: GatewayNetworkProps) -> None:
-        self.alb = self._group("alb", "LiteLLM ALB: listener ports from the configured CIDRs only")
-        for cidr_index, cidr in enumerate(props.alb_ingress_cidrs or [self.vpc_cidr]):
-            for port in props.alb_ports:
-                description = f"Listener {port} from " + (cidr if props.alb_ingress_cidrs else "the VPC")
-                self._ingress(f"alb-in-{port}-{cidr_index}", self.alb, port, description, cidr_ipv4=cidr)
+        self.alb: SecurityGroup | None = None
+        if props.load_balancer:
+            self.alb = self._group("alb", "LiteLLM ALB: listener ports from the configured CIDRs only")
+            for cidr_index, cidr in enumerate(props.alb_ingress_cidrs or [self.vpc_cidr]):
+                for port in props.alb_ports:
+                    description = f"Listener {port} from " + (cidr if props.alb_ingress_cidrs else "the VPC")
+                    self._ingress(f"alb-in-{port}-{cidr_index}", self.alb, port, description, cidr_ipv4=cidr)
         self.tasks: dict[str, SecurityGroup] = {}
         for component, port in props.ports.items():
-            group = self._group(f"{component}-tasks", f"LiteLLM {component} tasks: port {port} from the ALB only")
-            self._ingress(
-                f"{component}-from-alb",
-                group,
-                port,
-                f"{component} from the ALB",
-                referenced_security_group_id=self.alb.id,
-            )
-            self._egress(
-                f"alb-to-{component}", self.alb, port, f"ALB to {component}", referenced_security_group_id=group.id
-            )
+            if self.alb is None:
+                group = self._group(f"{component}-tasks", f"LiteLLM {component} runtime: no ingress")
+            else:
+                group = self._group(f"{component}-tasks", f"LiteLLM {component} tasks: port {port} from the ALB only")
+                self._ingress(
+                    f"{component}-from-alb",
+                    group,
+                    port,
+                    f"{component} from the ALB",
+                    referenced_security_group_id=self.alb.id,
+                )
+                self._egress(
+                    f"alb-to-{component}", self.alb, port, f"ALB to {component}", referenced_security_group_id=group.id
+                )
             # HTTPS out: LLM providers, Secrets Manager, S3, ECR, CloudWatch Logs (through the NAT).
             self._egress(
                 f"{component}-https-out",
@@ -252,27 +276,57 @@ class GatewayNetwork(Construct):
         self._egress(
             "jobs-https-out", self.jobs, HTTPS_PORT, "HTTPS to AWS APIs and the image registry", cidr_ipv4="0.0.0.0/0"
         )
-        self.database = self._group("database", "LiteLLM Aurora: 5432 from the gateway tasks only")
-        self.cache = self._group("cache", "LiteLLM Redis: 6379 from the gateway tasks only")
+        self.database: SecurityGroup | None = None
+        self.cache: SecurityGroup | None = None
         database_clients = {"gateway": self.tasks["gateway"], "backend": self.tasks["backend"], "jobs": self.jobs}
-        for client, group in database_clients.items():
-            self._ingress(
-                f"database-from-{client}",
-                self.database,
-                POSTGRES_PORT,
-                f"Postgres from {client}",
-                referenced_security_group_id=group.id,
-            )
-            self._egress(
-                f"{client}-to-database", group, POSTGRES_PORT, "Postgres", referenced_security_group_id=self.database.id
-            )
-        for client in ("gateway", "backend"):
-            group = self.tasks[client]
-            self._ingress(
-                f"cache-from-{client}",
-                self.cache,
-                REDIS_PORT,
-                f"Redis from {client}",
-                referenced_security_group_id=group.id,
-            )
-            self._egress(f"{client}-to-cache", group, REDIS_PORT, "Redis", referenced_security_group_id=self.cache.id)
+        if props.managed_database:
+            self.database = self._group("database", "LiteLLM Aurora: 5432 from the gateway tasks only")
+            for client, group in database_clients.items():
+                self._ingress(
+                    f"database-from-{client}",
+                    self.database,
+                    POSTGRES_PORT,
+                    f"Postgres from {client}",
+                    referenced_security_group_id=group.id,
+                )
+                self._egress(
+                    f"{client}-to-database",
+                    group,
+                    POSTGRES_PORT,
+                    "Postgres",
+                    referenced_security_group_id=self.database.id,
+                )
+        if props.managed_cache:
+            self.cache = self._group("cache", "LiteLLM Redis: 6379 from the gateway tasks only")
+            for client in ("gateway", "backend"):
+                group = self.tasks[client]
+                self._ingress(
+                    f"cache-from-{client}",
+                    self.cache,
+                    REDIS_PORT,
+                    f"Redis from {client}",
+                    referenced_security_group_id=group.id,
+                )
+                self._egress(
+                    f"{client}-to-cache", group, REDIS_PORT, "Redis", referenced_security_group_id=self.cache.id
+                )
+        external = {"database": (props.external_database, database_clients), "cache": (props.external_cache, None)}
+        for store, (target, clients) in external.items():
+            if target is None:
+                continue
+            cidrs, port = target
+            groups = clients or {"gateway": self.tasks["gateway"], "backend": self.tasks["backend"]}
+            for client, group in groups.items():
+                for index, cidr in enumerate(cidrs):
+                    self._egress(
+                        f"{client}-to-external-{store}-{index}", group, port, f"External {store}", cidr_ipv4=cidr
+                    )
+        if props.metrics_port is not None:
+            for index, cidr in enumerate(props.metrics_scrape_cidrs):
+                self._ingress(
+                    f"gateway-metrics-from-{index}",
+                    self.tasks["gateway"],
+                    props.metrics_port,
+                    f"Prometheus scrape from {cidr}",
+                    cidr_ipv4=cidr,
+                )

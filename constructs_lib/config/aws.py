@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -59,15 +60,32 @@ class AwsNetworkConfig(StrictModel):
         default_factory=list, description="With existing_vpc_id: the private subnets (one per AZ) tasks and data use."
     )
     existing_public_subnet_ids: list[SubnetId] = Field(
-        default_factory=list, description="With existing_vpc_id: public subnets, needed for an internet-facing ALB."
+        default_factory=list,
+        description="With existing_vpc_id: public subnets, needed for an internet-facing ALB or "
+        "tasks_in_public_subnets.",
+    )
+    tasks_in_public_subnets: bool = Field(
+        default=False,
+        description="Cost option for dev: the services run in the public subnets with public IPs, so no NAT gateway "
+        "or EIP is created. Security groups still admit only the ALB (and metrics scrapers). Refused with a managed "
+        "database (its bootstrap and migrations run in the private subnets) and in production.",
     )
 
     @model_validator(mode="after")
     def _subnets_inside_vpc(self) -> AwsNetworkConfig:
         if self.existing_vpc_id is None and (self.existing_private_subnet_ids or self.existing_public_subnet_ids):
             raise ValueError("existing_private_subnet_ids: subnet IDs need existing_vpc_id")
-        if self.existing_vpc_id is not None and len(set(self.existing_private_subnet_ids)) < 2:
-            raise ValueError("existing_private_subnet_ids: a brought VPC needs at least two private subnets (two AZs)")
+        if self.existing_vpc_id is not None and not (
+            self.existing_private_subnet_ids or self.existing_public_subnet_ids
+        ):
+            raise ValueError(
+                "existing_private_subnet_ids: existing_vpc_id names a VPC but no subnets of it; list the private "
+                "subnets (one per AZ) the tasks and data stores use"
+            )
+        for field in ("existing_private_subnet_ids", "existing_public_subnet_ids"):
+            ids = getattr(self, field)
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{field}: a subnet is listed twice")
         subnets = [*self.public_subnet_cidrs, *self.private_subnet_cidrs]
         for cidr in subnets:
             if not cidr_within(cidr, self.vpc_cidr):
@@ -77,6 +95,20 @@ class AwsNetworkConfig(StrictModel):
                 if cidrs_overlap(first, second):
                     raise ValueError(f"subnets {first} and {second} overlap")
         return self
+
+
+class AwsTokensMetricConfig(StrictModel):
+    """LiteLLM's Prometheus token counter as your metrics pipeline (e.g. CloudWatch agent) publishes it."""
+
+    namespace: str = Field(pattern=r"^[A-Za-z0-9._/#:-]{1,255}$", description="CloudWatch namespace.")
+    name: str = Field(
+        default="litellm_total_tokens_metric_total",
+        pattern=r"^[A-Za-z0-9_.:-]{1,255}$",
+        description="Metric name: LiteLLM's `litellm_total_tokens_metric` counter in Prometheus exposition.",
+    )
+    dimensions: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,255}$")], str] = Field(
+        default_factory=dict, description="Dimensions to query the metric with (none: the metric without any)."
+    )
 
 
 class AwsServiceConfig(StrictModel):
@@ -90,7 +122,32 @@ class AwsServiceConfig(StrictModel):
     desired_count: int = Field(default=2, ge=0, le=100, description="Initial count; autoscaling owns it afterwards.")
     min_count: int = Field(default=2, ge=0, le=100)
     max_count: int = Field(default=6, ge=1, le=1000)
+    autoscaling: bool = Field(
+        default=True,
+        description="Application Auto Scaling between min_count and max_count (gateway and backend; the UI keeps "
+        "desired_count). False: desired_count tasks, and no scaling policy at all.",
+    )
     cpu_target_percent: int = Field(default=60, ge=10, le=90, description="Target-tracking autoscaling on CPU.")
+    memory_target_percent: int | None = Field(
+        default=None, ge=10, le=95, description="Also track average memory utilization (%); none: CPU only."
+    )
+    target_requests_per_second: int | None = Field(
+        default=None,
+        ge=1,
+        le=100000,
+        description="Gateway only: also track ALB requests per target (this many per second per task; the "
+        "ALBRequestCountPerTarget target is 60 times it, a per-minute count).",
+    )
+    target_tokens_per_second: int | None = Field(
+        default=None,
+        ge=1,
+        description="Gateway only: also track tokens per second per task, a metric-math policy over LiteLLM's "
+        "token counter (published to CloudWatch by your metrics pipeline, see tokens_metric) divided by 60 and by "
+        "the service's Container Insights RunningTaskCount.",
+    )
+    tokens_metric: AwsTokensMetricConfig | None = Field(
+        default=None, description="Where the token counter is in CloudWatch; required with target_tokens_per_second."
+    )
     workers: int = Field(default=1, ge=1, le=32, description="uvicorn worker processes (gateway and backend).")
     extra_env: dict[EnvName, str] = Field(
         default_factory=dict, description="Extra plain environment. Never a secret: use extra_secrets for those."
@@ -109,6 +166,8 @@ class AwsServiceConfig(StrictModel):
         clash = sorted(set(self.extra_env) & set(self.extra_secrets))
         if clash:
             raise ValueError(f"extra_secrets: {clash} are also in extra_env")
+        if self.target_tokens_per_second is not None and self.tokens_metric is None:
+            raise ValueError("tokens_metric: target_tokens_per_second needs the token metric's namespace")
         return self
 
 
@@ -124,6 +183,13 @@ class AwsComponentsConfig(StrictModel):
                 raise ValueError(f"{name}.memory: the LiteLLM proxy's import chain alone needs over 1 GiB; use >= 2048")
         if self.ui.extra_secrets:
             raise ValueError("ui.extra_secrets: the UI serves static files and gets no secrets")
+        for name in ("backend", "ui"):
+            service = getattr(self, name)
+            for field in ("target_requests_per_second", "target_tokens_per_second"):
+                if getattr(service, field) is not None:
+                    raise ValueError(f"{name}.{field}: only the gateway scales on LLM traffic")
+        if self.ui.memory_target_percent is not None:
+            raise ValueError("ui.memory_target_percent: the UI does not autoscale")
         return self
 
 
@@ -190,7 +256,57 @@ class AwsLoadBalancerConfig(StrictModel):
         return self
 
 
-class AwsDatabaseConfig(StrictModel):
+StoreSource = Literal["managed", "external", "none"]
+SecretName = Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")]
+
+
+class _AwsStoreSourceConfig(StrictModel):
+    """Where a data store comes from: this stack (`managed`), your own (`external`), or nowhere (`none`)."""
+
+    source: StoreSource = Field(
+        default="managed",
+        description="`managed`: this stack creates it; `external`: bring your own, reached through a URL kept in "
+        "Secrets Manager (`url_secret`); `none`: the gateway runs without it.",
+    )
+    url_secret: SecretName | None = Field(
+        default=None,
+        description="With source `external`: name of the Secrets Manager secret holding the URL; the stack "
+        "creates it (encrypted with the gateway key), you put the value in out of band with the staging label "
+        "v<url_secret_version>. Default `<prefix>-<store>-url`.",
+    )
+    url_secret_version: int = Field(default=1, ge=1, description="The `v<n>` label the containers read (pinned).")
+    egress_cidrs: list[SourceCidr] = Field(
+        default_factory=list,
+        description="With source `external`: where the store is (the tasks get egress to these on `port` only).",
+    )
+    port: int = Field(default=0, ge=0, le=65535, description="With source `external`: its port; 0 = the default.")
+
+    @model_validator(mode="after")
+    def _external_only(self) -> _AwsStoreSourceConfig:
+        if self.source != "external":
+            for field in ("url_secret", "egress_cidrs"):
+                if getattr(self, field):
+                    raise ValueError(f"{field}: only a store with source `external` has it, not {self.source!r}")
+        elif not self.egress_cidrs:
+            raise ValueError("egress_cidrs: an external store needs the CIDRs the tasks may reach it at")
+        return self
+
+
+class AwsConnectionPoolConfig(StrictModel):
+    """LiteLLM's bundled PgBouncer inside each gateway task (transaction mode, loopback), shared by its workers."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Start the gateway through `gateway.launch` with LITELLM_PGBOUNCER_ENABLED, so one task holds "
+        "at most `max_db_connections` to PostgreSQL whatever its worker count. External database only: the "
+        "managed Aurora authenticates with IAM tokens, which PgBouncer (one static password for the task's life) "
+        "cannot follow.",
+    )
+    max_db_connections: int = Field(default=20, ge=1, le=5000, description="Upstream connections one task may hold.")
+    max_client_conn: int = Field(default=1000, ge=1, le=100000, description="Client connections from the workers.")
+
+
+class AwsDatabaseConfig(_AwsStoreSourceConfig):
     engine_version: str = Field(default="16.6", pattern=r"^\d+\.\d+$", description="Aurora PostgreSQL version.")
     instance_class: str = Field(default="db.r6g.large", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
     readers: int = Field(default=1, ge=0, le=15, description="Reader instances next to the writer.")
@@ -201,19 +317,36 @@ class AwsDatabaseConfig(StrictModel):
     master_username: str = Field(default="litellm_admin", pattern=r"^[a-z][a-z0-9_]{0,62}$")
     backup_retention_days: int = Field(default=14, ge=1, le=35)
     deletion_protection: bool = True
+    connection_pool: AwsConnectionPoolConfig = Field(default_factory=AwsConnectionPoolConfig)
 
     @model_validator(mode="after")
     def _distinct_users(self) -> AwsDatabaseConfig:
         if self.app_user == self.master_username:
             raise ValueError("app_user: must differ from master_username (rds_iam cannot be granted to the master)")
+        if self.connection_pool.enabled and self.source != "external":
+            reason = (
+                "the managed Aurora authenticates with short-lived IAM tokens, which PgBouncer (one static password "
+                "for the task's life) cannot follow; use source `external`"
+                if self.source == "managed"
+                else "with source `none` there is no database to pool"
+            )
+            raise ValueError(f"connection_pool.enabled: {reason}")
         return self
 
+    @property
+    def external_port(self) -> int:
+        return self.port or 5432
 
-class AwsCacheConfig(StrictModel):
+
+class AwsCacheConfig(_AwsStoreSourceConfig):
     node_type: str = Field(default="cache.t4g.small", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
     engine_version: str = Field(default="7.1", pattern=r"^\d+\.\d+$")
     nodes: int | None = Field(default=None, ge=1, le=6, description="Default: 2 (multi-AZ) in production, 1 elsewhere.")
     snapshot_retention_days: int = Field(default=7, ge=1, le=35)
+
+    @property
+    def external_port(self) -> int:
+        return self.port or 6379
 
 
 class AwsSecretsConfig(StrictModel):
@@ -234,6 +367,65 @@ class AwsOtelConfig(StrictModel):
         description="OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT; prompts and completions are sensitive.",
     )
     headers_secret_arn: SecretArn | None = Field(default=None, description="OTEL_HEADERS from this secret.")
+
+
+GATEWAY_CONTAINER_PORT = 4000
+# What the gateway container keeps after the sidecars' share of its task: half a vCPU and the proxy's 2 GiB floor.
+GATEWAY_MIN_CPU, GATEWAY_MIN_MEMORY = 512, 2048
+
+
+class AwsMetricsConfig(StrictModel):
+    """A Prometheus metrics sidecar in the gateway task, for your scrapers (never behind the load balancer)."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Add a `metrics` container (the gateway image running LiteLLM's multiprocess Prometheus server "
+        "over the workers' PROMETHEUS_MULTIPROC_DIR, a task volume both share) and turn on LiteLLM's Prometheus "
+        "callback. The port has no key auth: only scrape_cidrs reach it, the ALB never routes to it.",
+    )
+    port: int = Field(default=9090, ge=1, le=65535, description="Port of the metrics sidecar on the task's ENI.")
+    scrape_cidrs: list[SourceCidr] = Field(
+        default_factory=list, description="Who may scrape the port (your Prometheus subnets); empty: nobody yet."
+    )
+    cpu: int = Field(default=256, ge=128, le=4096, description="CPU units carved out of components.gateway.cpu.")
+    memory: int = Field(default=512, ge=128, le=8192, description="MiB carved out of components.gateway.memory.")
+
+    @model_validator(mode="after")
+    def _port(self) -> AwsMetricsConfig:
+        if self.port == GATEWAY_CONTAINER_PORT:
+            raise ValueError(f"port: {self.port} is the gateway port")
+        return self
+
+
+class AwsSpendCollectorConfig(StrictModel):
+    """LiteLLM's spend collector as a sidecar: workers hand spend events to it over loopback."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Add a `collector` container (the gateway image running `litellm.proxy.collector`), "
+        "restartable and non-essential; its cpu/memory are carved out of components.gateway's and must leave the "
+        "gateway 512 CPU units and 2 GiB.",
+    )
+    port: int = Field(default=4100, ge=1, le=65535, description="Loopback TCP port; distinct from metrics.port.")
+    buffer_size: int = Field(default=1000, ge=1, le=1000000, description="Events a worker queues for the sidecar.")
+    on_unavailable: Literal["fallback", "drop"] = Field(
+        default="fallback", description="`fallback` writes spend in the worker (nothing lost); `drop` discards."
+    )
+    drain_timeout_seconds: int = Field(default=10, ge=1, le=60, description="Flush window on shutdown.")
+    cpu: int = Field(default=512, ge=128, le=8192, description="CPU units carved out of components.gateway.cpu.")
+    memory: int = Field(default=2048, ge=256, le=30720, description="MiB carved out of components.gateway.memory.")
+
+    @model_validator(mode="after")
+    def _port(self) -> AwsSpendCollectorConfig:
+        if self.port == GATEWAY_CONTAINER_PORT:
+            raise ValueError(f"port: {self.port} is the gateway port")
+        return self
+
+
+# A Bedrock ARN in any partition, naming a resource type and an exact resource (no wildcard anywhere).
+_BEDROCK_ARN = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:bedrock:(?:[a-z]{2}(?:-[a-z]+)+-\d)?:(?:\d{12})?:[a-z][a-z-]*/[A-Za-z0-9._:/-]+$"
+)
 
 
 class AwsConfig(StrictModel):
@@ -262,14 +454,67 @@ class AwsConfig(StrictModel):
     log_retention_days: LOG_RETENTION_DAYS = Field(default=365, description="Of every component's log group.")
     bedrock_model_arns: list[str] = Field(
         default_factory=list,
-        description="Bedrock models the gateway may invoke (exact ARNs); empty: no Bedrock permission at all.",
+        description="Bedrock models the gateway may invoke (exact ARNs in any partition, e.g. `arn:aws-cn:`; "
+        "foundation models, inference profiles, imported models); empty: no Bedrock permission at all.",
     )
+    bedrock_custom_model_import: bool = Field(
+        default=False,
+        description="Create the service role Bedrock Custom Model Import assumes (this account's import jobs "
+        "only) to read model weights under `models/` of the gateway bucket. Grants the tasks nothing: invoke an "
+        "imported model through bedrock_model_arns.",
+    )
+    create_runtime: bool = Field(
+        default=True,
+        description="False: dependencies-only mode. Data stores, secrets, the bucket, the KMS key and the runtime "
+        "roles (gateway, backend, migrations) only; no ECS cluster, services, ALB or migration tasks, for LiteLLM "
+        "running elsewhere (EKS). Runtime outputs are null.",
+    )
+    external_gateway_url: str | None = Field(
+        default=None,
+        pattern=r"^https://[a-z0-9.-]+(?::[0-9]{1,5})?$",
+        description="Dependencies-only mode: the URL of the gateway you run, which the quotas stack talks to.",
+    )
+    metrics: AwsMetricsConfig = Field(default_factory=AwsMetricsConfig)
+    spend_collector: AwsSpendCollectorConfig = Field(default_factory=AwsSpendCollectorConfig)
+
+    @property
+    def managed_stores(self) -> list[str]:
+        """The data stores this stack creates (they need subnets in two zones)."""
+        return [name for name in ("database", "cache") if getattr(self, name).source == "managed"]
 
     @model_validator(mode="after")
     def _zones_match_region_and_subnets(self) -> AwsConfig:
+        if not self.availability_zones:
+            raise ValueError(
+                "availability_zones: no zones at all; list at least two AZs of the region (the ALB and the managed "
+                "data stores span two)"
+            )
         if len(self.availability_zones) < 2:
             count = len(self.availability_zones)
             raise ValueError(f"availability_zones: need at least two AZs for a highly available gateway, got {count}")
+        network = self.network
+        if network.existing_vpc_id is not None:
+            private = len(network.existing_private_subnet_ids)
+            if self.managed_stores and private < 2:
+                raise ValueError(
+                    f"network.existing_private_subnet_ids: {private} private subnet(s), but the managed "
+                    f"{' and '.join(self.managed_stores)} need at least two private subnets (two AZs); list two, or "
+                    "bring your own stores"
+                )
+            if not network.tasks_in_public_subnets and private == 0:
+                raise ValueError("network.existing_private_subnet_ids: the tasks run in private subnets; list them")
+            if self.create_runtime and not self.load_balancer.internet_facing and private < 2:
+                raise ValueError(
+                    "network.existing_private_subnet_ids: the internal ALB needs subnets in two AZs; list two"
+                )
+        if network.tasks_in_public_subnets:
+            if self.database.source == "managed":
+                raise ValueError(
+                    "network.tasks_in_public_subnets: the managed database's bootstrap and migrations run in the "
+                    "private subnets (Aurora is never public); use database.source `external` or `none`"
+                )
+            if network.existing_vpc_id is not None and len(network.existing_public_subnet_ids) < 2:
+                raise ValueError("network.existing_public_subnet_ids: tasks in public subnets need two public subnets")
         if len(set(self.availability_zones)) != len(self.availability_zones):
             raise ValueError("availability_zones: an AZ is listed twice")
         for zone in self.availability_zones:
@@ -286,9 +531,87 @@ class AwsConfig(StrictModel):
         elif self.load_balancer.internet_facing and len(self.network.existing_public_subnet_ids) < 2:
             raise ValueError("network.existing_public_subnet_ids: an internet-facing ALB needs two public subnets")
         for arn in self.bedrock_model_arns:
-            if not arn.startswith(f"arn:aws:bedrock:{self.region}:") or arn.endswith("*"):
-                raise ValueError(f"bedrock_model_arns: {arn!r} is not an exact Bedrock ARN in {self.region}")
+            if not _BEDROCK_ARN.match(arn):
+                raise ValueError(
+                    f"bedrock_model_arns: {arn!r} is not an exact Bedrock ARN (`arn:<partition>:bedrock:<region>:"
+                    "<account>:<type>/<id>`, no wildcard)"
+                )
         return self
+
+    @model_validator(mode="after")
+    def _runtime_options(self) -> AwsConfig:
+        if self.create_runtime:
+            if self.external_gateway_url is not None:
+                raise ValueError(
+                    "external_gateway_url: only in dependencies-only mode (create_runtime: false); otherwise the "
+                    "gateway URL is this stack's load balancer"
+                )
+            return self
+        for field in ("metrics", "spend_collector"):
+            if getattr(self, field).enabled:
+                raise ValueError(
+                    f"{field}.enabled: a sidecar of the ECS gateway task, and dependencies-only mode "
+                    "(create_runtime: false) runs no ECS service"
+                )
+        if self.database.connection_pool.enabled:
+            raise ValueError(
+                "database.connection_pool.enabled: PgBouncer runs inside the ECS gateway task, and "
+                "dependencies-only mode (create_runtime: false) runs none"
+            )
+        return self
+
+    def gateway_processes(self) -> list[tuple[str, int]]:
+        """(field, count) of every knob that multiplies the gateway's processes."""
+        gateway = self.components.gateway
+        counts = [("components.gateway.desired_count", gateway.desired_count)]
+        if gateway.autoscaling:
+            counts.append(("components.gateway.max_count", gateway.max_count))
+        counts.append(("components.gateway.workers", gateway.workers))
+        return counts
+
+    @model_validator(mode="after")
+    def _redis_less_single_process(self) -> AwsConfig:
+        """Without Redis, LiteLLM keeps rate limits and budgets per process: more than one would multiply them."""
+        if self.cache.source != "none" or not self.create_runtime:
+            return self
+        for field, count in self.gateway_processes():
+            if count > 1:
+                raise ValueError(
+                    f"{field}: {count} without Redis (cache.source none) means gateway processes that each "
+                    "enforce the per-agent rate limits and budgets on their own; use 1 task (autoscaling off or "
+                    "max_count 1) and workers 1, or keep a Redis"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _sidecars_fit(self) -> AwsConfig:
+        metrics, collector = self.metrics, self.spend_collector
+        if collector.enabled and self.database.source == "none":
+            raise ValueError(
+                "spend_collector.enabled: the collector writes spend to a database, and database.source is none"
+            )
+        if collector.enabled and metrics.enabled and collector.port == metrics.port:
+            raise ValueError(f"spend_collector.port: {collector.port} is metrics.port too; give each sidecar its own")
+        gateway = self.components.gateway
+        cpu, memory = gateway.cpu, gateway.memory
+        for prefix, share in self.sidecar_shares():
+            cpu -= share.cpu
+            memory -= share.memory
+            if cpu < GATEWAY_MIN_CPU:
+                raise ValueError(
+                    f"{prefix}.cpu: the sidecars leave the gateway container {cpu} of components.gateway.cpu "
+                    f"{gateway.cpu}; it needs at least {GATEWAY_MIN_CPU}"
+                )
+            if memory < GATEWAY_MIN_MEMORY:
+                raise ValueError(
+                    f"{prefix}.memory: the sidecars leave the gateway container {memory} MiB of "
+                    f"components.gateway.memory {gateway.memory}; it needs at least {GATEWAY_MIN_MEMORY}"
+                )
+        return self
+
+    def sidecar_shares(self) -> list[tuple[str, AwsMetricsConfig | AwsSpendCollectorConfig]]:
+        """(config field, sidecar config) of each enabled gateway sidecar, in container order."""
+        return [(name, getattr(self, name)) for name in ("metrics", "spend_collector") if getattr(self, name).enabled]
 
     @model_validator(mode="after")
     def _images_pinned(self) -> AwsConfig:
