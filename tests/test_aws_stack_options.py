@@ -53,6 +53,11 @@ def _synth(config: EnvironmentConfig) -> dict:
     [
         ({"availability_zones": ["us-east-1a"]}, "clouds.aws.availability_zones", "at least two AZs"),
         (
+            {"load_balancer": {"domain_name": None}},
+            "clouds.aws.load_balancer.domain_name",
+            "the DNS name its certificate covers",
+        ),
+        (
             {"load_balancer": {"certificate_arn": None}},
             "clouds.aws.load_balancer.certificate_arn",
             "allow_plaintext",
@@ -277,7 +282,8 @@ def test_nat_gateway_per_az_option(tmp_path, synthesized):
 def test_gateway_url_token_crosses_stacks_without_a_domain_name(tmp_path):
     from stacks.aws.quotas import AwsQuotasStack
 
-    config = _load(tmp_path, {"load_balancer": {"domain_name": None}})
+    # Plain HTTP inside the VPC: the only case whose URL is the ALB's own DNS name (a certificate needs domain_name).
+    config = _load(tmp_path, {"load_balancer": {"domain_name": None, "certificate_arn": None, "allow_plaintext": True}})
     outdir = tmp_path / "out"
     app = cdktf.App(outdir=str(outdir))
     gateway = _stack(config, app)
@@ -290,7 +296,7 @@ def test_gateway_url_token_crosses_stacks_without_a_domain_name(tmp_path):
     quotas_json = json.loads((outdir / "stacks" / "aws-dev-quotas" / "cdk.tf.json").read_text())
     gateway_json = json.loads((outdir / "stacks" / "aws-dev" / "cdk.tf.json").read_text())
     api_base = quotas_json["provider"]["litellm"][0]["api_base"]
-    assert api_base.startswith("https://${data.terraform_remote_state.cross-stack-reference-input-aws-dev.outputs.")
+    assert api_base.startswith("http://${data.terraform_remote_state.cross-stack-reference-input-aws-dev.outputs.")
     (exported,) = [output for name, output in gateway_json["output"].items() if name.startswith("cross-stack-output-")]
     assert exported["value"].startswith("${aws_lb.") and exported["value"].endswith(".dns_name}")
 

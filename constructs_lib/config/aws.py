@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from constructs_lib.config.base import Cidr, SourceCidr, StrictModel, cidr_within, cidrs_overlap
+from constructs_lib.config.base import Cidr, Hostname, SourceCidr, StrictModel, cidr_within, cidrs_overlap
 from constructs_lib.config.components import IMAGE_COMPONENTS, IMAGE_PATTERN, image_pin_problem
 from constructs_lib.config.state import AwsStateConfig
 
@@ -223,11 +223,10 @@ class AwsLoadBalancerConfig(StrictModel):
         pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$",
         description="ACM certificate of the HTTPS listener (HTTP then only redirects).",
     )
-    domain_name: str | None = Field(
+    domain_name: Hostname | None = Field(
         default=None,
-        pattern=r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
         description="DNS name the certificate covers (a record you point at the ALB); the gateway URL uses it. "
-        "Default: the ALB's own DNS name.",
+        "Required with certificate_arn: the ALB's own DNS name is not on your certificate.",
     )
     allow_plaintext: bool = Field(
         default=False, description="Serve plain HTTP without a certificate (trials only). Off: synth refuses."
@@ -248,6 +247,11 @@ class AwsLoadBalancerConfig(StrictModel):
             raise ValueError(
                 "certificate_arn: no certificate; set an ACM certificate ARN, or allow_plaintext: true to serve "
                 "plain HTTP (trials only)"
+            )
+        if self.certificate_arn is not None and self.domain_name is None:
+            raise ValueError(
+                "domain_name: an HTTPS listener needs the DNS name its certificate covers; callers (the quotas "
+                "stack, agents) verify it, and the ALB's own DNS name is not on the certificate"
             )
         if self.internet_facing and self.certificate_arn is None:
             raise ValueError("certificate_arn: an internet-facing ALB needs a certificate; plain HTTP stays internal")
