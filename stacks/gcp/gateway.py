@@ -18,8 +18,8 @@ from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
 from constructs_lib._common.ephemeral import ephemeral_random_password
-from constructs_lib._common.litellm_config import ProxyRuntime, render_proxy_config
 from constructs_lib._common.errors import PropsError
+from constructs_lib._common.litellm_config import ProxyRuntime, render_proxy_config
 from constructs_lib.config.environment import EnvironmentConfig
 from constructs_lib.config.gcp import IMAGE_COMPONENTS, IMAGE_PATTERN, GcpConfig
 from constructs_lib.gcp.apis import GatewayApis
