@@ -387,7 +387,7 @@ def test_the_construct_refuses_a_document_over_secret_managers_limit():
             "proxy-config",
             GatewayProxyConfigProps(secret_id="x", proxy_config=oversized, readers={"gateway": "u"}, production=False),
         )
-    assert caught.value.field == "models" and "64" in caught.value.problem
+    assert caught.value.field == "models" and "65536-byte limit" in caught.value.problem
 
 
 def test_the_construct_refuses_a_config_nobody_reads(example_environments):
