@@ -3,7 +3,8 @@
 gateway (4000), backend (4001) and ui (3000) run on Cloud Run behind a global external HTTPS load balancer that
 routes the shared path list; Cloud SQL PostgreSQL, Memorystore Redis and a GCS bucket sit on the private
 network; Secret Manager holds every credential; a Cloud Run job applies the Prisma migrations before the
-services start. One construct per concern in constructs_lib/gcp/.
+services start. The gateway and backend load LiteLLM's rendered config.yaml from a pinned Secret Manager version
+(constructs_lib/gcp/proxy_config.py). One construct per concern in constructs_lib/gcp/.
 
 Options (clouds.gcp, all off by default): bring-your-own PostgreSQL/Redis (`database.source`/`cache.source`
 `external`, URL in Secret Manager) or none at all (`none`), dependencies-only mode (`create_runtime: false`),
