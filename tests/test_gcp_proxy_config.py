@@ -37,6 +37,7 @@ from constructs_lib.gcp.proxy_config import (
 )
 from stacks.context import StackContext
 from stacks.gcp.gateway import proxy_runtime
+from tests.leakcheck import is_env_only_proxy_config
 from tests.test_gcp_parity import (
     DB_URL_NAME,
     NO_QUOTAS,
@@ -369,6 +370,33 @@ def test_sidecars_neither_mount_nor_read_the_config(variants):
             for value in env_of(sidecar).values():
                 if isinstance(value, dict):
                     assert secret_name(stack, value["secret"]) != secret["secret_id"]
+
+
+def test_the_leak_rules_admit_the_deployed_documents_and_nothing_with_a_credential_in_it(variants):
+    """test_leaks.py lets a secret version hold this one literal; the rule must bite on a document with a value."""
+    for name, (_, stack) in variants.items():
+        assert is_env_only_proxy_config(_config_secret(stack)[2]["secret_data"]), name
+    text = _config_secret(variants["external-stores"][1])[2]["secret_data"]
+    document = yaml.safe_load(text)
+    header = text.splitlines(keepends=True)[0]
+
+    def with_change(change) -> str:
+        changed = json.loads(json.dumps(document))
+        change(changed)
+        return header + yaml.safe_dump(changed, sort_keys=False)
+
+    assert is_env_only_proxy_config(with_change(lambda doc: None))
+    leaks = [
+        with_change(lambda doc: doc["model_list"][0]["litellm_params"].update(api_key="sk-live-0123456789")),
+        with_change(lambda doc: doc["general_settings"].update(master_key="hunter2-not-a-reference")),
+        with_change(lambda doc: doc["litellm_settings"]["cache_params"].update(url="rediss://:pw@redis.internal:6379")),
+        with_change(lambda doc: doc["general_settings"].update(database_url="${random_password.db.result}")),
+        with_change(lambda doc: doc["general_settings"].update(ui_access_token="abc")),
+        with_change(lambda doc: doc["router_settings"].update(note="sk-live-0123456789")),
+        text.replace(header, ""),
+        header + "not: [a, proxy, config]\n",
+    ]
+    assert [is_env_only_proxy_config(item) for item in leaks] == [False] * len(leaks)
 
 
 # ---------------------------------------------------------------- construct refusals
