@@ -20,7 +20,7 @@ from constructs import Construct
 
 from constructs_lib._common.ephemeral import ephemeral_random_password
 from constructs_lib._common.errors import PropsError
-from constructs_lib._common.litellm_config import ProxyRuntime, render_proxy_config
+from constructs_lib._common.litellm_config import CONFIG_SHA_ENV, ProxyRuntime, render_proxy_config
 from constructs_lib.config.environment import EnvironmentConfig
 from constructs_lib.config.gcp import IMAGE_COMPONENTS, IMAGE_PATTERN, GcpConfig
 from constructs_lib.gcp.apis import GatewayApis
@@ -330,8 +330,9 @@ class GcpGatewayStack(GcpStack):
         TerraformOutput(
             self,
             "proxy_config_secret",
-            value={"id": proxy_config.secret.id, "version": proxy_config.secret.version, "sha256": proxy_config.sha256},
-            description="LiteLLM's config.yaml (env references only); gateway and backend mount this version",
+            value={"id": proxy_config.secret.id, "version": proxy_config.secret.version},
+            description="LiteLLM's config.yaml (env references only); gateway and backend mount this version "
+            f"(its SHA-256 is their {CONFIG_SHA_ENV})",
         )
         TerraformOutput(
             self, "database_password_secret_id", value=db_password.id if db_password else Token.null_value()
