@@ -89,6 +89,13 @@ def command(container: dict) -> str:
     return container["command"][2]
 
 
+def proxy_document(stack: dict, component: str = "gateway") -> dict:
+    """The LiteLLM config.yaml a service mounts (the secret version its `proxy-config` volume names)."""
+    (volume,) = [item for item in services(stack)[component]["template"]["volumes"] if item["name"] == "proxy-config"]
+    version_address = volume["secret"]["items"][0]["version"].split(".")[1]
+    return yaml.safe_load(resources(stack, "google_secret_manager_secret_version")[version_address]["secret_data"])
+
+
 @pytest.fixture
 def dev(synthesized) -> dict:
     return synthesized["gcp-dev"]
@@ -343,7 +350,9 @@ def test_external_database_and_redis_replace_the_managed_stores(tmp_path):
         for plain in ("DATABASE_HOST", "DATABASE_PASSWORD", "REDIS_HOST", "REDIS_PASSWORD", "REDIS_SSL"):
             assert plain not in env, (component, plain)
         assert "export DATABASE_URL" not in command(container)
-    assert env_of(containers(stack, "backend")[0])["STORE_MODEL_IN_DB"] == "true"
+    # store_model_in_db lives in the proxy config only (no STORE_MODEL_IN_DB env to OR onto it).
+    assert "STORE_MODEL_IN_DB" not in env_of(containers(stack, "backend")[0])
+    assert proxy_document(stack, "backend")["general_settings"]["store_model_in_db"] is True
     # Migrations still run, against the external database, through the same secret.
     (job,) = resources(stack, "google_cloud_run_v2_job").values()
     job_env = {item["name"]: item for item in job["template"]["template"]["containers"][0]["env"]}
@@ -383,7 +392,9 @@ def test_no_database_and_no_redis_leave_nothing_to_migrate_or_grant(tmp_path):
         env = env_of(container)
         assert not any(name.startswith(("DATABASE_", "REDIS_")) for name in env), component
         assert "STORE_MODEL_IN_DB" not in env
-        assert command(container).startswith("exec uvicorn")
+        assert proxy_document(stack, component)["general_settings"]["store_model_in_db"] is False
+        assert "export DATABASE_URL" not in command(container)
+        assert command(container).split(" && ")[-1].startswith("exec uvicorn")
         assert not any("google_cloud_run_v2_job" in item for item in services(stack)[component]["depends_on"])
     assert "--workers 1" in command(containers(stack, "gateway")[0])
     assert stack["output"]["migration_command"]["value"] is None
@@ -392,7 +403,8 @@ def test_no_database_and_no_redis_leave_nothing_to_migrate_or_grant(tmp_path):
 def test_redis_less_gateway_with_a_database_keeps_store_model_in_db(tmp_path):
     stack = _synth(_load(tmp_path, {"cache": {"source": "none"}, **SINGLE_PROCESS}))
     assert "google_redis_instance" not in stack["resource"]
-    assert env_of(containers(stack, "backend")[0])["STORE_MODEL_IN_DB"] == "true"
+    assert "STORE_MODEL_IN_DB" not in env_of(containers(stack, "backend")[0])
+    assert proxy_document(stack, "backend")["general_settings"]["store_model_in_db"] is True
     assert len(resources(stack, "google_sql_database_instance")) == 1
     # Cloud SQL still needs Private Services Access.
     assert len(resources(stack, "google_service_networking_connection")) == 1
@@ -690,4 +702,6 @@ def test_plaintext_redis_opt_in_drops_the_ca_and_redis_ssl(tmp_path):
         env = env_of(service["template"]["containers"][0])
         assert "REDIS_SSL" not in env and "REDIS_SSL_CA_CERTS" not in env
         assert isinstance(env["REDIS_PASSWORD"], dict) and "REDIS_HOST" in env
-        assert not service["template"].get("volumes")
+        # No CA volume: the proxy config is the only mount, and it says plaintext too.
+        assert [volume["name"] for volume in service["template"]["volumes"]] == ["proxy-config"]
+        assert proxy_document(stack, component)["litellm_settings"]["cache_params"]["ssl"] is False

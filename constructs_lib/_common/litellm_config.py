@@ -25,6 +25,8 @@ REDIS_ENV = {
     "port": "REDIS_PORT",
     "password": "REDIS_PASSWORD",  # pragma: allowlist secret
     "ssl": "REDIS_SSL",
+    # A complete `redis://` / `rediss://` URL (a brought Redis): TLS is the URL's scheme.
+    "url": "REDIS_URL",
 }
 # Put in every gateway container's plain environment: a new digest is a new task definition / revision.
 CONFIG_SHA_ENV = "LITELLM_PROXY_CONFIG_SHA256"
@@ -38,13 +40,14 @@ PROMETHEUS_CALLBACK = "prometheus"
 class ProxyRuntime:
     """What the gateway of one cloud runs with: its stack decides, the document follows.
 
-    `redis`: `tls` (the default everywhere), `plaintext` (an explicit opt-in of the stack's config), or `none`
-    (no shared cache: rate limits and budgets are then per process, which the stacks refuse for more than one).
+    `redis`: `tls` (the default everywhere), `plaintext` (an explicit opt-in of the stack's config), `url` (a
+    brought Redis whose complete URL is in REDIS_URL, TLS by its `rediss://` scheme), or `none` (no shared cache:
+    rate limits and budgets are then per process, which the stacks refuse for more than one).
     `database`: whether LiteLLM has a database (keys, teams, spend); without one there is no `database_url`.
     `metrics`: the Prometheus callback, for a metrics sidecar.
     """
 
-    redis: Literal["tls", "plaintext", "none"] = "tls"
+    redis: Literal["tls", "plaintext", "url", "none"] = "tls"
     database: bool = True
     metrics: bool = False
 
@@ -90,14 +93,18 @@ def proxy_config_document(config: EnvironmentConfig, runtime: ProxyRuntime | Non
         # Redis backs the per-key rate limits and budgets across replicas. Response caching stays opt-in per
         # request (`default_off`): agents must not get another agent's cached answer by accident.
         litellm_settings["cache"] = True
-        litellm_settings["cache_params"] = {
-            "type": "redis",
-            "mode": "default_off",
-            "host": env_reference(REDIS_ENV["host"]),
-            "port": env_reference(REDIS_ENV["port"]),
-            "password": env_reference(REDIS_ENV["password"]),
-            "ssl": runtime.redis == "tls",
-        }
+        cache_params: dict[str, Any] = {"type": "redis", "mode": "default_off"}
+        if runtime.redis == "url":
+            # LiteLLM hands `url` to redis-py's from_url, which takes host, port, password and TLS from the URL.
+            cache_params["url"] = env_reference(REDIS_ENV["url"])
+        else:
+            cache_params |= {
+                "host": env_reference(REDIS_ENV["host"]),
+                "port": env_reference(REDIS_ENV["port"]),
+                "password": env_reference(REDIS_ENV["password"]),
+                "ssl": runtime.redis == "tls",
+            }
+        litellm_settings["cache_params"] = cache_params
     if runtime.metrics:
         litellm_settings["callbacks"] = [PROMETHEUS_CALLBACK]
     general_settings: dict[str, Any] = {"master_key": env_reference(MASTER_KEY_ENV)}

@@ -3,7 +3,8 @@
 gateway (4000), backend (4001) and ui (3000) run on Cloud Run behind a global external HTTPS load balancer that
 routes the shared path list; Cloud SQL PostgreSQL, Memorystore Redis and a GCS bucket sit on the private
 network; Secret Manager holds every credential; a Cloud Run job applies the Prisma migrations before the
-services start. One construct per concern in constructs_lib/gcp/.
+services start. The gateway and backend load LiteLLM's rendered config.yaml from a pinned Secret Manager version
+(constructs_lib/gcp/proxy_config.py). One construct per concern in constructs_lib/gcp/.
 
 Options (clouds.gcp, all off by default): bring-your-own PostgreSQL/Redis (`database.source`/`cache.source`
 `external`, URL in Secret Manager) or none at all (`none`), dependencies-only mode (`create_runtime: false`),
@@ -19,6 +20,7 @@ from constructs import Construct
 
 from constructs_lib._common.ephemeral import ephemeral_random_password
 from constructs_lib._common.errors import PropsError
+from constructs_lib._common.litellm_config import CONFIG_SHA_ENV, ProxyRuntime, render_proxy_config
 from constructs_lib.config.environment import EnvironmentConfig
 from constructs_lib.config.gcp import IMAGE_COMPONENTS, IMAGE_PATTERN, GcpConfig
 from constructs_lib.gcp.apis import GatewayApis
@@ -37,6 +39,7 @@ from constructs_lib.gcp.load_balancer import GatewayLoadBalancer, GatewayLoadBal
 from constructs_lib.gcp.metrics import GatewayMetrics, GatewayMetricsProps
 from constructs_lib.gcp.migrations import MigrationsJob, MigrationsJobProps
 from constructs_lib.gcp.network import GatewayNetwork, GatewayNetworkProps
+from constructs_lib.gcp.proxy_config import GatewayProxyConfig, GatewayProxyConfigProps
 from constructs_lib.gcp.secrets import GatewaySecret, GatewaySecretProps, WriteOnlyValue
 from constructs_lib.gcp.service_accounts import GatewayServiceAccounts
 from constructs_lib.gcp.url_map_paths import shared_url_map_rules
@@ -89,13 +92,28 @@ def _check_environment(config: EnvironmentConfig, gcp: GcpConfig) -> None:
         )
 
 
-def _startup_command(start: str, *, build_database_url: bool, replica: bool) -> list[str]:
-    """Build DATABASE_URL from the discrete env vars (the password comes from Secret Manager), then start.
+def proxy_runtime(gcp: GcpConfig) -> ProxyRuntime:
+    """What the LiteLLM document must say for these options: the same Redis, database and metrics as the env."""
+    cache = gcp.cache
+    if cache.source == "none":
+        redis = "none"
+    elif cache.source == "external":
+        redis = "url"
+    else:
+        redis = "tls" if cache.transit_encryption else "plaintext"
+    return ProxyRuntime(redis=redis, database=gcp.database.source != "none", metrics=gcp.metrics.enabled)
+
+
+def _startup_command(
+    start: str, *, build_database_url: bool, replica: bool, check_config: str | None = None
+) -> list[str]:
+    """Refuse a proxy config other than the deployed one, build DATABASE_URL from the discrete env vars (the
+    password comes from Secret Manager), then start.
 
     An external database arrives as a ready DATABASE_URL secret, and without a database there is nothing to
     build. `$NAME` without braces: `${...}` would be read as a Terraform interpolation.
     """
-    steps = []
+    steps = [check_config] if check_config else []
     if build_database_url:
         steps.append(f'export DATABASE_URL="{_URL.format(host="$DATABASE_HOST")}"')
         if replica:
@@ -250,6 +268,20 @@ class GcpGatewayStack(GcpStack):
             ),
         )
 
+        # LiteLLM's reviewed config.yaml (model list, cache, database), loaded by the gateway and the backend only
+        # (constructs_lib/gcp/proxy_config.py explains the mechanism); the UI and the migrations never read it.
+        proxy_config = GatewayProxyConfig(
+            self,
+            "proxy-config",
+            GatewayProxyConfigProps(
+                secret_id=naming.name("proxy-config"),
+                proxy_config=render_proxy_config(config, proxy_runtime(gcp)),
+                readers={component: accounts.member(component) for component in ("gateway", "backend")},
+                production=production,
+                depends_on=secret_apis,
+            ),
+        )
+
         # Per-secret grants: each identity reads exactly the secrets its container references.
         ca_secrets = [redis_ca] if redis_ca else []
         readers = {
@@ -262,6 +294,8 @@ class GcpGatewayStack(GcpStack):
             component: [item.grant_read(accounts.member(component), component) for item in secrets]
             for component, secrets in readers.items()
         }
+        for component, grant in proxy_config.grants.items():
+            grants[component].append(grant)
 
         database_env: dict[str, str] = {}
         if database is not None:
@@ -289,9 +323,17 @@ class GcpGatewayStack(GcpStack):
                 cache=cache,
                 redis_ca=redis_ca,
                 bucket=bucket,
+                proxy_config=proxy_config,
             )
 
         TerraformOutput(self, "master_key_secret_id", value=master_key.id)
+        TerraformOutput(
+            self,
+            "proxy_config_secret",
+            value={"id": proxy_config.secret.id, "version": proxy_config.secret.version},
+            description="LiteLLM's config.yaml (env references only); gateway and backend mount this version "
+            f"(its SHA-256 is their {CONFIG_SHA_ENV})",
+        )
         TerraformOutput(
             self, "database_password_secret_id", value=db_password.id if db_password else Token.null_value()
         )
@@ -369,6 +411,7 @@ class GcpGatewayStack(GcpStack):
         cache: GatewayCache | None,
         redis_ca: GatewaySecret | None,
         bucket: GatewayBucket,
+        proxy_config: GatewayProxyConfig,
     ) -> str | None:
         """Cloud Run services and job, the load balancer, and their outputs; returns the migration command."""
         naming, production = context.naming, context.config.production
@@ -414,8 +457,13 @@ class GcpGatewayStack(GcpStack):
         if replica_ip:
             runtime_env |= {"DATABASE_HOST_READ_REPLICA": replica_ip}
 
-        def startup(start: str) -> list[str]:
-            return _startup_command(start, build_database_url=database is not None, replica=bool(replica_ip))
+        def startup(start: str, *, loads_config: bool = False) -> list[str]:
+            return _startup_command(
+                start,
+                build_database_url=database is not None,
+                replica=bool(replica_ip),
+                check_config=proxy_config.check if loads_config else None,
+            )
 
         gateway_config = gcp.components.gateway
         gateway_env: dict[str, str] = {}
@@ -480,13 +528,11 @@ class GcpGatewayStack(GcpStack):
         container_cpu, container_memory = gcp.gateway_container_limits() if sidecars else (None, None)
 
         services: dict[str, GatewayService] = {}
+        # No STORE_MODEL_IN_DB env: the document's general_settings.store_model_in_db (on with a database) is the
+        # one place; LiteLLM would OR the env var onto it at start.
         for component, start, extra_env in (
             ("gateway", gateway_start, gateway_env),
-            (
-                "backend",
-                _uvicorn("backend.main", PORTS["backend"], gcp.components.backend.processes),
-                {"STORE_MODEL_IN_DB": "true"} if has_db else {},
-            ),
+            ("backend", _uvicorn("backend.main", PORTS["backend"], gcp.components.backend.processes), {}),
         ):
             component_config = getattr(gcp.components, component)
             gateway = component == "gateway"
@@ -503,10 +549,10 @@ class GcpGatewayStack(GcpStack):
                     probes=LITELLM_PROBES,
                     production=production,
                     egress=network.egress,
-                    env={**runtime_env, **extra_env},
+                    env={**runtime_env, **extra_env, **proxy_config.env},
                     secrets=[item for item in readers[component] if item is not redis_ca],
-                    secret_files=secret_files,
-                    command=startup(start),
+                    secret_files=[*secret_files, proxy_config.file],
+                    command=startup(start, loads_config=True),
                     container_cpu=container_cpu if gateway else None,
                     container_memory=container_memory if gateway else None,
                     memory_dirs=memory_dirs if gateway else (),
