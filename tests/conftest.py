@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -46,3 +50,61 @@ def synthesized(synth_dir) -> dict[str, dict]:
     return {
         path.parent.name: json.loads(path.read_text()) for path in sorted((synth_dir / "stacks").glob("*/cdk.tf.json"))
     }
+
+
+# Every place a user might (mis)put a key: provider-key variables, master-key variables, cloud credentials.
+CANARY = "canary-4f9c2e1b7d"
+CANARY_VARIABLES = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "DASHSCOPE_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "LITELLM_API_KEY",
+    "LITELLM_MASTER_KEY",
+    "TF_VAR_litellm_api_key",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "GOOGLE_CREDENTIALS",
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
+    "ALICLOUD_ACCESS_KEY",
+    "ALICLOUD_SECRET_KEY",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "DATABASE_URL",
+    "REDIS_PASSWORD",
+)
+CANARY_FILES = (".env", "secrets/openai.txt", "terraform.tfvars", "config.auto.tfvars", "secrets.auto.tfvars.json")
+
+
+@dataclass(frozen=True)
+class SeparateSynth:
+    outdir: Path
+    result: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="session")
+def separate_process_synth(tmp_path_factory) -> SeparateSynth:
+    """The one other full synth of the session: `main.py` in its own process, on the per-cloud parallel path
+    (LLMGW_SYNTH_JOBS=2), from a copy of config/ in another directory, with canary values in every key-ish
+    variable and file. test_leaks looks for the canaries in it; test_synth compares its bytes with the in-process
+    session synth (so the same run proves determinism across processes, paths and locations)."""
+    workdir = tmp_path_factory.mktemp("separate-synth") / "work"
+    shutil.copytree(CONFIG_DIR, workdir / "config")
+    for name in CANARY_FILES:
+        path = workdir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"OPENAI_API_KEY={CANARY}-{name}\n")
+    (workdir / "config" / "secrets.auto.tfvars").write_text(f'litellm_api_key = "{CANARY}"\n')
+    env = {
+        **os.environ,
+        "STACKS": "",
+        "LLMGW_SYNTH_JOBS": "2",
+        **{name: f"{CANARY}-{name}" for name in CANARY_VARIABLES},
+    }
+    result = subprocess.run(
+        [sys.executable, str(REPO / "main.py"), "--config-dir", "config", "--outdir", "cdktf.out"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return SeparateSynth(workdir / "cdktf.out", result)

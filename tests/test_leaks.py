@@ -3,63 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 
 import cdktf
 import pytest
 from cdktf_cdktf_provider_random.password import Password
 from cdktf_cdktf_provider_random.provider import RandomProvider
 
-from tests.conftest import CONFIG_DIR, REPO
+from tests.conftest import CANARY, REPO
 from tests.leakcheck import is_env_only_proxy_config, unmarked_sensitive_outputs
 
-CANARY = "canary-4f9c2e1b7d"
-# Every place a user might (mis)put a key: provider-key variables, master-key variables, cloud credentials.
-CANARY_VARIABLES = (
-    "OPENAI_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "DASHSCOPE_API_KEY",
-    "DEEPSEEK_API_KEY",
-    "LITELLM_API_KEY",
-    "LITELLM_MASTER_KEY",
-    "TF_VAR_litellm_api_key",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "GOOGLE_CREDENTIALS",
-    "GOOGLE_OAUTH_ACCESS_TOKEN",
-    "ALICLOUD_ACCESS_KEY",
-    "ALICLOUD_SECRET_KEY",
-    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-    "DATABASE_URL",
-    "REDIS_PASSWORD",
-)
-CANARY_FILES = (".env", "secrets/openai.txt", "terraform.tfvars", "config.auto.tfvars", "secrets.auto.tfvars.json")
 
-
-def test_canary_values_never_reach_the_synth_output_or_logs(tmp_path):
+def test_canary_values_never_reach_the_synth_output_or_logs(separate_process_synth):
     """A full synth with canaries in every key-ish variable and file: none may appear in cdktf.out or the logs."""
-    workdir = tmp_path / "work"
-    shutil.copytree(CONFIG_DIR, workdir / "config")
-    for name in CANARY_FILES:
-        path = workdir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"OPENAI_API_KEY={CANARY}-{name}\n")
-    (workdir / "config" / "secrets.auto.tfvars").write_text(f'litellm_api_key = "{CANARY}"\n')
-    env = {**os.environ, "STACKS": "", **{name: f"{CANARY}-{name}" for name in CANARY_VARIABLES}}
-    result = subprocess.run(
-        [sys.executable, str(REPO / "main.py"), "--config-dir", "config", "--outdir", "cdktf.out"],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    result = separate_process_synth.result
     assert result.returncode == 0, result.stderr
     assert CANARY not in result.stdout + result.stderr
-    files = [path for path in (workdir / "cdktf.out").rglob("*") if path.is_file()]
+    files = [path for path in separate_process_synth.outdir.rglob("*") if path.is_file()]
     assert len(files) > 10
     leaked = [str(path) for path in files if CANARY.encode() in path.read_bytes()]
     assert not leaked, f"canary found in {leaked}"

@@ -343,3 +343,39 @@ def test_cross_stack_references_plan_against_local_placeholder_state(tmp_path):
     results = {result.name: result for result in plan_stacks(out_dir)}
     assert results["consumer"].ok, results["consumer"].output
     assert results["producer"].ok, results["producer"].output
+
+
+def test_standin_still_runs_as_a_plugin_terraform_starts_through_dev_overrides(tmp_path):
+    """The stand-in's plugin mode (go-plugin handshake, TLS) for a CLI-config dev_overrides entry, which
+    `make plan-offline` no longer uses (it reattaches long-lived servers): Terraform starts it and validates."""
+    import shlex
+    import subprocess
+    import sys
+
+    from tools.plan_offline import CACHE_DIR, terraform_env
+
+    address = "registry.terraform.io/hashicorp/random"
+    schema_file = schemas_from_jsii.ensure_schema("random", REPO / ".cache" / "schemas")
+    shim = tmp_path / "plugins" / "terraform-provider-random"
+    shim.parent.mkdir()
+    command = [sys.executable, "-m", "tools.standin_provider", "--schema", str(schema_file), "--address", address]
+    shim.write_text(
+        f"#!/bin/sh\ncd {shlex.quote(str(REPO))} && exec {shlex.join([*command, '--cache', str(CACHE_DIR)])}\n"
+    )
+    shim.chmod(0o755)
+    cli_config = tmp_path / "terraform.rc"
+    cli_config.write_text(
+        f'provider_installation {{\n  dev_overrides {{ "{address}" = "{shim.parent}" }}\n  direct {{}}\n}}\n'
+    )
+    workdir = tmp_path / "stack"
+    workdir.mkdir()
+    config = {"resource": {"random_password": {"pw": {"length": 16, "not_an_argument": 1}}}}
+    (workdir / "main.tf.json").write_text(json.dumps(config))
+    env = {key: value for key, value in terraform_env(cli_config, "").items() if key != "TF_REATTACH_PROVIDERS"}
+    result = subprocess.run(
+        ["terraform", "validate", "-no-color"], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Provider development overrides are in effect" in output
+    assert 'No argument or block type is named "not_an_argument".' in output

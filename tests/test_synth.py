@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -49,11 +48,11 @@ def test_stack_snapshot(stack, synthesized, snapshot_json):
     assert synthesized[stack] == snapshot_json
 
 
-def test_synthesis_is_deterministic_across_processes_and_paths(synth_dir, tmp_path):
-    """A separate `main.py` run (per-cloud parallel processes) writes byte-identical files to the in-process run."""
-    outdir = tmp_path / "cdktf.out"
-    env = {**os.environ, "STACKS": "", "LLMGW_SYNTH_JOBS": "2"}
-    subprocess.run([sys.executable, "main.py", "--outdir", str(outdir)], cwd=REPO, check=True, env=env)
+def test_synthesis_is_deterministic_across_processes_and_paths(synth_dir, separate_process_synth):
+    """A separate `main.py` run (per-cloud parallel processes, config copied elsewhere, canaries in the environment)
+    writes byte-identical files to the in-process run."""
+    assert separate_process_synth.result.returncode == 0, separate_process_synth.result.stderr
+    outdir = separate_process_synth.outdir
     first = sorted(path.relative_to(synth_dir) for path in synth_dir.rglob("*") if path.is_file())
     second = sorted(path.relative_to(outdir) for path in outdir.rglob("*") if path.is_file())
     assert first == second

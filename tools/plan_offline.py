@@ -1,8 +1,9 @@
 """`terraform validate` and `terraform plan` of every synthesized stack, offline, against stand-in providers.
 
 Provider binaries cannot be downloaded here, so each provider a stack requires is served by the
-stand-in (tools/standin_provider) from its schema, through a CLI-config `dev_overrides` entry: the real
-Terraform binary parses, validates, evaluates and plans the stack. See docs/OFFLINE_PLAN.md.
+stand-in (tools/standin_provider) from its schema: one long-lived process per provider, which every
+Terraform run of this process reaches through TF_REATTACH_PROVIDERS (no plugin process is started per
+run). The real Terraform binary parses, validates, evaluates and plans the stack. See docs/OFFLINE_PLAN.md.
 
     python -m tools.plan_offline [--stacks a,b] [--out cdktf.out]
 """
@@ -10,14 +11,17 @@ Terraform binary parses, validates, evaluates and plans the stack. See docs/OFFL
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import re
+import select
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,14 +36,11 @@ DEFAULT_OUT = REPO_ROOT / "cdktf.out"
 CACHE_DIR = REPO_ROOT / ".cache" / "standin_provider"
 SCHEMA_CACHE = REPO_ROOT / ".cache" / "schemas"
 CHECKED_IN_SCHEMAS = REPO_ROOT / "imports" / "schemas"
-PARALLEL_STACKS = 2
+# Terraform runs at once: each is mostly Terraform's own CPU (the stand-ins answer from memory)
+PARALLEL_STACKS = max(2, os.cpu_count() or 1)
 DEFAULT_REGISTRY = "registry.terraform.io"
 STACK_TIMEOUT_SECONDS = 300
-
-# Terraform's own warning that dev_overrides are active: true by construction here, so not repeated
-_OVERRIDES_WARNING = re.compile(
-    r"(?:│ |╷\n)?[│ ]*Warning: Provider development overrides are in effect.*?releases\.\n(?:╵\n)?", re.S
-)
+SERVER_START_TIMEOUT_SECONDS = 120
 
 
 class PlanOfflineError(Exception):
@@ -146,13 +147,45 @@ def required_providers(config: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def write_shims(providers: list[Provider], root: Path) -> Path:
-    """One executable terraform-provider-<name> per provider, and the CLI config pointing at them."""
-    overrides = []
-    for provider in providers:
-        shim_dir = root / "providers" / provider.address.replace("/", "_")
-        shim_dir.mkdir(parents=True, exist_ok=True)
-        shim = shim_dir / f"terraform-provider-{provider.type_name}"
+class StandinServers:
+    """Long-lived stand-in providers: one process per provider schema, started on first use and reused by every
+    Terraform run of this process (`make plan-offline`, or a whole pytest session) until it exits.
+
+    Each server prints its TF_REATTACH_PROVIDERS entry when it listens; it exits when its standard input closes,
+    so a server never outlives the process that started it, even one that is killed.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._processes: dict[Provider, subprocess.Popen[bytes]] = {}
+        self._entries: dict[Provider, dict[str, Any]] = {}
+        self._logs: dict[Provider, Path] = {}
+        self._started = 0
+        self._socket_dir: Path | None = None
+
+    def reattach(self, providers: list[Provider]) -> str:
+        """TF_REATTACH_PROVIDERS for these providers, starting the servers not yet running (in parallel)."""
+        with self._lock:
+            if self._socket_dir is None:
+                self._socket_dir = Path(tempfile.mkdtemp(prefix="standin-"))  # mode 0700: only we reach the sockets
+            starting = [provider for provider in providers if not self._running(provider)]
+            for provider in starting:
+                self._start(provider)
+            for provider in starting:
+                self._entries[provider] = self._wait_ready(provider)
+            reattach: dict[str, Any] = {}
+            for provider in providers:
+                reattach.update(self._entries[provider])
+            return json.dumps(reattach)
+
+    def _running(self, provider: Provider) -> bool:
+        process = self._processes.get(provider)
+        return process is not None and process.poll() is None and provider in self._entries
+
+    def _start(self, provider: Provider) -> None:
+        assert self._socket_dir is not None
+        self._started += 1
+        stem = f"{provider.type_name}-{self._started}"
         command = [
             sys.executable,
             "-m",
@@ -163,17 +196,56 @@ def write_shims(providers: list[Provider], root: Path) -> Path:
             provider.address,
             "--cache",
             str(CACHE_DIR),
+            "--reattach",
+            str(self._socket_dir / f"{stem}.sock"),
         ]
-        shim.write_text(
-            "#!/bin/sh\n"
-            f'PYTHONPATH={shlex.quote(str(REPO_ROOT))}${{PYTHONPATH:+:$PYTHONPATH}} exec {shlex.join(command)} "$@"\n'
-        )
-        shim.chmod(0o755)
-        overrides.append(f"    {json.dumps(provider.address)} = {json.dumps(str(shim_dir))}")
+        self._logs[provider] = self._socket_dir / f"{stem}.log"
+        with self._logs[provider].open("wb") as log:
+            # cwd on sys.path (python -m) makes `tools` importable
+            self._processes[provider] = subprocess.Popen(
+                command, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log
+            )
+
+    def _wait_ready(self, provider: Provider) -> dict[str, Any]:
+        process = self._processes[provider]
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], SERVER_START_TIMEOUT_SECONDS)
+        line = process.stdout.readline() if ready else b""
+        if not line:
+            process.kill()
+            process.wait()
+            detail = self._logs[provider].read_text(errors="replace")[-2000:]
+            raise PlanOfflineError(f"the stand-in provider for {provider.address} did not start:\n{detail}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        with self._lock:
+            for process in self._processes.values():
+                if process.stdin is not None:
+                    process.stdin.close()
+            for process in self._processes.values():
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                if process.stdout is not None:
+                    process.stdout.close()
+            self._processes.clear()
+            self._entries.clear()
+            if self._socket_dir is not None:
+                shutil.rmtree(self._socket_dir, ignore_errors=True)
+                self._socket_dir = None
+
+
+SERVERS = StandinServers()
+atexit.register(SERVERS.close)
+
+
+def write_cli_config(root: Path) -> Path:
+    """A CLI config of our own, so a user's (plugin cache, mirrors, dev_overrides) cannot change the run."""
     cli_config = root / "terraform.rc"
-    cli_config.write_text(
-        "provider_installation {\n  dev_overrides {\n" + "\n".join(overrides) + "\n  }\n  direct {}\n}\n"
-    )
+    cli_config.write_text("# plan-offline: providers are reattached stand-ins (TF_REATTACH_PROVIDERS)\n")
     return cli_config
 
 
@@ -237,11 +309,17 @@ def prepare_workdir(stack_file: Path, workdir: Path) -> None:
         (workdir / "plan-offline.auto.tfvars.json").write_text(json.dumps(variables, indent=2))
 
 
-def terraform_env(cli_config: Path) -> dict[str, str]:
+def terraform_env(cli_config: Path, reattach: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("TF_LOG")}
     env.pop("TF_PLUGIN_CACHE_DIR", None)
     env.pop("TF_DATA_DIR", None)
-    env.update(TF_CLI_CONFIG_FILE=str(cli_config), TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1", TF_INPUT="0")
+    env.update(
+        TF_CLI_CONFIG_FILE=str(cli_config),
+        TF_REATTACH_PROVIDERS=reattach,
+        TF_IN_AUTOMATION="1",
+        CHECKPOINT_DISABLE="1",
+        TF_INPUT="0",
+    )
     return env
 
 
@@ -252,15 +330,13 @@ def _run(command: list[str], workdir: Path, env: dict[str, str]) -> tuple[bool, 
         )
     except subprocess.TimeoutExpired:
         return False, f"{shlex.join(command)} did not finish in {STACK_TIMEOUT_SECONDS} s"
-    output = _OVERRIDES_WARNING.sub("", proc.stdout + proc.stderr).strip()
-    return proc.returncode == 0, output
+    return proc.returncode == 0, (proc.stdout + proc.stderr).strip()
 
 
-def plan_stack(name: str, stack_file: Path, cli_config: Path, scratch: Path) -> StackResult:
+def plan_stack(name: str, stack_file: Path, env: dict[str, str], scratch: Path) -> StackResult:
     started = time.monotonic()
     workdir = scratch / "stacks" / name
     prepare_workdir(stack_file, workdir)
-    env = terraform_env(cli_config)
     outputs = []
     ok = True
     for command in (
@@ -294,13 +370,12 @@ def plan_stacks(out_dir: Path, only: list[str] | None = None) -> list[StackResul
     for provider in providers:
         # encode each schema once here, not in parallel by the first plugin process of every stack
         standin_schema.cached_response_bytes(provider.schema_file, provider.address, CACHE_DIR)
+    reattach = SERVERS.reattach(providers)
     with tempfile.TemporaryDirectory(prefix="plan-offline-") as tmp:
         scratch = Path(tmp)
-        cli_config = write_shims(providers, scratch)
+        env = terraform_env(write_cli_config(scratch), reattach)
         with ThreadPoolExecutor(max_workers=PARALLEL_STACKS) as pool:
-            futures = [
-                pool.submit(plan_stack, name, path, cli_config, scratch) for name, path in sorted(stacks.items())
-            ]
+            futures = [pool.submit(plan_stack, name, path, env, scratch) for name, path in sorted(stacks.items())]
             return [future.result() for future in futures]
 
 

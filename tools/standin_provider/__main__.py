@@ -1,4 +1,5 @@
-"""Entry point Terraform runs (through a terraform-provider-<name> shim) for one provider schema."""
+"""Serve one provider schema: as a plugin Terraform starts (a terraform-provider-<name> shim named in a
+`dev_overrides` entry), or with `--reattach SOCKET` as a long-lived server for TF_REATTACH_PROVIDERS."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tools.standin_provider.server import serve
+from tools.standin_provider.server import serve, serve_reattach
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,7 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--address", required=True, help="provider address, e.g. registry.terraform.io/hashicorp/aws")
     parser.add_argument("--cache", type=Path, required=True, help="directory for compiled protos and encoded schemas")
+    parser.add_argument(
+        "--reattach",
+        type=Path,
+        metavar="SOCKET",
+        help="serve on this Unix socket until stdin closes, printing the TF_REATTACH_PROVIDERS entry",
+    )
     args = parser.parse_args(argv)
+    if args.reattach:
+        return serve_reattach(args.schema, args.address, args.cache, args.reattach)
     return serve(args.schema, args.address, args.cache)
 
 

@@ -1,14 +1,22 @@
-"""The plugin side of Terraform's go-plugin handshake, and the provider RPCs of protocol 6.
+"""The provider RPCs of plugin protocol 6, served in one of two ways.
 
-Terraform starts the plugin with TF_PLUGIN_MAGIC_COOKIE and, for AutoMTLS, its client certificate
-in PLUGIN_CLIENT_CERT; the plugin answers with one line on stdout,
-`1|6|tcp|<addr>|grpc|<server cert, base64 DER>`, and serves gRPC over mutual TLS.
+- **Reattach** (`serve_reattach`, what `make plan-offline` uses): one long-lived process per provider
+  listens on a Unix socket and prints the `TF_REATTACH_PROVIDERS` entry for it; every Terraform run
+  given that variable connects to it instead of starting a plugin process. It keeps serving across
+  runs (a reattached provider is never shut down by Terraform, and a `Shutdown` call is ignored) and
+  exits when its standard input closes, i.e. when the process that started it is gone.
+- **Plugin** (`serve`, for a CLI-config `dev_overrides` entry): Terraform starts the plugin with
+  TF_PLUGIN_MAGIC_COOKIE and, for AutoMTLS, its client certificate in PLUGIN_CLIENT_CERT; the plugin
+  answers with one line on stdout, `1|6|tcp|<addr>|grpc|<server cert, base64 DER>`, serves gRPC over
+  TLS, and exits when Terraform shuts it down.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
+import json
 import os
 import sys
 import threading
@@ -252,8 +260,58 @@ def _handlers(pb: Any, plugin_pb: Any, provider: StandinProvider, stop: Callable
     ]
 
 
+def _server(schema_file: Path, address: str, cache_dir: Path, on_shutdown: Callable[[], None]) -> grpc.Server:
+    pb, plugin_pb = protos.load(cache_dir)
+    provider = StandinProvider(pb, schema.cached_response_bytes(schema_file, address, cache_dir))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=8),
+        options=[("grpc.max_send_message_length", _MAX_MESSAGE), ("grpc.max_receive_message_length", _MAX_MESSAGE)],
+    )
+    server.add_generic_rpc_handlers(_handlers(pb, plugin_pb, provider, on_shutdown))
+    return server
+
+
+def reattach_entry(address: str, socket_path: Path, pid: int) -> dict[str, Any]:
+    """One provider's entry of TF_REATTACH_PROVIDERS (go-plugin's ReattachConfig, as Terraform reads it).
+
+    `Test` tells Terraform it does not own the process: it neither kills it nor shuts it down after a run.
+    """
+    return {
+        address: {
+            "Protocol": "grpc",
+            "ProtocolVersion": PROTOCOL_VERSION,
+            "Pid": pid,
+            "Test": True,
+            "Addr": {"Network": "unix", "String": str(socket_path)},
+        }
+    }
+
+
+def serve_reattach(schema_file: Path, address: str, cache_dir: Path, socket_path: Path) -> int:
+    """Serve one provider on a Unix socket for any number of Terraform runs, until standard input closes.
+
+    Prints its TF_REATTACH_PROVIDERS entry as one JSON line once it accepts connections. Plain gRPC:
+    Terraform dials a reattached provider without TLS, and the socket lives in a directory only its
+    owner can enter.
+    """
+    server = _server(schema_file, address, cache_dir, on_shutdown=lambda: None)
+    try:
+        bound = server.add_insecure_port(f"unix:{socket_path}")
+    except RuntimeError:
+        bound = 0
+    if not bound:
+        print(f"stand-in provider: cannot listen on {socket_path}", file=sys.stderr)
+        return 1
+    server.start()
+    print(json.dumps(reattach_entry(address, socket_path, os.getpid())), flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or exited
+    server.stop(grace=0.5).wait()
+    return 0
+
+
 def serve(schema_file: Path, address: str, cache_dir: Path) -> int:
-    """Run the stand-in for one provider until Terraform shuts it down."""
+    """Run the stand-in for one provider as a plugin Terraform starts, until Terraform shuts it down."""
     if os.environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
         print(
             "This is a Terraform plugin (the stand-in provider of tools/plan_offline.py); "
@@ -267,19 +325,13 @@ def serve(schema_file: Path, address: str, cache_dir: Path) -> int:
             f"stand-in provider speaks plugin protocol {PROTOCOL_VERSION}, Terraform offered {offered}", file=sys.stderr
         )
         return 1
-    pb, plugin_pb = protos.load(cache_dir)
-    provider = StandinProvider(pb, schema.cached_response_bytes(schema_file, address, cache_dir))
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=8),
-        options=[("grpc.max_send_message_length", _MAX_MESSAGE), ("grpc.max_receive_message_length", _MAX_MESSAGE)],
-    )
     done = threading.Event()
 
     def stop() -> None:
         server.stop(grace=0.1).wait()
         done.set()
 
-    server.add_generic_rpc_handlers(_handlers(pb, plugin_pb, provider, stop))
+    server = _server(schema_file, address, cache_dir, on_shutdown=stop)
     client_cert = os.environ.get("PLUGIN_CLIENT_CERT", "").encode()
     cert_field = ""
     if client_cert:
