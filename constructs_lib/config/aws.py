@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from constructs_lib.config.base import Cidr, Hostname, SourceCidr, StrictModel, cidr_within, cidrs_overlap
+from constructs_lib.config.base import (
+    Cidr,
+    Hostname,
+    SourceCidr,
+    StrictModel,
+    check_sidecar_ports_and_database,
+    cidr_within,
+    cidrs_overlap,
+)
 from constructs_lib.config.components import IMAGE_COMPONENTS, IMAGE_PATTERN, image_pin_problem
 from constructs_lib.config.state import AwsStateConfig
 
@@ -590,12 +598,7 @@ class AwsConfig(StrictModel):
     @model_validator(mode="after")
     def _sidecars_fit(self) -> AwsConfig:
         metrics, collector = self.metrics, self.spend_collector
-        if collector.enabled and self.database.source == "none":
-            raise ValueError(
-                "spend_collector.enabled: the collector writes spend to a database, and database.source is none"
-            )
-        if collector.enabled and metrics.enabled and collector.port == metrics.port:
-            raise ValueError(f"spend_collector.port: {collector.port} is metrics.port too; give each sidecar its own")
+        check_sidecar_ports_and_database(metrics, collector, self.database.source)
         gateway = self.components.gateway
         cpu, memory = gateway.cpu, gateway.memory
         for prefix, share in self.sidecar_shares():

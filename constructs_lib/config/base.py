@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -65,3 +65,13 @@ def cidrs_overlap(first: str, second: str) -> bool:
 
 def cidr_within(inner: str, outer: str) -> bool:
     return ipaddress.ip_network(inner).subnet_of(ipaddress.ip_network(outer))  # type: ignore[arg-type]
+
+
+def check_sidecar_ports_and_database(metrics: Any, collector: Any, database_source: str) -> None:
+    """The rules every cloud's sidecars share: the spend collector needs a database and a port of its own."""
+    if collector.enabled and database_source == "none":
+        raise ValueError(
+            "spend_collector.enabled: the collector writes spend to a database, and database.source is none"
+        )
+    if collector.enabled and metrics.enabled and collector.port == metrics.port:
+        raise ValueError(f"spend_collector.port: {collector.port} is metrics.port too; give each sidecar its own")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from constructs_lib.config.base import Cidr, StrictModel, cidrs_overlap
+from constructs_lib.config.base import Cidr, StrictModel, check_sidecar_ports_and_database, cidrs_overlap
 from constructs_lib.config.components import IMAGE_COMPONENTS, IMAGE_PATTERN, SERVICE_COMPONENTS  # noqa: F401
 from constructs_lib.config.state import GcpStateConfig
 
@@ -506,12 +506,7 @@ class GcpConfig(StrictModel):
     def _sidecars_fit(self) -> GcpConfig:
         """Sidecars get their own ports and a share of the gateway instance that leaves the gateway enough."""
         collector, metrics = self.spend_collector, self.metrics
-        if collector.enabled and self.database.source == "none":
-            raise ValueError(
-                "spend_collector.enabled: the collector writes spend to a database, and database.source is none"
-            )
-        if collector.enabled and metrics.enabled and collector.port == metrics.port:
-            raise ValueError(f"spend_collector.port: {collector.port} is metrics.port too; give each sidecar its own")
+        check_sidecar_ports_and_database(metrics, collector, self.database.source)
         gateway = self.components.gateway
         cpu, memory = cpu_millis(gateway.cpu), memory_mib(gateway.memory)
         shares = self.sidecar_shares()
