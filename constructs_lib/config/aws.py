@@ -16,7 +16,7 @@ from constructs_lib.config.base import (
     cidr_within,
     cidrs_overlap,
 )
-from constructs_lib.config.components import IMAGE_COMPONENTS, IMAGE_PATTERN, image_pin_problem
+from constructs_lib.config.components import IMAGE_COMPONENTS, IMAGE_PATTERN, image_field, image_pin_problem, own_image
 from constructs_lib.config.state import AwsStateConfig
 
 # Fargate task sizes: CPU units -> (lowest, highest, step) of the memory it allows, in MiB.
@@ -623,35 +623,28 @@ class AwsConfig(StrictModel):
     @model_validator(mode="after")
     def _images_pinned(self) -> AwsConfig:
         if self.unified_image is not None:
-            own = [self._image_field(component) for component in IMAGE_COMPONENTS if self._own_image(component)]
+            own = [image_field(component) for component in IMAGE_COMPONENTS if own_image(self, component)]
             if own:
                 raise ValueError(f"unified_image: set either unified_image or per-component images, not both ({own})")
             if problem := image_pin_problem(self.unified_image):
                 raise ValueError(f"unified_image: {problem}")
         for component in IMAGE_COMPONENTS:
-            if self._own_image(component) is None and self.image_tag is None and self.unified_image is None:
-                raise ValueError(f"{self._image_field(component)}: no image; set it, or set image_tag")
+            if own_image(self, component) is None and self.image_tag is None and self.unified_image is None:
+                raise ValueError(f"{image_field(component)}: no image; set it, or set image_tag")
             if problem := image_pin_problem(self.image(component)):
-                raise ValueError(f"{self._image_field(component)}: {problem}")
+                raise ValueError(f"{image_field(component)}: {problem}")
         if problem := image_pin_problem(self.migrations.bootstrap_image):
             raise ValueError(f"migrations.bootstrap_image: {problem}")
         return self
-
-    def _own_image(self, component: str) -> str | None:
-        return self.migrations.image if component == "migrations" else getattr(self.components, component).image
-
-    @staticmethod
-    def _image_field(component: str) -> str:
-        return "migrations.image" if component == "migrations" else f"components.{component}.image"
 
     def image(self, component: str) -> str:
         """The image a component runs: its own reference, or `<image_registry>/litellm-<component>:<image_tag>`."""
         if self.unified_image is not None:
             return self.unified_image
-        return self._own_image(component) or f"{self.image_registry}/litellm-{component}:{self.image_tag}"
+        return own_image(self, component) or f"{self.image_registry}/litellm-{component}:{self.image_tag}"
 
     def image_config_path(self, component: str) -> str:
         """Where the image of `component` comes from in the file (for error messages)."""
         if self.unified_image is not None:
             return "clouds.aws.unified_image"
-        return f"clouds.aws.{self._image_field(component)}" if self._own_image(component) else "clouds.aws.image_tag"
+        return f"clouds.aws.{image_field(component)}" if own_image(self, component) else "clouds.aws.image_tag"

@@ -28,3 +28,15 @@ def image_pin_problem(image: str) -> str | None:
 def pinned_by_digest(image: str) -> bool:
     parsed = IMAGE_PATTERN.match(image)
     return parsed is not None and bool(parsed["digest"])
+
+
+def own_image(section: object, component: str) -> str | None:
+    """The image a cloud section (`clouds.<cloud>`) sets for `component` itself, if any."""
+    if component == "migrations":
+        return section.migrations.image  # type: ignore[attr-defined]
+    return getattr(section.components, component).image  # type: ignore[attr-defined]
+
+
+def image_field(component: str) -> str:
+    """Where `component`'s image is set, as an error message names it."""
+    return "migrations.image" if component == "migrations" else f"components.{component}.image"

@@ -8,7 +8,14 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from constructs_lib.config.base import Cidr, StrictModel, check_sidecar_ports_and_database, cidrs_overlap
-from constructs_lib.config.components import IMAGE_COMPONENTS, IMAGE_PATTERN, SERVICE_COMPONENTS  # noqa: F401
+from constructs_lib.config.components import (  # noqa: F401
+    IMAGE_COMPONENTS,
+    IMAGE_PATTERN,
+    SERVICE_COMPONENTS,
+    image_field,
+    image_pin_problem,
+    own_image,
+)
 from constructs_lib.config.state import GcpStateConfig
 
 # Registries Cloud Run pulls from (it authenticates only against these): Artifact Registry, gcr.io, Docker Hub.
@@ -569,31 +576,21 @@ class GcpConfig(StrictModel):
         if self.image_registry and (problem := registry_problem(self.image_registry)):
             raise ValueError(f"image_registry: {problem}")
         for component in IMAGE_COMPONENTS:
-            field = self._image_field(component)
-            own = self._own_image(component)
+            field = image_field(component)
+            own = own_image(self, component)
             if own is None and not (self.image_registry and self.image_tag):
                 raise ValueError(f"{field}: no image; set it, or set image_registry and image_tag")
             image = self.image(component)
             if problem := registry_problem(image):
                 raise ValueError(f"{field}: {problem}")
-            parsed = IMAGE_PATTERN.match(image)
-            if parsed is None or not (parsed["tag"] or parsed["digest"]):
-                raise ValueError(f"{field}: {image!r} names neither a tag nor a digest")
-            if parsed["tag"] == "latest" and not parsed["digest"]:
-                raise ValueError(f"{field}: {image!r}: `latest` is not a pin; use a release tag or a digest")
+            if problem := image_pin_problem(image):
+                raise ValueError(f"{field}: {problem}")
         return self
-
-    def _own_image(self, component: str) -> str | None:
-        return self.migrations.image if component == "migrations" else getattr(self.components, component).image
-
-    @staticmethod
-    def _image_field(component: str) -> str:
-        return "migrations.image" if component == "migrations" else f"components.{component}.image"
 
     def image(self, component: str) -> str:
         """The image a component runs: its own URI, or `<image_registry>/litellm-<component>:<image_tag>`."""
-        return self._own_image(component) or f"{self.image_registry}/litellm-{component}:{self.image_tag}"
+        return own_image(self, component) or f"{self.image_registry}/litellm-{component}:{self.image_tag}"
 
     def image_config_path(self, component: str) -> str:
         """Where the image of `component` comes from in the file (for error messages)."""
-        return f"clouds.gcp.{self._image_field(component)}" if self._own_image(component) else "clouds.gcp.image_tag"
+        return f"clouds.gcp.{image_field(component)}" if own_image(self, component) else "clouds.gcp.image_tag"
