@@ -87,13 +87,14 @@ def _credential_values(node: object) -> list[object]:
     return []
 
 
-def _strings(node: object) -> list[str]:
+def strings(node: object) -> list[str]:
+    """Every string in a JSON-like value, depth first."""
     if isinstance(node, str):
         return [node]
     if isinstance(node, dict):
-        return [text for value in node.values() for text in _strings(value)]
+        return [text for value in node.values() for text in strings(value)]
     if isinstance(node, list):
-        return [text for value in node for text in _strings(value)]
+        return [text for value in node for text in strings(value)]
     return []
 
 
@@ -114,5 +115,5 @@ def is_env_only_proxy_config(value: object) -> bool:
     return (
         bool(credentials)
         and all(isinstance(item, str) and item.startswith("os.environ/") for item in credentials)
-        and not any(text.startswith("sk-") for text in _strings(document))
+        and not any(text.startswith("sk-") for text in strings(document))
     )

@@ -20,6 +20,7 @@ from constructs_lib._common.litellm_config import (
     proxy_config_document,
     render_proxy_config,
 )
+from tests.leakcheck import strings
 
 REPO = Path(__file__).resolve().parent.parent
 LITELLM_PYTHON = REPO / ".venv-litellm" / "bin" / "python"
@@ -34,16 +35,6 @@ def _run_checker(paths: list[Path]) -> tuple[int, list[dict]]:
     results = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
     assert len(results) == len(paths), completed.stderr[-2000:]
     return completed.returncode, results
-
-
-def _strings(node: object) -> list[str]:
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, dict):
-        return [text for value in node.values() for text in _strings(value)]
-    if isinstance(node, list):
-        return [text for value in node for text in _strings(value)]
-    return []
 
 
 def test_every_example_config_builds_a_litellm_router(example_environments, tmp_path):
@@ -97,7 +88,7 @@ def test_config_holds_only_environment_references_for_credentials(example_enviro
         assert general["database_url"].startswith(ENV_REFERENCE_PREFIX)
         assert document["litellm_settings"]["cache_params"]["password"].startswith(ENV_REFERENCE_PREFIX)
         # No value that looks like a key: every string is a name, a model id, a setting or a reference.
-        for text in _strings(document):
+        for text in strings(document):
             assert not text.startswith("sk-"), text
 
 
