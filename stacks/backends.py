@@ -10,6 +10,13 @@ from cdktf import GcsBackend, LocalBackend, OssBackend, S3Backend, TerraformStac
 from constructs_lib.config.state import AlicloudStateConfig, AwsStateConfig, GcpStateConfig
 
 STATE_FILE = "terraform.tfstate"
+# Every gateway stack writes secrets through write-only `*_wo` arguments (Terraform 1.11) and generates agent
+# keys as ephemeral resources (1.10); `terraform init` refuses an older binary with this constraint.
+REQUIRED_TERRAFORM_VERSION = ">= 1.11.0"
+
+
+def require_terraform_version(stack: TerraformStack) -> None:
+    stack.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
 
 
 def aws_s3_backend(stack: TerraformStack, state: AwsStateConfig, stack_name: str) -> S3Backend:

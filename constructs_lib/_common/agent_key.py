@@ -13,10 +13,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf import AssetType, DataResource, LocalExecProvisioner, TerraformAsset, TerraformStack
+from cdktf import AssetType, LocalExecProvisioner, TerraformAsset, TerraformStack
 from constructs import Construct
 
 from constructs_lib._common.quotas import AgentQuota
+from constructs_lib._common.terraform_data import TerraformData
 from imports.litellm.team import Team
 
 SCRIPT = Path(__file__).resolve().parent / "assets" / "litellm_agent_key.py"
@@ -64,7 +65,7 @@ class AgentKey(Construct):
         )
         script = registration_script(self)
         model_limits = json.dumps(quota.model_limits(), sort_keys=True)
-        self.registration = DataResource(
+        self.registration = TerraformData(
             self,
             "registration",
             # A new key version (rotation) or a new team replaces the registration: revoke, then register.
@@ -98,7 +99,7 @@ class AgentKey(Construct):
         )
         # A per-model change replaces only this resource (an update of the same key); a new registration
         # replaces it too, so a rotated key always ends with the current limits.
-        self.limits = DataResource(
+        self.limits = TerraformData(
             self,
             "model-limits",
             triggers_replace={"model_limits": model_limits, "registration": self.registration.id},

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import jsii
-from cdktf import IAspect, TerraformResource
+from cdktf import IAspect
 from constructs import IConstruct
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "imports" / "schemas" / "alicloud@1.289.0.json"
@@ -34,7 +34,8 @@ class AlicloudTags:
         self._tags = dict(tags)
 
     def visit(self, node: IConstruct) -> None:
-        if isinstance(node, TerraformResource) and node.terraform_resource_type in TAGGABLE_RESOURCE_TYPES:
-            for key, value in self._tags.items():
-                # A per-key override merges into whatever the resource already has.
-                node.add_override(f"tags.{key}", value)
+        # Every alicloud resource is a generated binding, whose class names its type: no jsii round trip for
+        # the hundreds of constructs that are not taggable resources.
+        if getattr(type(node), "TF_RESOURCE_TYPE", None) in TAGGABLE_RESOURCE_TYPES:
+            # An override of a map merges into whatever the resource already has, key by key.
+            node.add_override("tags", dict(self._tags))

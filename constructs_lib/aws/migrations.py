@@ -17,11 +17,12 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cdktf import DataResource, ITerraformDependable, LocalExecProvisioner
+from cdktf import ITerraformDependable, LocalExecProvisioner
 from cdktf_cdktf_provider_aws.ecs_task_definition import EcsTaskDefinition
 from constructs import Construct
 
 from constructs_lib._common.errors import PropsError
+from constructs_lib._common.terraform_data import TerraformData
 
 _RUN = r"""set -euo pipefail
 task_arn=$(aws ecs run-task --region "$REGION" --cluster "$CLUSTER" --launch-type FARGATE \
@@ -77,7 +78,7 @@ class OneOffTasks(Construct):
         )
         commands = []
         self.done: ITerraformDependable = props.steps[-1].task
-        previous: DataResource | None = None
+        previous: TerraformData | None = None
         for step in props.steps:
             environment = {
                 "STEP": step.name,
@@ -122,7 +123,7 @@ class _RunStep(Construct):
         script: str = _RUN,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.data = DataResource(
+        self.data = TerraformData(
             self,
             "run",
             triggers_replace=dict(triggers),

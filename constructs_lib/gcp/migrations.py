@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cdktf import DataResource, ITerraformDependable, LocalExecProvisioner
+from cdktf import ITerraformDependable, LocalExecProvisioner
 from cdktf_cdktf_provider_google.cloud_run_v2_job import (
     CloudRunV2Job,
     CloudRunV2JobTemplate,
@@ -30,6 +30,7 @@ from cdktf_cdktf_provider_google.cloud_run_v2_job import (
 )
 from constructs import Construct
 
+from constructs_lib._common.terraform_data import TerraformData
 from constructs_lib.config.gcp import GcpMigrationsConfig
 from constructs_lib.gcp.network import VpcEgress
 from constructs_lib.gcp.secrets import GatewaySecret
@@ -113,7 +114,7 @@ class MigrationsJob(Construct):
         self.command = f"gcloud run jobs execute {props.name} --region {props.region} --project {props.project} --wait"
         self.done: ITerraformDependable = self.job
         if props.config.auto_run:
-            self.done = DataResource(
+            self.done = TerraformData(
                 self,
                 "run",
                 triggers_replace={"job": self.job.id, "image": props.image},

@@ -7,7 +7,7 @@ from constructs import Construct
 
 from constructs_lib.alicloud.tagging import AlicloudTags
 from imports.alicloud.provider import AlicloudProvider
-from stacks.backends import alicloud_oss_backend, bootstrap_local_backend
+from stacks.backends import alicloud_oss_backend, bootstrap_local_backend, require_terraform_version
 from stacks.context import StackContext
 
 
@@ -22,6 +22,7 @@ class AlicloudStack(TerraformStack):
             self, "alicloud", region=alicloud.state.region if context.kind == "bootstrap" else alicloud.region
         )
         Aspects.of(self).add(AlicloudTags(context.tags))
+        require_terraform_version(self)
         if remote_state:
             alicloud_oss_backend(self, alicloud.state, context.name)
         else:

@@ -6,7 +6,7 @@ from cdktf import TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
-from stacks.backends import aws_s3_backend, bootstrap_local_backend
+from stacks.backends import aws_s3_backend, bootstrap_local_backend, require_terraform_version
 from stacks.context import StackContext
 
 
@@ -24,6 +24,7 @@ class AwsStack(TerraformStack):
             allowed_account_ids=None if context.kind == "bootstrap" else [aws.account_id],
             default_tags=[AwsProviderDefaultTags(tags=context.tags)],
         )
+        require_terraform_version(self)
         if remote_state:
             aws_s3_backend(self, aws.state, context.name)
         else:

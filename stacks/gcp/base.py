@@ -6,7 +6,7 @@ from cdktf import TerraformStack
 from cdktf_cdktf_provider_google.provider import GoogleProvider
 from constructs import Construct
 
-from stacks.backends import bootstrap_local_backend, gcp_gcs_backend
+from stacks.backends import bootstrap_local_backend, gcp_gcs_backend, require_terraform_version
 from stacks.context import StackContext
 
 
@@ -30,6 +30,7 @@ class GcpStack(TerraformStack):
         # Not the `default_labels` argument: cdktf 0.21 snake-cases the keys of provider map arguments
         # (`litellm-stack` would become `litellm_stack`); an override is written verbatim.
         self.provider.add_override("default_labels", context.tags)
+        require_terraform_version(self)
         if remote_state:
             gcp_gcs_backend(self, gcp.state, context.name)
         else:
