@@ -19,16 +19,18 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import argparse
 import json
+import multiprocessing
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import constructs_lib  # noqa: F401  (installs the lean provider imports first)
 from constructs_lib._common.errors import PropsError
-from constructs_lib.config import ConfigError, load_all
+from constructs_lib.config import CLOUDS, ConfigError, load_all
 from stacks.catalog import StackSpec, stack_specs, with_dependencies
 
 EXIT_USAGE = 2
@@ -49,8 +51,8 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=int(os.environ.get("LLMGW_SYNTH_JOBS", os.cpu_count() or 1)),
-        help="Processes to synthesize clouds in parallel (default: CPU count; 1 = everything in this process).",
+        default=int(os.environ.get("LLMGW_SYNTH_JOBS", len(CLOUDS))),
+        help="Processes to synthesize clouds in parallel (default: one per cloud; 1 = everything in this process).",
     )
     return parser.parse_args(argv)
 
@@ -66,20 +68,22 @@ def select(specs: list[StackSpec], wanted: str) -> list[StackSpec]:
     return with_dependencies(specs, [spec for spec in specs if spec.name in names])
 
 
-def synthesize(specs: list[StackSpec], outdir: Path, *, config_dir: Path | None = None, jobs: int = 1) -> None:
+def synthesize(specs: list[StackSpec], outdir: Path, *, jobs: int = 1) -> None:
     """Synthesize into a temporary sibling directory, then swap it in: all or nothing.
 
-    With `jobs > 1` and stacks of several clouds, each cloud is synthesized by its own `main.py` process
-    (clouds share nothing, and each prebuilt provider's assembly is loaded only by the process that needs it);
-    the parts are merged into one output identical to a single-process run (tests compare them).
+    With `jobs > 1` and stacks of several clouds, each cloud is synthesized by its own process (clouds share
+    nothing, and each prebuilt provider's assembly is loaded only by the process that needs it); the parts are
+    merged into one output identical to a single-process run (tests compare them). A process that already runs
+    a jsii kernel (it imported `constructs` or `cdktf`) synthesizes in-process: a fork would share the kernel.
     """
     outdir = outdir.resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
     try:
         clouds = list(dict.fromkeys(spec.context.cloud for spec in specs))
-        if jobs > 1 and len(clouds) > 1 and config_dir is not None:
-            _synthesize_per_cloud(specs, clouds, staging, config_dir, jobs)
+        kernel_running = "constructs" in sys.modules or "cdktf" in sys.modules
+        if jobs > 1 and len(clouds) > 1 and not kernel_running:
+            _synthesize_per_cloud(specs, clouds, staging, jobs)
         else:
             _synthesize_here(specs, staging)
         retired = outdir.with_name(f".{outdir.name}.retired")
@@ -109,28 +113,33 @@ class ChildSynthError(Exception):
     """A per-cloud synthesis process failed; its own error text is the message."""
 
 
-def _synthesize_per_cloud(
-    specs: list[StackSpec], clouds: list[str], staging: Path, config_dir: Path, jobs: int
-) -> None:
+def _synthesize_per_cloud(specs: list[StackSpec], clouds: list[str], staging: Path, jobs: int) -> None:
+    """Each cloud's stacks in a forked child that inherits the loaded config and Python modules and starts a jsii
+    kernel of its own; the parts are merged into one output identical to a single-process run."""
+    context = multiprocessing.get_context("fork")
     parts = {cloud: staging / f".part-{cloud}" for cloud in clouds}
     pending = list(clouds)
-    running: dict[str, subprocess.Popen[str]] = {}
-    env = {key: value for key, value in os.environ.items() if key != "STACKS"}
+    running: dict[Connection, tuple[str, BaseProcess]] = {}
     failure = ""
     while pending or running:
         while pending and len(running) < jobs and not failure:
             cloud = pending.pop(0)
-            names = ",".join(spec.name for spec in specs if spec.context.cloud == cloud)
-            command = [sys.executable, str(Path(__file__).resolve()), "--config-dir", str(config_dir)]
-            command += ["--outdir", str(parts[cloud]), "--stacks", names, "--jobs", "1"]
-            running[cloud] = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-        if not running:
-            break
-        cloud, process = next(iter(running.items()))
-        _, stderr = process.communicate()
-        del running[cloud]
-        if process.returncode != 0 and not failure:
-            failure = stderr.strip().removeprefix("error: ") or f"synthesis of the {cloud} stacks failed"
+            receiver, sender = context.Pipe(duplex=False)
+            cloud_specs = [spec for spec in specs if spec.context.cloud == cloud]
+            child = context.Process(target=_synthesize_child, args=(cloud_specs, parts[cloud], sender), name=cloud)
+            child.start()
+            sender.close()  # the child's end: reading ours returns end-of-file once the child exits
+            running[receiver] = (cloud, child)
+        for receiver in wait(list(running)):
+            cloud, child = running.pop(receiver)
+            try:
+                message = receiver.recv()
+            except EOFError:
+                message = ""
+            receiver.close()
+            child.join()
+            if child.exitcode != 0 and not failure:
+                failure = message or f"synthesis of the {cloud} stacks failed (exit status {child.exitcode})"
     if failure:
         raise ChildSynthError(failure)
     manifest: dict = {"stacks": {}}
@@ -146,6 +155,15 @@ def _synthesize_per_cloud(
     (staging / "manifest.json").write_text(_cdktf_json(manifest))
 
 
+def _synthesize_child(specs: list[StackSpec], part: Path, sender: Connection) -> None:
+    """In the forked child: a config error travels to the parent as its one-line message."""
+    try:
+        _synthesize_here(specs, part)
+    except ConfigError as error:
+        sender.send(str(error))
+        sys.exit(EXIT_USAGE)
+
+
 def _cdktf_json(value: object) -> str:
     """JSON as cdktf writes its manifest: two-space indent, empty lists opened and closed on two lines."""
     text = json.dumps(value, indent=2)
@@ -159,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.list_stacks:
             print(json.dumps([spec.describe() for spec in select(specs, args.stacks)], indent=2))
             return 0
-        synthesize(select(specs, args.stacks), args.outdir, config_dir=args.config_dir, jobs=args.jobs)
+        synthesize(select(specs, args.stacks), args.outdir, jobs=args.jobs)
     except (ConfigError, UsageError, ChildSynthError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

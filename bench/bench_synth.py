@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Synth benchmark: the naive provider imports vs the project's path, in one run (`make bench`).
 
-Each repetition is a fresh `python main.py` process (what a user or CI job pays), all stacks or `--stacks`.
-Paths:
-  naive  LLMGW_NAIVE_PROVIDER_IMPORTS=1, one process: every prebuilt package's __init__ runs (all ~2,200
-         submodules), as in every cdktf Python tutorial;
-  lean   the project's default (submodules on demand, only the clouds being synthesized), with a warm jsii
-         package cache (on by default: the runtime keeps extracted assemblies under ~/.cache);
+Each repetition is a fresh `python main.py` process (what a user or CI job pays), for two scopes: every stack,
+and one stack (`--one-stack`, default aws-dev: the largest cloud). Paths:
+  naive  LLMGW_NAIVE_PROVIDER_IMPORTS=1, one process: every prebuilt package's __init__ runs in Python (all
+         ~2,200 submodules) and the jsii kernel requires each package's eager index, as in every cdktf
+         Python tutorial;
+  lean   the project's default (submodules on demand in Python and Node, one forked process per cloud), with
+         a warm jsii package cache (on by default: the runtime keeps extracted assemblies under ~/.cache);
   cold   the lean path with an empty jsii package cache every repetition (a fresh CI runner).
-Prints min/median wall time and peak RSS (python + node, summed over the process tree) per path, the ratio
-naive/lean, and checks that both paths wrote byte-identical stacks.
+Runs are interleaved (naive, lean, cold, naive, ...) so drift in machine load hits every path alike. Prints
+min/median wall time and peak RSS (summed over the process tree: python and node) per scope and path, the
+ratio naive/lean, the issue's targets, and checks that all paths wrote byte-identical stacks.
 """
 
 from __future__ import annotations
@@ -22,10 +24,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PATHS = {"naive": {"LLMGW_NAIVE_PROVIDER_IMPORTS": "1", "LLMGW_SYNTH_JOBS": "1"}, "lean": {}, "cold": {}}
+# Issue #10's wall-clock targets on a 2-core machine, seconds: (scope, path) -> target.
+TARGETS = {("all", "lean"): 5.0, ("all", "cold"): 10.0, ("one", "lean"): 4.0}
+MEMORY_TARGET_MIB = 1024
+
+
+@dataclass
+class Series:
+    times: list[float] = field(default_factory=list)
+    peaks_kib: list[int] = field(default_factory=list)
 
 
 def _tree_rss_kib(root: int) -> int:
@@ -55,7 +67,7 @@ def run_once(path: str, stacks: str, outdir: Path) -> tuple[float, int]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("LLMGW_NAIVE_PROVIDER_IMPORTS", "LLMGW_SYNTH_JOBS")
+        if key not in ("LLMGW_NAIVE_PROVIDER_IMPORTS", "LLMGW_SYNTH_JOBS", "NODE_OPTIONS")
     }
     env.update(STACKS=stacks, **PATHS[path])
     cold_cache = tempfile.TemporaryDirectory() if path == "cold" else None
@@ -91,34 +103,55 @@ def same_output(first: Path, second: Path) -> bool:
     return not mismatch and not errors
 
 
+def _verdict(value: float, target: float | None) -> str:
+    if target is None:
+        return ""
+    return f"<= {target:g}: {'met' if value <= target else 'NOT met'}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repetitions", type=int, default=3)
-    parser.add_argument("--stacks", default="", help="comma-separated stacks (default: all)")
+    parser.add_argument("--stacks", default="", help="comma-separated stacks of the 'all' scope (default: all)")
+    parser.add_argument("--one-stack", default="aws-dev", help="the 'one' scope ('' to skip it)")
     parser.add_argument("--paths", default="naive,lean,cold")
     args = parser.parse_args()
     chosen = args.paths.split(",")
-    results: dict[str, list[tuple[float, int]]] = {path: [] for path in chosen}
+    scopes = {"all": args.stacks, **({"one": args.one_stack} if args.one_stack else {})}
+    results = {(scope, path): Series() for scope in scopes for path in chosen}
+    identical: dict[str, bool] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        outdirs = {path: Path(scratch) / path for path in chosen}
-        for repetition in range(args.repetitions):
-            for path in chosen:  # interleaved, so drift in machine load hits both paths alike
-                results[path].append(run_once(path, args.stacks, outdirs[path]))
-                print(f"  rep {repetition + 1} {path:5} {results[path][-1][0]:6.2f} s", file=sys.stderr)
-        first, *others = outdirs.values()
-        identical = all(same_output(first, other) for other in others)
-    scope = args.stacks or "all stacks"
-    print(f"\nsynth of {scope}, {args.repetitions} repetitions, {os.cpu_count()} CPUs\n")
-    print("| path  | min (s) | median (s) | peak RSS (MiB) |\n| ----- | ------- | ---------- | -------------- |")
-    for path, rows in results.items():
-        times = [elapsed for elapsed, _ in rows]
-        peak_mib = max(peak for _, peak in rows) / 1024
-        print(f"| {path:5} | {min(times):7.2f} | {statistics.median(times):10.2f} | {peak_mib:14.0f} |")
-    if {"naive", "lean"} <= set(results):
-        ratio = statistics.median(t for t, _ in results["naive"]) / statistics.median(t for t, _ in results["lean"])
-        print(f"\nnaive / lean (median): {ratio:.1f}x")
-    print(f"outputs byte-identical across paths: {'yes' if identical else 'NO'}")
-    return 0 if identical else 1
+        for scope, stacks in scopes.items():
+            outdirs = {path: Path(scratch) / scope / path for path in chosen}
+            for repetition in range(args.repetitions):
+                for path in chosen:
+                    elapsed, peak = run_once(path, stacks, outdirs[path])
+                    results[scope, path].times.append(elapsed)
+                    results[scope, path].peaks_kib.append(peak)
+                    print(f"  {scope} rep {repetition + 1} {path:5} {elapsed:6.2f} s", file=sys.stderr)
+            first, *others = outdirs.values()
+            identical[scope] = all(same_output(first, other) for other in others)
+
+    print(f"\nsynth benchmark: {args.repetitions} repetitions, {os.cpu_count()} CPUs")
+    print(f"scopes: all = {args.stacks or 'every stack'}; one = {args.one_stack or '(skipped)'}\n")
+    print("| scope | path  | min (s) | median (s) | peak RSS (MiB) | target (median, s) |")
+    print("| ----- | ----- | ------- | ---------- | -------------- | ------------------ |")
+    for (scope, path), series in results.items():
+        median = statistics.median(series.times)
+        peak_mib = max(series.peaks_kib) / 1024
+        target = _verdict(median, TARGETS.get((scope, path)))
+        print(f"| {scope:5} | {path:5} | {min(series.times):7.2f} | {median:10.2f} | {peak_mib:14.0f} | {target:18} |")
+    print()
+    for scope in scopes:
+        if {"naive", "lean"} <= set(chosen):
+            naive = statistics.median(results[scope, "naive"].times)
+            lean = statistics.median(results[scope, "lean"].times)
+            print(f"{scope}: naive / lean (median): {naive / lean:.1f}x")
+        if "lean" in chosen:
+            peak = max(results[scope, "lean"].peaks_kib) / 1024
+            print(f"{scope}: lean peak memory {peak:.0f} MiB (target {_verdict(peak, MEMORY_TARGET_MIB)})")
+        print(f"{scope}: outputs byte-identical across paths: {'yes' if identical[scope] else 'NO'}")
+    return 0 if all(identical.values()) else 1
 
 
 if __name__ == "__main__":

@@ -9,11 +9,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from constructs import Construct
+from typing import TYPE_CHECKING
 
 from constructs_lib.config import CLOUDS, LoadedEnvironment
 from stacks.context import StackContext
+
+if TYPE_CHECKING:  # `constructs` starts the jsii kernel: not for `--list-stacks` or the per-cloud parent
+    from constructs import Construct
 
 # (cloud, kind) -> "module:Class"
 _STACK_CLASSES: dict[tuple[str, str], str] = {

@@ -48,6 +48,28 @@ def test_bad_config_exits_non_zero_with_one_line_and_leaves_output_untouched(bro
     assert sorted(path.name for path in tmp_path.iterdir()) == ["cdktf.out", "config"], "temporary output left behind"
 
 
+def test_error_in_one_clouds_child_process_is_one_line_and_nothing_is_written(tmp_path):
+    """Config that validates but fails when the Alibaba Cloud constructs are built, in that cloud's child process
+    of the default per-cloud parallel synth: the parent reports the child's one line and writes nothing."""
+    config_dir = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config_dir)
+    (config_dir / "not-a-ca.pem").write_text("not a certificate\n")
+    dev = config_dir / "dev.yaml"
+    dev.write_text(
+        dev.read_text().replace(
+            "  alicloud:\n    enabled: true\n",
+            "  alicloud:\n    enabled: true\n    cache:\n      ca_certificate_file: not-a-ca.pem\n",
+        )
+    )
+    outdir = tmp_path / "cdktf.out"
+    result = _run("--config-dir", str(config_dir), "--outdir", str(outdir), env={"LLMGW_SYNTH_JOBS": "3"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"error: {dev}: clouds.alicloud.cache.ca_certificate_file: is not a PEM certificate chain"]
+    assert not outdir.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["config"], "temporary output left behind"
+
+
 def test_unknown_stack_name_is_refused(tmp_path):
     result = _run("--outdir", str(tmp_path / "out"), env={"STACKS": "aws-dev,aws-qa"})
     assert result.returncode == 2
