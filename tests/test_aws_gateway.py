@@ -6,7 +6,11 @@ ECS container definitions are one JSON string, which checkov cannot look into: t
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -455,6 +459,51 @@ def test_proxy_config_lives_in_s3_and_its_digest_rolls_the_services(stack, examp
         assert environment["DATABASE_SSLMODE"] == "require" and "DATABASE_PASSWORD" not in environment
         (command,) = found[component]["command"]
         assert "download_file" in command and CONFIG_SHA_ENV in command and "exec uvicorn" in command
+
+
+# Stands in for boto3 in the container: "downloads" the object from a local file named by the test.
+_FAKE_BOTO3 = textwrap.dedent(
+    """
+    import os, shutil
+
+    class _S3:
+        def download_file(self, bucket, key, path):
+            shutil.copyfile(os.environ["FAKE_S3_SOURCE"], path)
+
+    def client(service, region_name):
+        assert service == "s3" and region_name
+        return _S3()
+    """
+)
+
+
+@pytest.mark.parametrize("optimize", ["", "1"], ids=["plain", "PYTHONOPTIMIZE"])
+def test_the_digest_check_refuses_any_other_file_even_optimized(stack, tmp_path, optimize):
+    """Run the container's first step for real: the deployed file passes, one changed byte stops the start,
+    also with PYTHONOPTIMIZE set in the image (which would silently drop an `assert`)."""
+    (gateway,) = containers(stack)["gateway"]["command"]
+    fetch = gateway.split(" && exec ")[0]
+    environment = {item["name"]: item["value"] for item in containers(stack)["gateway"]["environment"]}
+    (config_object,) = resources(stack, "aws_s3_object").values()
+    (tmp_path / "boto3.py").write_text(_FAKE_BOTO3)
+    source = tmp_path / "object.yaml"
+    env = {
+        "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}",
+        "PYTHONPATH": str(tmp_path),
+        "PYTHONOPTIMIZE": optimize,
+        "AWS_REGION": "eu-west-1",
+        "FAKE_S3_SOURCE": str(source),
+        **{name: environment[name] for name in ("LITELLM_PROXY_CONFIG_S3_BUCKET", "LITELLM_PROXY_CONFIG_S3_OBJECT")},
+        "CONFIG_FILE_PATH": str(tmp_path / "litellm" / "proxy_config.yaml"),
+        CONFIG_SHA_ENV: environment[CONFIG_SHA_ENV],
+    }
+    source.write_text(config_object["content"])
+    passed = subprocess.run(["sh", "-c", fetch], env=env, capture_output=True, text=True, check=False, timeout=60)
+    assert passed.returncode == 0, passed.stderr
+    source.write_text(config_object["content"].replace("drop_params: true", "drop_params: false"))
+    refused = subprocess.run(["sh", "-c", fetch], env=env, capture_output=True, text=True, check=False, timeout=60)
+    assert refused.returncode == 1
+    assert "proxy config digest mismatch" in refused.stderr
 
 
 def test_services_start_only_after_migrations_which_follow_the_user_bootstrap(stack):

@@ -78,12 +78,14 @@ HEALTH = {"gateway": GATEWAY_HEALTH_PATH, "backend": BACKEND_HEALTH_PATH, "ui": 
 # Written at start by the task itself (Fargate's writable layer), read by LiteLLM; never shared between tasks.
 CONFIG_PATH = "/tmp/litellm/proxy_config.yaml"  # noqa: S108
 # Fetch the proxy config the task definition names, refuse it unless its SHA-256 is the one in the definition.
-_FETCH_CONFIG = (
-    "python -c \"import hashlib, os, boto3; e = os.environ; os.makedirs(os.path.dirname(e['CONFIG_FILE_PATH']), "
-    "exist_ok=True); boto3.client('s3', region_name=e['AWS_REGION']).download_file("
+# `sys.exit(<text>)` exits 1 with the text on stderr; an `assert` would vanish under PYTHONOPTIMIZE.
+FETCH_CONFIG_COMMAND = (
+    'python -c "import hashlib, os, sys, boto3; e = os.environ; '
+    "os.makedirs(os.path.dirname(e['CONFIG_FILE_PATH']), exist_ok=True); "
+    "boto3.client('s3', region_name=e['AWS_REGION']).download_file("
     "e['LITELLM_PROXY_CONFIG_S3_BUCKET'], e['LITELLM_PROXY_CONFIG_S3_OBJECT'], e['CONFIG_FILE_PATH']); "
     "digest = hashlib.sha256(open(e['CONFIG_FILE_PATH'], 'rb').read()).hexdigest(); "
-    f"assert digest == e['{CONFIG_SHA_ENV}'], 'proxy config digest mismatch'\""
+    f"sys.exit(0 if digest == e['{CONFIG_SHA_ENV}'] else 'proxy config digest mismatch')\""
 )
 # Creates the IAM-auth application user; idempotent (re-granting is a no-op), so a re-run is harmless.
 _BOOTSTRAP_SQL = """DO $$
@@ -158,7 +160,7 @@ def _launch(component: str, unified: bool, workers: int) -> list[str]:
         start = f"{UNIFIED_ENTRYPOINT} {component}" + (f" --workers {workers}" if component == "gateway" else "")
     else:
         start = f"uvicorn {component}.main:app --host 0.0.0.0 --port {PORTS[component]} --workers {workers}"
-    return [f"{_FETCH_CONFIG} && exec {start}"]
+    return [f"{FETCH_CONFIG_COMMAND} && exec {start}"]
 
 
 def _otel_env(aws: AwsConfig, service_name: str, env: str) -> dict[str, str]:
@@ -767,7 +769,7 @@ def _gateway_extras(
         start = f"python -m gateway.launch --host 0.0.0.0 --port {PORTS['gateway']} --workers {gateway.workers}"
         if aws.unified_image is not None:
             start = f"{UNIFIED_ENTRYPOINT} gateway --workers {gateway.workers}"
-        command = [f"{_FETCH_CONFIG} && exec {start}"]
+        command = [f"{FETCH_CONFIG_COMMAND} && exec {start}"]
         env |= {
             "LITELLM_PGBOUNCER_ENABLED": "true",
             "LITELLM_PGBOUNCER_MAX_DB_CONNECTIONS": str(pool.max_db_connections),
@@ -816,7 +818,7 @@ def _gateway_extras(
                 # The gateway's store and extra secrets; the collector writes spend, it calls no provider.
                 secrets=dict(secrets),
                 entry_point=["sh", "-c"],
-                command=[f"{_FETCH_CONFIG} && exec python -m litellm.proxy.collector"],
+                command=[f"{FETCH_CONFIG_COMMAND} && exec python -m litellm.proxy.collector"],
                 essential=False,
                 cpu=collector.cpu,
                 memory=collector.memory,
