@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from constructs_lib.config.base import Cidr, StrictModel, check_sidecar_ports_and_database, cidrs_overlap
+from constructs_lib.config.base import Cidr, Hostname, StrictModel, check_sidecar_ports_and_database, cidrs_overlap
 from constructs_lib.config.components import (  # noqa: F401
     IMAGE_COMPONENTS,
     IMAGE_PATTERN,
@@ -51,7 +51,6 @@ def memory_mib(memory: str) -> int:
     return number * 1024 if memory.endswith("Gi") else number
 
 
-Hostname = Annotated[str, Field(pattern=r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", max_length=253)]
 ImageReference = Annotated[str, Field(pattern=IMAGE_PATTERN.pattern, max_length=512)]
 
 
