@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 import textwrap
 
@@ -21,6 +20,7 @@ from constructs_lib._common.routes import (
     UI_PATH_PATTERNS,
 )
 from constructs_lib.config.components import pinned_by_digest
+from tests.digest_check import assert_digest_check_passes_then_refuses
 
 AWS_STACKS = ("aws-dev", "aws-staging", "aws-prod")
 _REF = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.")
@@ -497,13 +497,7 @@ def test_the_digest_check_refuses_any_other_file_even_optimized(stack, tmp_path,
         "CONFIG_FILE_PATH": str(tmp_path / "litellm" / "proxy_config.yaml"),
         CONFIG_SHA_ENV: environment[CONFIG_SHA_ENV],
     }
-    source.write_text(config_object["content"])
-    passed = subprocess.run(["sh", "-c", fetch], env=env, capture_output=True, text=True, check=False, timeout=60)
-    assert passed.returncode == 0, passed.stderr
-    source.write_text(config_object["content"].replace("drop_params: true", "drop_params: false"))
-    refused = subprocess.run(["sh", "-c", fetch], env=env, capture_output=True, text=True, check=False, timeout=60)
-    assert refused.returncode == 1
-    assert "proxy config digest mismatch" in refused.stderr
+    assert_digest_check_passes_then_refuses(fetch, env, source, config_object["content"])
 
 
 def test_services_start_only_after_migrations_which_follow_the_user_bootstrap(stack):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import cdktf
@@ -37,6 +36,7 @@ from constructs_lib.gcp.proxy_config import (
 )
 from stacks.context import StackContext
 from stacks.gcp.gateway import proxy_runtime
+from tests.digest_check import assert_digest_check_passes_then_refuses
 from tests.leakcheck import is_env_only_proxy_config
 from tests.test_gcp_parity import (
     DB_URL_NAME,
@@ -218,13 +218,7 @@ def test_the_digest_check_refuses_any_other_file(synthesized, tmp_path):
         CONFIG_FILE_ENV: str(path),
         CONFIG_SHA_ENV: env_of(main)[CONFIG_SHA_ENV],
     }
-    path.write_text(version["secret_data"])
-    passed = subprocess.run(["sh", "-c", check], env=env, capture_output=True, text=True, check=False, timeout=60)
-    assert passed.returncode == 0, passed.stderr
-    path.write_text(version["secret_data"].replace("drop_params: true", "drop_params: false"))
-    refused = subprocess.run(["sh", "-c", check], env=env, capture_output=True, text=True, check=False, timeout=60)
-    assert refused.returncode == 1
-    assert "proxy config digest mismatch" in refused.stderr
+    assert_digest_check_passes_then_refuses(check, env, path, version["secret_data"])
 
 
 def test_dependencies_only_mode_still_publishes_the_config_for_the_runtime_you_run(variants):
