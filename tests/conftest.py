@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CHECKPOINT_DISABLE", "1")
 
 import constructs_lib  # noqa: F401  (lean provider imports before any test imports a provider class)
+from tests.litellm_check import LiteLLMChecker
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO / "config"
@@ -108,3 +110,24 @@ def separate_process_synth(tmp_path_factory) -> SeparateSynth:
         text=True,
     )
     return SeparateSynth(workdir / "cdktf.out", result)
+
+
+@pytest.fixture(scope="session")
+def litellm_check(tmp_path_factory) -> Iterator[Callable[[list[Path]], tuple[int, list[dict]]]]:
+    """`litellm_check(paths)` -> (exit status, one result per path) of the real LiteLLM check of those files."""
+    checker = LiteLLMChecker(tmp_path_factory.mktemp("litellm-check") / "stderr.log")
+    yield checker.check
+    checker.close()
+
+
+# Session fixtures whose set-up starts a process that takes seconds (LiteLLM's import) and returns at once: set up
+# before the first test when any collected test needs them, so that work overlaps the tests before.
+EARLY_STARTS = ("litellm_check",)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _early_starts(request) -> None:
+    needed = {name for item in request.session.items for name in item.fixturenames}
+    for name in EARLY_STARTS:
+        if name in needed:
+            request.getfixturevalue(name)
