@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CHECKPOINT_DISABLE", "1")
 
 import constructs_lib  # noqa: F401  (lean provider imports before any test imports a provider class)
+from tests.litellm_check import LiteLLMChecker
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO / "config"
@@ -81,12 +83,17 @@ class SeparateSynth:
     result: subprocess.CompletedProcess[str]
 
 
+@dataclass(frozen=True)
+class _RunningSynth:
+    workdir: Path
+    process: subprocess.Popen[bytes]
+    stdout: Path
+    stderr: Path
+
+
 @pytest.fixture(scope="session")
-def separate_process_synth(tmp_path_factory) -> SeparateSynth:
-    """The one other full synth of the session: `main.py` in its own process, on the per-cloud parallel path
-    (LLMGW_SYNTH_JOBS=2), from a copy of config/ in another directory, with canary values in every key-ish
-    variable and file. test_leaks looks for the canaries in it; test_synth compares its bytes with the in-process
-    session synth (so the same run proves determinism across processes, paths and locations)."""
+def _separate_synth_process(tmp_path_factory) -> Iterator[_RunningSynth]:
+    """Starts the separate synth (see separate_process_synth) in the background and returns at once."""
     workdir = tmp_path_factory.mktemp("separate-synth") / "work"
     shutil.copytree(CONFIG_DIR, workdir / "config")
     for name in CANARY_FILES:
@@ -100,11 +107,56 @@ def separate_process_synth(tmp_path_factory) -> SeparateSynth:
         "LLMGW_SYNTH_JOBS": "2",
         **{name: f"{CANARY}-{name}" for name in CANARY_VARIABLES},
     }
-    result = subprocess.run(
-        [sys.executable, str(REPO / "main.py"), "--config-dir", "config", "--outdir", "cdktf.out"],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
+    # Its output goes to files, not pipes: nobody reads a pipe while the tests before the first user run.
+    logs = workdir.parent
+    with (logs / "stdout").open("wb") as stdout, (logs / "stderr").open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, str(REPO / "main.py"), "--config-dir", "config", "--outdir", "cdktf.out"],
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    yield _RunningSynth(workdir, process, logs / "stdout", logs / "stderr")
+    if process.poll() is None:  # the session ended before any test needed it
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def separate_process_synth(_separate_synth_process) -> SeparateSynth:
+    """The one other full synth of the session: `main.py` in its own process, on the per-cloud parallel path
+    (LLMGW_SYNTH_JOBS=2), from a copy of config/ in another directory, with canary values in every key-ish
+    variable and file. test_leaks looks for the canaries in it; test_synth compares its bytes with the in-process
+    session synth (so the same run proves determinism across processes, paths and locations)."""
+    running = _separate_synth_process
+    returncode = running.process.wait()
+    result = subprocess.CompletedProcess(
+        running.process.args,
+        returncode,
+        stdout=running.stdout.read_text(errors="replace"),
+        stderr=running.stderr.read_text(errors="replace"),
     )
-    return SeparateSynth(workdir / "cdktf.out", result)
+    return SeparateSynth(running.workdir / "cdktf.out", result)
+
+
+@pytest.fixture(scope="session")
+def litellm_check(tmp_path_factory) -> Iterator[Callable[[list[Path]], tuple[int, list[dict]]]]:
+    """`litellm_check(paths)` -> (exit status, one result per path) of the real LiteLLM check of those files."""
+    checker = LiteLLMChecker(tmp_path_factory.mktemp("litellm-check") / "stderr.log")
+    yield checker.check
+    checker.close()
+
+
+# Session fixtures whose set-up starts a process that takes seconds (a full synth, LiteLLM's import) and returns at
+# once: set up before the first test when any collected test needs them, so that work overlaps the tests before.
+EARLY_STARTS = ("_separate_synth_process", "litellm_check")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _early_starts(request) -> None:
+    needed = {name for item in request.session.items for name in item.fixturenames}
+    for name in EARLY_STARTS:
+        if name in needed:
+            request.getfixturevalue(name)

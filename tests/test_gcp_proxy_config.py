@@ -53,7 +53,6 @@ from tests.test_gcp_parity import (
     services,
 )
 from tests.test_gcp_stack_options import _load, _synth
-from tests.test_litellm_config import _run_checker
 
 REPO = Path(__file__).resolve().parent.parent
 LOADS_CONFIG = ("gateway", "backend")
@@ -288,14 +287,14 @@ def test_the_runtime_follows_the_gcp_options(variants):
         assert proxy_runtime(_gcp(config)) == VARIANTS[name][2], name
 
 
-def test_every_variants_deployed_document_passes_the_litellm_check(variants, tmp_path):
+def test_every_variants_deployed_document_passes_the_litellm_check(variants, tmp_path, litellm_check):
     paths, expected = [], []
     for name, (config, stack) in variants.items():
         path = tmp_path / f"{name}.yaml"
         path.write_text(_config_secret(stack)[2]["secret_data"])
         paths.append(path)
         expected.append(config)
-    returncode, results = _run_checker(paths)
+    returncode, results = litellm_check(paths)
     assert returncode == 0, results
     for config, result in zip(expected, results, strict=True):
         assert result["ok"], result

@@ -1,14 +1,13 @@
 """The generated LiteLLM proxy config: deterministic, secret-free, and accepted by the real `litellm` Router.
 
 The Router check runs the pinned library (tools/litellm_check/requirements.txt, hash-locked) in its own venv,
-.venv-litellm, which `make test` creates; LiteLLM's dependency tree never enters the synthesis venv.
+.venv-litellm, which `make test` creates; LiteLLM's dependency tree never enters the synthesis venv. One checker
+process serves the session (the `litellm_check` fixture, tests/litellm_check.py).
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import yaml
 
@@ -22,28 +21,14 @@ from constructs_lib._common.litellm_config import (
 )
 from tests.leakcheck import strings
 
-REPO = Path(__file__).resolve().parent.parent
-LITELLM_PYTHON = REPO / ".venv-litellm" / "bin" / "python"
-CHECKER = REPO / "tools" / "litellm_check" / "load_config.py"
 
-
-def _run_checker(paths: list[Path]) -> tuple[int, list[dict]]:
-    assert LITELLM_PYTHON.exists(), "the LiteLLM check venv is missing: run `make litellm-venv` (make test does)"
-    completed = subprocess.run(
-        [str(LITELLM_PYTHON), str(CHECKER), *map(str, paths)], capture_output=True, text=True, timeout=300, check=False
-    )
-    results = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
-    assert len(results) == len(paths), completed.stderr[-2000:]
-    return completed.returncode, results
-
-
-def test_every_example_config_builds_a_litellm_router(example_environments, tmp_path):
+def test_every_example_config_builds_a_litellm_router(example_environments, tmp_path, litellm_check):
     paths = []
     for loaded in example_environments:
         path = tmp_path / f"{loaded.config.env}.yaml"
         path.write_text(render_proxy_config(loaded.config).text)
         paths.append(path)
-    returncode, results = _run_checker(paths)
+    returncode, results = litellm_check(paths)
     assert returncode == 0, results
     for loaded, result in zip(example_environments, results, strict=True):
         config = loaded.config
@@ -56,7 +41,7 @@ def test_every_example_config_builds_a_litellm_router(example_environments, tmp_
         assert MASTER_KEY_ENV in result["references"]
 
 
-def test_litellm_rejects_what_it_would_reject_at_boot(example_environments, tmp_path):
+def test_litellm_rejects_what_it_would_reject_at_boot(example_environments, tmp_path, litellm_check):
     """The check bites: an unknown provider and an invalid routing strategy both fail, with LiteLLM's message."""
     document = proxy_config_document(example_environments[0].config)
     unknown_provider = json.loads(json.dumps(document))
@@ -70,7 +55,7 @@ def test_litellm_rejects_what_it_would_reject_at_boot(example_environments, tmp_
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(broken))
         paths.append(path)
-    returncode, results = _run_checker(paths)
+    returncode, results = litellm_check(paths)
     assert returncode == 1
     assert [result["ok"] for result in results] == [False, False, False]
     assert "no-such-provider" in results[0]["error"]
@@ -135,13 +120,13 @@ def test_the_document_follows_the_gateways_runtime(example_environments):
     assert len({render_proxy_config(config, runtime).sha256 for runtime in RUNTIMES.values()}) == len(RUNTIMES)
 
 
-def test_every_runtime_variant_builds_a_litellm_router(example_environments, tmp_path):
+def test_every_runtime_variant_builds_a_litellm_router(example_environments, tmp_path, litellm_check):
     config = example_environments[0].config
     paths = []
     for name, runtime in RUNTIMES.items():
         path = tmp_path / f"{name}.yaml"
         path.write_text(render_proxy_config(config, runtime).text)
         paths.append(path)
-    returncode, results = _run_checker(paths)
+    returncode, results = litellm_check(paths)
     assert returncode == 0, results
     assert all(result["ok"] for result in results), results

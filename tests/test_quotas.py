@@ -262,7 +262,8 @@ class _FakeLiteLLM(BaseHTTPRequestHandler):
 def fake_gateway():
     _FakeLiteLLM.calls, _FakeLiteLLM.known_aliases = [], set()
     server = HTTPServer(("127.0.0.1", 0), _FakeLiteLLM)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: the default 0.5 s interval added that much to every test
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

