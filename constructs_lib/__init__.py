@@ -1,9 +1,15 @@
 """Construct library for the LLM gateway: cloud-neutral pieces in ``_common``, one package per cloud.
 
 Constructs here never create providers or backends; stacks (``stacks/``) do. Importing this package
-installs the lean provider-import path first, so every provider class is imported from its submodule.
+installs the fast path first (docs/DESIGN.md, "Synth speed"): every provider class is imported from its
+submodule, the jsii bindings load without their Python-side type checks (the jsii kernel repeats them), and
+Python talks to the jsii kernel without jsii's relay process.
 """
 
+from constructs_lib._common import binding_bytecode as _binding_bytecode
+from constructs_lib._common import kernel_channel as _kernel_channel
 from constructs_lib._common import lean_imports as _lean_imports
 
-_lean_imports.install()
+if _lean_imports.install():  # False on the naive path (LLMGW_NAIVE_PROVIDER_IMPORTS=1): the baseline keeps all off
+    _binding_bytecode.install()
+    _kernel_channel.install()

@@ -1,0 +1,132 @@
+"""Talk to the jsii kernel directly instead of through the relay process jsii puts in between.
+
+jsii's Python runtime starts ``node bin/jsii-runtime.js``, which only spawns a second Node process running the
+kernel (``lib/program.js``, reading and writing its API channel on file descriptor 3) and relays: our stdin to
+the kernel's fd 3, its fd 3 to our stdout, and the kernel's own stdout/stderr wrapped as JSON lines on stderr.
+Every one of the ~2,300 round trips of the AWS stacks thus crosses two extra pipes and wakes a third process,
+and each kernel start boots Node twice: ~15 % of a full synth's wall clock on two cores, measured with the
+output byte-identical.
+
+``install()`` replaces ``_NodeProcess.start``/``stop`` of the pinned jsii (``VERIFIED_JSII``) so that Python
+spawns ``node --max-old-space-size=4069 --preserve-symlinks lib/program.js`` itself (the relay's own command
+line) with one end of a Unix socket pair as its fd 3 (the relay's channel is a socket pair too), and the
+kernel's stdout and stderr go straight to ours. Everything else (the protocol, callbacks, errors) is jsii's own
+code. The process is started with ``posix_spawn``, which duplicates the socket onto fd 3 without running Python
+in the child. Any other jsii version, a ``JSII_RUNTIME`` override, or ``LLMGW_DIRECT_KERNEL=0`` leaves jsii as it
+is; ``tests/test_kernel_channel.py`` fails when the pinned version is not the verified one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import platform
+import signal
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+VERIFIED_JSII = "1.142.0"
+KERNEL_ARGS = ("--max-old-space-size=4069", "--preserve-symlinks")  # what bin/jsii-runtime.js passes
+API_FD = 3  # lib/program.js: SyncStdio({readFD: 3, writeFD: 3})
+SWITCH_ENV = "LLMGW_DIRECT_KERNEL"
+
+
+class _KernelProcess:
+    """The spawned kernel, with the parts of ``subprocess.Popen`` that jsii's ``_NodeProcess`` uses."""
+
+    def __init__(self, pid: int, channel: socket.socket) -> None:
+        self.pid = pid
+        self.channel = channel
+        self.stdin = channel.makefile("wb")
+        self.stdout = channel.makefile("rb")
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float) -> int | None:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return self.returncode
+
+    def terminate(self) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+
+
+def _start(self: Any) -> None:
+    """``_NodeProcess.start``: spawn lib/program.js with a socket on fd 3, then jsii's own handshake."""
+    environ = os.environ.copy()
+    environ["JSII_AGENT"] = f"Python/{platform.python_version()}"
+    program = Path(self._jsii_runtime()).parent.parent / "lib" / "program.js"  # jsii's extracted bundle
+    ours, theirs = socket.socketpair()
+    child_end = theirs.fileno() if theirs.fileno() != API_FD else os.dup(API_FD)  # dup2(fd, fd) keeps CLOEXEC
+    try:
+        pid = os.posix_spawnp(
+            environ.get("JSII_NODE", "node"),
+            [environ.get("JSII_NODE", "node"), *KERNEL_ARGS, str(program)],
+            environ,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, child_end, API_FD),
+            ],
+        )
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        if child_end != theirs.fileno():
+            os.close(child_end)
+        theirs.close()
+    self._process = _KernelProcess(pid, ours)
+    atexit.register(self.stop)
+    self.handshake()
+
+
+def _stop(self: Any) -> None:
+    """``_NodeProcess.stop``: ask the kernel to exit, close the channel; safe to call twice (atexit, __del__)."""
+    atexit.unregister(self.stop)
+    process: _KernelProcess | None = getattr(self, "_process", None)
+    if process is None:
+        return
+    if not process.stdin.closed:
+        try:
+            process.stdin.write(b'{"exit":0}\n')
+            process.stdin.flush()
+            process.stdin.close()
+            process.channel.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the kernel is gone already
+    if process.wait(timeout=5) is None:
+        process.terminate()
+        process.wait(timeout=5)
+    process.stdout.close()
+    process.channel.close()
+    self._ctx_stack.close()
+
+
+def install() -> bool:
+    """Patch the pinned jsii's kernel process; returns False (jsii untouched) when it does not apply.
+
+    Must run before the kernel starts (the first ``import constructs``/``cdktf``); ``import constructs_lib``
+    calls it first thing. Calling it again is a no-op.
+    """
+    if os.environ.get(SWITCH_ENV, "1") == "0" or "JSII_RUNTIME" in os.environ:
+        return False
+    import jsii
+    from jsii._kernel.providers import process as jsii_process
+
+    node_process = getattr(jsii_process, "_NodeProcess", None)
+    if jsii.__version__ != VERIFIED_JSII or node_process is None:
+        return False
+    if node_process.start is not _start:
+        node_process.start = _start
+        node_process.stop = _stop
+    return True
