@@ -8,7 +8,9 @@ and one stack (`--one-stack`, default aws-dev: the largest cloud). Paths:
          Python tutorial;
   lean   the project's default (submodules on demand in Python and Node, one forked process per cloud), with
          a warm jsii package cache (on by default: the runtime keeps extracted assemblies under ~/.cache);
-  cold   the lean path with an empty jsii package cache every repetition (a fresh CI runner).
+  cold   the lean path with an empty jsii package cache every repetition (the issue's "cold");
+  fresh  the lean path with an empty jsii package cache and an empty bindings bytecode cache (a runner or
+         machine with no cache at all: its first synth after an install).
 Runs are interleaved (naive, lean, cold, naive, ...) so drift in machine load hits every path alike. Prints
 min/median wall time and peak RSS (summed over the process tree: python and node) per scope and path, the
 ratio naive/lean, the issue's targets, and checks that all paths wrote byte-identical stacks.
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PATHS = {"naive": {"LLMGW_NAIVE_PROVIDER_IMPORTS": "1", "LLMGW_SYNTH_JOBS": "1"}, "lean": {}, "cold": {}}
+PATHS = {"naive": {"LLMGW_NAIVE_PROVIDER_IMPORTS": "1", "LLMGW_SYNTH_JOBS": "1"}, "lean": {}, "cold": {}, "fresh": {}}
 # Issue #10's wall-clock targets on a 2-core machine, seconds: (scope, path) -> target.
 TARGETS = {("all", "lean"): 5.0, ("all", "cold"): 10.0, ("one", "lean"): 4.0}
 MEMORY_TARGET_MIB = 1024
@@ -67,12 +69,14 @@ def run_once(path: str, stacks: str, outdir: Path) -> tuple[float, int]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("LLMGW_NAIVE_PROVIDER_IMPORTS", "LLMGW_SYNTH_JOBS", "NODE_OPTIONS")
+        if key not in ("LLMGW_NAIVE_PROVIDER_IMPORTS", "LLMGW_SYNTH_JOBS", "NODE_OPTIONS", "LLMGW_BYTECODE_CACHE")
     }
     env.update(STACKS=stacks, **PATHS[path])
-    cold_cache = tempfile.TemporaryDirectory() if path == "cold" else None
+    cold_cache = tempfile.TemporaryDirectory() if path in ("cold", "fresh") else None
     if cold_cache:
-        env["JSII_RUNTIME_PACKAGE_CACHE_ROOT"] = cold_cache.name
+        env["JSII_RUNTIME_PACKAGE_CACHE_ROOT"] = str(Path(cold_cache.name) / "jsii")
+    if path == "fresh":
+        env["LLMGW_BYTECODE_CACHE"] = str(Path(cold_cache.name) / "bytecode")
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "main.py", "--outdir", str(outdir)],
@@ -114,7 +118,7 @@ def main() -> int:
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--stacks", default="", help="comma-separated stacks of the 'all' scope (default: all)")
     parser.add_argument("--one-stack", default="aws-dev", help="the 'one' scope ('' to skip it)")
-    parser.add_argument("--paths", default="naive,lean,cold")
+    parser.add_argument("--paths", default=",".join(PATHS))
     args = parser.parse_args()
     chosen = args.paths.split(",")
     scopes = {"all": args.stacks, **({"one": args.one_stack} if args.one_stack else {})}
