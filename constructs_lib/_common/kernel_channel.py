@@ -12,8 +12,9 @@ spawns ``node --max-old-space-size=4069 --preserve-symlinks lib/program.js`` its
 line) with one end of a Unix socket pair as its fd 3 (the relay's channel is a socket pair too), and the
 kernel's stdout and stderr go straight to ours. Everything else (the protocol, callbacks, errors) is jsii's own
 code. The process is started with ``posix_spawn``, which duplicates the socket onto fd 3 without running Python
-in the child. Any other jsii version, a ``JSII_RUNTIME`` override, or ``LLMGW_DIRECT_KERNEL=0`` leaves jsii as it
-is; ``tests/test_kernel_channel.py`` fails when the pinned version is not the verified one.
+in the child. The relay's ``@jsii/check-node`` (a Node version warning) is skipped: the project pins Node 20.
+Any other jsii version, a ``JSII_RUNTIME`` override, or ``LLMGW_DIRECT_KERNEL=0`` leaves jsii as it is;
+``tests/test_kernel_channel.py`` fails when the pinned version is not the verified one.
 """
 
 from __future__ import annotations
