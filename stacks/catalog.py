@@ -63,6 +63,11 @@ class StackSpec:
         return stack_class(scope, self.context)
 
 
+def stack_name(cloud: str, kind: str, env: str) -> str:
+    """`<cloud>-bootstrap`, `<cloud>-<env>` (gateway) or `<cloud>-<env>-quotas`: the names every tool keys on."""
+    return {"bootstrap": f"{cloud}-bootstrap", "gateway": f"{cloud}-{env}", "quotas": f"{cloud}-{env}-quotas"}[kind]
+
+
 def stack_specs(environments: Iterable[LoadedEnvironment]) -> list[StackSpec]:
     """Bootstrap stacks first (one per cloud in use), then each environment's stacks, cloud by cloud."""
     environments = list(environments)
@@ -73,7 +78,7 @@ def stack_specs(environments: Iterable[LoadedEnvironment]) -> list[StackSpec]:
             specs.append(
                 StackSpec(
                     StackContext(
-                        name=f"{cloud}-bootstrap",
+                        name=stack_name(cloud, "bootstrap", BOOTSTRAP_ENVIRONMENT),
                         cloud=cloud,
                         kind="bootstrap",
                         config_path=owner.path,
@@ -88,10 +93,12 @@ def stack_specs(environments: Iterable[LoadedEnvironment]) -> list[StackSpec]:
     for loaded in environments:
         config = loaded.config
         for cloud in config.enabled_clouds:
-            gateway = f"{cloud}-{config.env}"
+            gateway = stack_name(cloud, "gateway", config.env)
             specs.append(StackSpec(StackContext(gateway, cloud, "gateway", config_path=loaded.path, config=config)))
             if config.quotas.enabled and config.agents:
-                quotas = StackContext(f"{gateway}-quotas", cloud, "quotas", config_path=loaded.path, config=config)
+                quotas = StackContext(
+                    stack_name(cloud, "quotas", config.env), cloud, "quotas", config_path=loaded.path, config=config
+                )
                 specs.append(StackSpec(quotas, gateway=gateway))
     return specs
 

@@ -12,6 +12,7 @@ from constructs_lib._common.naming import NAME_LIMITS, Naming
 from constructs_lib._common.tags import IDENTITY_TAG_KEYS, stack_tags
 from constructs_lib.config.base import _LABEL_KEY, _LABEL_VALUE
 from constructs_lib.config.environment import CLOUDS, EnvironmentConfig
+from stacks.catalog import stack_name
 
 TENANT = EnvironmentConfig.model_fields["tenant"].metadata[0].pattern
 ENV = EnvironmentConfig.model_fields["env"].metadata[0].pattern
@@ -43,7 +44,6 @@ def test_longest_tenant_and_env_leave_room_for_the_short_limits(tenant, env):
 @given(
     tenants,
     envs,
-    # The catalog's stack names: <cloud>-bootstrap, <cloud>-<env>, <cloud>-<env>-quotas.
     st.tuples(st.sampled_from(CLOUDS), st.sampled_from(["bootstrap", "gateway", "quotas"])),
     st.dictionaries(
         st.from_regex(_LABEL_KEY.pattern, fullmatch=True),
@@ -53,7 +53,7 @@ def test_longest_tenant_and_env_leave_room_for_the_short_limits(tenant, env):
 )
 def test_stack_tags_are_valid_gcp_labels_and_carry_the_identity(tenant, env, cloud_and_kind, extra):
     cloud, kind = cloud_and_kind
-    stack = {"bootstrap": f"{cloud}-bootstrap", "gateway": f"{cloud}-{env}", "quotas": f"{cloud}-{env}-quotas"}[kind]
+    stack = stack_name(cloud, kind, env)  # named as the catalog names them
     extra = {key: value for key, value in extra.items() if key not in IDENTITY_TAG_KEYS}
     tags = stack_tags(tenant=tenant, environment=env, stack=stack, extra=extra)
     assert {key: tags[key] for key in ("tenant", "environment", "litellm-stack")} == {

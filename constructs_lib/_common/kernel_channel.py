@@ -67,12 +67,13 @@ def _start(self: Any) -> None:
     environ = os.environ.copy()
     environ["JSII_AGENT"] = f"Python/{platform.python_version()}"
     program = Path(self._jsii_runtime()).parent.parent / "lib" / "program.js"  # jsii's extracted bundle
+    node = environ.get("JSII_NODE", "node")
     ours, theirs = socket.socketpair()
     child_end = theirs.fileno() if theirs.fileno() != API_FD else os.dup(API_FD)  # dup2(fd, fd) keeps CLOEXEC
     try:
         pid = os.posix_spawnp(
-            environ.get("JSII_NODE", "node"),
-            [environ.get("JSII_NODE", "node"), *KERNEL_ARGS, str(program)],
+            node,
+            [node, *KERNEL_ARGS, str(program)],
             environ,
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
