@@ -42,8 +42,11 @@ $(LITELLM_STAMP): tools/litellm_check/requirements.txt
 
 litellm-venv: $(LITELLM_STAMP) ## Create the hash-locked venv with the real litellm (for the proxy-config test)
 
+# One pytest-xdist worker per CPU, a test file per worker at a time (module fixtures build their stacks once).
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: venv litellm-venv node_modules/.package-lock.json ## Run the whole test suite (unit, snapshot, property, workflow lint, offline plan)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: venv node_modules/.package-lock.json ## ruff, actionlint, zizmor, workflow schema + rules, secret scan
 	$(PY) -m tools.lint.run

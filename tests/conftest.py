@@ -156,6 +156,10 @@ EARLY_STARTS = ("_separate_synth_process", "litellm_check")
 
 @pytest.fixture(scope="session", autouse=True)
 def _early_starts(request) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # `make test` runs pytest-xdist workers, each of which collects every test: starting here would run these
+        # once per worker. A worker starts them when its first test needs them, and the other workers overlap them.
+        return
     needed = {name for item in request.session.items for name in item.fixturenames}
     for name in EARLY_STARTS:
         if name in needed:
