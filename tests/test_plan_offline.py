@@ -201,7 +201,7 @@ def test_no_synthesized_stacks_tells_to_synth_first(tmp_path, capsys):
 
 
 def test_recovered_aws_schema_keeps_nesting_flags_and_write_only():
-    path = schemas_from_jsii.ensure_schema("aws", REPO / ".cache" / "schemas")
+    path = schemas_from_jsii.ensure_schema("aws")
     assert path.name == "aws@6.25.0.json"
     entry = json.loads(path.read_text())["provider_schemas"]["registry.terraform.io/hashicorp/aws"]
     instance = entry["resource_schemas"]["aws_instance"]["block"]
@@ -217,7 +217,7 @@ def test_recovered_aws_schema_keeps_nesting_flags_and_write_only():
 
 
 def test_random_schema_has_the_hand_written_ephemeral_password():
-    path = schemas_from_jsii.ensure_schema("random", REPO / ".cache" / "schemas")
+    path = schemas_from_jsii.ensure_schema("random")
     assert path.name == "random@3.7.2.json"
     entry = json.loads(path.read_text())["provider_schemas"]["registry.terraform.io/hashicorp/random"]
     ephemeral = entry["ephemeral_resource_schemas"]["random_password"]["block"]["attributes"]
@@ -225,10 +225,24 @@ def test_random_schema_has_the_hand_written_ephemeral_password():
     assert "keepers" in entry["resource_schemas"]["random_password"]["block"]["attributes"]
 
 
+def test_recovered_schemas_are_reused_and_keyed_by_generator_and_package(tmp_path, monkeypatch):
+    """The cache lives outside the checkout (a clean clone reuses it); a changed generator gets a new file."""
+    assert not schemas_from_jsii.DEFAULT_OUT.is_relative_to(REPO)
+    first = schemas_from_jsii.ensure_schema("random", tmp_path)
+    written = first.stat().st_mtime_ns
+    assert schemas_from_jsii.ensure_schema("random", tmp_path) == first
+    assert first.stat().st_mtime_ns == written, "an up-to-date schema was written again"
+    monkeypatch.setattr(schemas_from_jsii, "GENERATOR_VERSION", schemas_from_jsii.GENERATOR_VERSION + "-changed")
+    second = schemas_from_jsii.ensure_schema("random", tmp_path)
+    assert second.name == first.name and second.parent != first.parent
+    assert second.read_bytes() == first.read_bytes()
+    assert sorted(path.name for path in second.parent.iterdir()) == [second.name], "temporary files left behind"
+
+
 @pytest.fixture(scope="module")
 def aws_standin() -> server.StandinProvider:
     cache = REPO / ".cache" / "standin_provider"
-    path = schemas_from_jsii.ensure_schema("aws", REPO / ".cache" / "schemas")
+    path = schemas_from_jsii.ensure_schema("aws")
     pb, _ = protos.load(cache)
     return server.StandinProvider(pb, schema.cached_response_bytes(path, "registry.terraform.io/hashicorp/aws", cache))
 
@@ -355,7 +369,7 @@ def test_standin_still_runs_as_a_plugin_terraform_starts_through_dev_overrides(t
     from tools.plan_offline import CACHE_DIR, terraform_env
 
     address = "registry.terraform.io/hashicorp/random"
-    schema_file = schemas_from_jsii.ensure_schema("random", REPO / ".cache" / "schemas")
+    schema_file = schemas_from_jsii.ensure_schema("random")
     shim = tmp_path / "plugins" / "terraform-provider-random"
     shim.parent.mkdir()
     command = [sys.executable, "-m", "tools.standin_provider", "--schema", str(schema_file), "--address", address]

@@ -34,7 +34,7 @@ from tools.standin_provider import schema as standin_schema
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "cdktf.out"
 CACHE_DIR = REPO_ROOT / ".cache" / "standin_provider"
-SCHEMA_CACHE = REPO_ROOT / ".cache" / "schemas"
+SCHEMA_CACHE = schemas_from_jsii.DEFAULT_OUT
 CHECKED_IN_SCHEMAS = REPO_ROOT / "imports" / "schemas"
 # Terraform runs at once: each is mostly Terraform's own CPU (the stand-ins answer from memory)
 PARALLEL_STACKS = max(2, os.cpu_count() or 1)
@@ -104,7 +104,7 @@ def resolve_schema(address: str, constraint: str) -> Path:
     """The schema file for a provider at the version a stack pins.
 
     hashicorp providers with a prebuilt cdktf package are recovered from its jsii assembly (cached in
-    .cache/schemas); any other provider needs imports/schemas/<name>@<version>.json.
+    ~/.cache/llm-gateway-cdktf/schemas); any other provider needs imports/schemas/<name>@<version>.json.
     """
     namespace, type_name = address.split("/")[1:]
     wanted = _exact_version(constraint)

@@ -7,7 +7,9 @@ a comment), list vs set vs single nesting of blocks (`synthesizeHclAttributes`),
 argument (`storageClassType`) and of each computed attribute (its getter), and max-one blocks (an
 OutputReference instead of a List). Fidelity limits are listed in docs/OFFLINE_PLAN.md.
 
-    python -m tools.schemas_from_jsii aws google random   # writes .cache/schemas/<name>@<version>.json
+    python -m tools.schemas_from_jsii aws google random
+
+writes ~/.cache/llm-gateway-cdktf/schemas/<digest>/<name>@<version>.json (see ensure_schema).
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = REPO_ROOT / ".cache" / "schemas"
+from constructs_lib._common.binding_bytecode import project_cache_dir
+
+# Outside the checkout, so a clean clone (every CI run) reuses what an earlier run recovered (~15 s of CPU for
+# aws + google); one subdirectory per input digest, so checkouts with different generators or packages coexist.
+DEFAULT_OUT = project_cache_dir("schemas")
 # bump when the output of this generator changes for the same input
 GENERATOR_VERSION = "1"
 
@@ -378,14 +383,16 @@ def _input_digest(tarball: Path) -> str:
 
 
 def ensure_schema(name: str, out_dir: Path = DEFAULT_OUT) -> Path:
-    """Generate .cache/schemas/<name>@<version>.json unless it is up to date; return its path."""
+    """``<out_dir>/<input digest>/<name>@<version>.json``, generated unless it exists; return its path.
+
+    The digest covers this generator and the package's tarball, so an upgraded package or a changed generator
+    gets a directory of its own; a file appears only complete (written to a temporary name, then renamed).
+    """
     tarball = package_tarball(name)
-    digest = _input_digest(tarball)
-    stamp = out_dir / f".{name}.source"
-    if stamp.exists():
-        recorded_digest, _, recorded_path = stamp.read_text().partition("\n")
-        if recorded_digest == digest and Path(recorded_path).exists():
-            return Path(recorded_path)
+    entry = out_dir / _input_digest(tarball)[:32]
+    existing = sorted(entry.glob(f"{name}@*.json"))
+    if len(existing) == 1:
+        return existing[0]
     module = parse_sources(read_package_sources(tarball))
     if not module.version:
         raise ValueError(f"{tarball} names no provider version")
@@ -393,14 +400,13 @@ def ensure_schema(name: str, out_dir: Path = DEFAULT_OUT) -> Path:
         "format_version": "1.0",
         "provider_schemas": {f"registry.terraform.io/hashicorp/{name}": provider_schema(name, module)},
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{name}@{module.version}.json"
-    for target, text in ((path, json.dumps(document, indent=1, sort_keys=True)), (stamp, f"{digest}\n{path}")):
-        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".tmp-")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+    entry.mkdir(parents=True, exist_ok=True)
+    path = entry / f"{name}@{module.version}.json"
+    fd, tmp = tempfile.mkstemp(dir=entry, prefix=".tmp-")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(document, indent=1, sort_keys=True))
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
     return path
 
 
