@@ -56,11 +56,16 @@ class StackSpec:
 
     def build(self, scope: Construct, built: dict[str, Construct]) -> Construct:
         """Build the stack; `built` holds the stacks built so far (gateways come before their quotas)."""
-        module_name, class_name = _STACK_CLASSES[(self.context.cloud, self.context.kind)].split(":")
-        stack_class = getattr(importlib.import_module(module_name), class_name)
+        cls = stack_class(self.context.cloud, self.context.kind)
         if self.gateway:
-            return stack_class(scope, self.context, gateway_url=built[self.gateway].gateway_url)
-        return stack_class(scope, self.context)
+            return cls(scope, self.context, gateway_url=built[self.gateway].gateway_url)
+        return cls(scope, self.context)
+
+
+def stack_class(cloud: str, kind: str) -> type:
+    """The stack class of a cloud and kind, imported on first use (importing it loads that cloud's bindings)."""
+    module_name, class_name = _STACK_CLASSES[(cloud, kind)].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
 
 
 def stack_name(cloud: str, kind: str, env: str) -> str:

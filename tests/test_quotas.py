@@ -27,12 +27,10 @@ CLOUDS = ("aws", "gcp", "alicloud")
 
 
 def _quotas_stack(cloud: str, config) -> dict:
-    from stacks.catalog import _STACK_CLASSES
+    from stacks.catalog import stack_class, stack_name
 
-    module_name, class_name = _STACK_CLASSES[(cloud, "quotas")].split(":")
-    stack_class = getattr(__import__(module_name, fromlist=[class_name]), class_name)
-    context = StackContext(f"{cloud}-{config.env}-quotas", cloud, "quotas", CONFIG_DIR / "dev.yaml", config)
-    stack = stack_class(App(), context, gateway_url=GATEWAY_URL)
+    context = StackContext(stack_name(cloud, "quotas", config.env), cloud, "quotas", CONFIG_DIR / "dev.yaml", config)
+    stack = stack_class(cloud, "quotas")(App(), context, gateway_url=GATEWAY_URL)
     return json.loads(cdktf.Testing.synth(stack))
 
 

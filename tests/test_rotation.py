@@ -9,7 +9,7 @@ import pytest
 from cdktf import App
 
 from constructs_lib.config import load_environment
-from stacks.catalog import _STACK_CLASSES
+from stacks.catalog import stack_class, stack_name
 from stacks.context import StackContext
 from tests.conftest import CONFIG_DIR
 
@@ -17,12 +17,9 @@ GATEWAY_URL = "https://gateway.internal.test"
 
 
 def _stack_json(cloud: str, kind: str, config) -> dict:
-    module_name, class_name = _STACK_CLASSES[(cloud, kind)].split(":")
-    stack_class = getattr(__import__(module_name, fromlist=[class_name]), class_name)
-    name = f"{cloud}-{config.env}" + ("-quotas" if kind == "quotas" else "")
-    context = StackContext(name, cloud, kind, CONFIG_DIR / "dev.yaml", config)
+    context = StackContext(stack_name(cloud, kind, config.env), cloud, kind, CONFIG_DIR / "dev.yaml", config)
     extra = {"gateway_url": GATEWAY_URL} if kind == "quotas" else {}
-    return json.loads(cdktf.Testing.synth(stack_class(App(), context, **extra)))
+    return json.loads(cdktf.Testing.synth(stack_class(cloud, kind)(App(), context, **extra)))
 
 
 def _bump(config, key_name: str):
