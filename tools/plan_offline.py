@@ -34,7 +34,6 @@ from tools.standin_provider import schema as standin_schema
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "cdktf.out"
 CACHE_DIR = REPO_ROOT / ".cache" / "standin_provider"
-SCHEMA_CACHE = schemas_from_jsii.DEFAULT_OUT
 CHECKED_IN_SCHEMAS = REPO_ROOT / "imports" / "schemas"
 # Terraform runs at once: each is mostly Terraform's own CPU (the stand-ins answer from memory)
 PARALLEL_STACKS = max(2, os.cpu_count() or 1)
@@ -110,7 +109,7 @@ def resolve_schema(address: str, constraint: str) -> Path:
     wanted = _exact_version(constraint)
     if namespace == "hashicorp":
         try:
-            path = schemas_from_jsii.ensure_schema(type_name, SCHEMA_CACHE)
+            path = schemas_from_jsii.ensure_schema(type_name)
         except FileNotFoundError:
             path = None
         if path is not None:

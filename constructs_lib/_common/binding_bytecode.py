@@ -45,14 +45,9 @@ _CHECKED_HASH_FLAGS = (0b11).to_bytes(4, "little")
 _HEADER_SIZE = 16
 
 
-def project_cache_dir(kind: str) -> Path:
-    """``$XDG_CACHE_HOME/llm-gateway-cdktf/<kind>``: the project's caches, beside jsii's, outside every checkout."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "llm-gateway-cdktf" / kind
-
-
 def default_cache_dir() -> Path:
-    return project_cache_dir("bytecode")
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "llm-gateway-cdktf" / "bytecode"
 
 
 def _pyc_header(source: bytes) -> bytes:
