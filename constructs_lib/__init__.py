@@ -13,3 +13,9 @@ from constructs_lib._common import lean_imports as _lean_imports
 if _lean_imports.install():  # False on the naive path (LLMGW_NAIVE_PROVIDER_IMPORTS=1): the baseline keeps all off
     _binding_bytecode.install()
     _kernel_channel.install()
+
+
+def prefetch_provider_packages(python_packages: tuple[str, ...]) -> None:
+    """Start preparing the jsii package cache entries of these prebuilt provider packages in the background,
+    so that it overlaps the kernel's start-up; a no-op where that step is off (docs/DESIGN.md, step 10)."""
+    _kernel_channel.prefetch(python_packages)

@@ -30,6 +30,12 @@ _STACK_CLASSES: dict[tuple[str, str], str] = {
     ("alicloud", "quotas"): "stacks.alicloud.quotas:AlicloudQuotasStack",
 }
 BOOTSTRAP_ENVIRONMENT = "shared"
+# The large prebuilt provider packages each cloud's stacks load (tests/test_packed_packages.py checks it).
+PREBUILT_PROVIDERS: dict[str, tuple[str, ...]] = {
+    "aws": ("cdktf_cdktf_provider_aws",),
+    "gcp": ("cdktf_cdktf_provider_google",),
+    "alicloud": (),
+}
 
 
 @dataclass(frozen=True)

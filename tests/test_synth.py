@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tarfile
 
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from constructs_lib._common import kernel_channel, packed_packages
 from constructs_lib._common.tags import IDENTITY_TAG_KEYS
+from stacks.catalog import PREBUILT_PROVIDERS
 from tests.conftest import REPO
 
 ENVIRONMENTS = ("dev", "prod", "staging")
@@ -138,3 +141,27 @@ def test_bootstrap_state_lives_outside_the_synth_output(stack, synthesized):
     """`make synth` replaces cdktf.out wholesale: local state must sit in the project root instead."""
     path = synthesized[stack]["terraform"]["backend"]["local"]["path"]
     assert path == f"../../../terraform.{stack}.tfstate"
+
+
+def test_the_session_synth_loaded_packed_entries_of_the_big_providers(synth_dir):
+    """docs/DESIGN.md, step 10 (tests/test_packed_packages.py tests the entries themselves)."""
+    root = kernel_channel._package_root
+    assert root is not None, "the suite runs the default path"
+    built_clouds = {path.name.split("-", 1)[0] for path in (synth_dir / "stacks").iterdir()}
+    for cloud in built_clouds:
+        for python_package in PREBUILT_PROVIDERS[cloud]:
+            entry = packed_packages.entry_path(root, *packed_packages.assembly_of(python_package))
+            assert (entry / packed_packages.MARKER_FILE).is_file(), python_package
+            assert sorted(path.name for path in (entry / "lib").glob("**/*.js")) == ["index.js", "lazy-index.js"]
+            assert (entry / ".jsii.runtime.v1.json").is_file()
+
+
+@pytest.mark.parametrize("python_package", ["constructs", "cdktf", "cdktf_cdktf_provider_random"])
+def test_the_kernel_keeps_the_other_packages_where_entry_path_says(synth_dir, python_package):
+    """The kernel extracted these itself, into the same root: its key (scoped names too) and marker are ours."""
+    name, version, tarball = packed_packages.assembly_of(python_package)
+    entry = packed_packages.entry_path(kernel_channel._package_root, name, version, tarball)
+    assert (entry / packed_packages.MARKER_FILE).is_file()
+    with tarfile.open(tarball, "r:gz") as archive:
+        files = {member.name.split("/", 1)[1] for member in archive if member.isfile()}
+    assert files <= {path.relative_to(entry).as_posix() for path in entry.rglob("*") if path.is_file()}

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import CodeType, ModuleType
 
+from constructs_lib._common.user_cache import project_cache_dir
+
 JSII_BINDING_PACKAGES: tuple[str, ...] = (
     "cdktf",
     "constructs",
@@ -46,8 +48,7 @@ _HEADER_SIZE = 16
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "llm-gateway-cdktf" / "bytecode"
+    return project_cache_dir("bytecode")
 
 
 def _pyc_header(source: bytes) -> bytes:

@@ -15,6 +15,9 @@ code. The process is started with ``posix_spawn``, which duplicates the socket o
 in the child. The relay's ``@jsii/check-node`` (a Node version warning) is skipped: the project pins Node 20.
 Any other jsii version, a ``JSII_RUNTIME`` override, or ``LLMGW_DIRECT_KERNEL=0`` leaves jsii as it is;
 ``tests/test_kernel_channel.py`` fails when the pinned version is not the verified one.
+
+The kernels started here also get the project's package cache root (``packed_packages``), and each load of a
+packed provider first makes sure its entry is there; a kernel started by jsii itself keeps jsii's own root.
 """
 
 from __future__ import annotations
@@ -28,10 +31,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from constructs_lib._common import packed_packages
+
 VERIFIED_JSII = "1.142.0"
 KERNEL_ARGS = ("--max-old-space-size=4069", "--preserve-symlinks")  # what bin/jsii-runtime.js passes
 API_FD = 3  # lib/program.js: SyncStdio({readFD: 3, writeFD: 3})
 SWITCH_ENV = "LLMGW_DIRECT_KERNEL"
+_package_root: Path | None = None  # set by install(): the package cache root of the kernels started here
+_original_load: Any = None  # jsii's Kernel.load, wrapped by _load
 
 
 class _KernelProcess:
@@ -66,6 +73,8 @@ def _start(self: Any) -> None:
     """``_NodeProcess.start``: spawn lib/program.js with a socket on fd 3, then jsii's own handshake."""
     environ = os.environ.copy()
     environ["JSII_AGENT"] = f"Python/{platform.python_version()}"
+    if _package_root is not None:
+        environ["JSII_RUNTIME_PACKAGE_CACHE_ROOT"] = str(_package_root)
     program = Path(self._jsii_runtime()).parent.parent / "lib" / "program.js"  # jsii's extracted bundle
     node = environ.get("JSII_NODE", "node")
     ours, theirs = socket.socketpair()
@@ -114,6 +123,19 @@ def _stop(self: Any) -> None:
     self._ctx_stack.close()
 
 
+def _load(self: Any, name: str, version: str, tarball: str) -> None:
+    """``Kernel.load``: a packed provider's cache entry is written before the kernel is asked to load it."""
+    if _package_root is not None:
+        packed_packages.ensure(_package_root, name, version, tarball)
+    _original_load(self, name, version, tarball)
+
+
+def prefetch(python_packages: tuple[str, ...]) -> None:
+    """Start preparing these prebuilt providers' cache entries (``packed_packages.prefetch``) when it applies."""
+    if _package_root is not None:
+        packed_packages.prefetch(_package_root, python_packages)
+
+
 def install() -> bool:
     """Patch the pinned jsii's kernel process; returns False (jsii untouched) when it does not apply.
 
@@ -122,7 +144,9 @@ def install() -> bool:
     """
     if os.environ.get(SWITCH_ENV, "1") == "0" or "JSII_RUNTIME" in os.environ:
         return False
+    global _original_load, _package_root
     import jsii
+    from jsii._kernel import Kernel
     from jsii._kernel.providers import process as jsii_process
 
     node_process = getattr(jsii_process, "_NodeProcess", None)
@@ -131,4 +155,6 @@ def install() -> bool:
     if node_process.start is not _start:
         node_process.start = _start
         node_process.stop = _stop
+        _original_load, Kernel.load = Kernel.load, _load
+        _package_root = packed_packages.cache_root()
     return True

@@ -7,6 +7,11 @@
 // defines each submodule as a getter that requires it on first use. The kernel looks types up by property
 // access (`closure.vpc.Vpc`), so resolving the eager index to the lazy one changes when modules load,
 // never what they contain.
+//
+// A provider whose cache entry was written by packed_packages.py has its modules under lib/ in one pack file
+// (lib/.llmgw-modules.pack, byte ranges in lib/.llmgw-modules.json) instead of ~2,200 files: a relative
+// require from inside such a package resolves to the module's usual path, and that path's source is read
+// from the pack. Anything not in the pack (e.g. `cdktf`) resolves as usual.
 const Module = require('module');
 const fs = require('fs');
 const path = require('path');
@@ -14,6 +19,9 @@ const path = require('path');
 const EAGER_INDEX = path.join(path.sep, 'lib', 'index.js');
 const trace = process.env.LLMGW_LAZY_INDEX_TRACE === '1';
 const decided = new Map();
+const PACK_INDEX = path.join('lib', '.llmgw-modules.json');
+const PACK_FORMAT = 1;
+const packs = new Map(); // package root + sep -> { modules: Map(filename -> [offset, length]), packFile, fd }
 
 function lazyIndexFor(filename) {
   const root = filename.slice(0, -EAGER_INDEX.length);
@@ -28,13 +36,63 @@ function lazyIndexFor(filename) {
     return filename;
   }
   if (trace) process.stderr.write(`lazy provider index: ${name}\n`);
+  registerPack(root);
   return lazy;
+}
+
+function registerPack(root) {
+  let index;
+  try {
+    index = JSON.parse(fs.readFileSync(path.join(root, PACK_INDEX), 'utf8'));
+  } catch (error) {
+    if (error.code === 'ENOENT') return; // extracted by the kernel as usual
+    throw error;
+  }
+  if (index.format !== PACK_FORMAT) throw new Error(`${path.join(root, PACK_INDEX)}: unknown pack format ${index.format}`);
+  const modules = new Map(Object.entries(index.modules).map(([relative, range]) => [path.join(root, relative), range]));
+  packs.set(root + path.sep, { modules, packFile: path.join(root, 'lib', index.pack), fd: undefined });
+  if (trace) process.stderr.write(`packed modules: ${root} (${modules.size})\n`);
+}
+
+function packOf(filename) {
+  if (typeof filename !== 'string') return undefined;
+  for (const [prefix, pack] of packs) {
+    if (filename.startsWith(prefix)) return pack;
+  }
+  return undefined;
+}
+
+// Node's own order for a relative request: the file, the file with .js, the directory's index.js. (Node tries
+// .json and .node files and a directory's package.json in between: a packed lib/ holds none of them.)
+function resolveInPack(request, parent) {
+  if (!request.startsWith('./') && !request.startsWith('../')) return undefined;
+  const pack = packOf(parent && parent.filename);
+  if (pack === undefined) return undefined;
+  const base = path.resolve(path.dirname(parent.filename), request);
+  return [base, `${base}.js`, path.join(base, 'index.js')].find((candidate) => pack.modules.has(candidate));
+}
+
+function readFromPack(pack, filename) {
+  const [offset, length] = pack.modules.get(filename);
+  pack.fd ??= fs.openSync(pack.packFile, 'r');
+  const source = Buffer.allocUnsafe(length);
+  if (fs.readSync(pack.fd, source, 0, length, offset) !== length) throw new Error(`${pack.packFile}: truncated at ${filename}`);
+  return source.toString('utf8');
 }
 
 const resolveFilename = Module._resolveFilename;
 Module._resolveFilename = function resolveToLazyProviderIndex(...args) {
+  const packed = resolveInPack(args[0], args[1]);
+  if (packed !== undefined) return packed;
   const filename = resolveFilename.apply(this, args);
   if (!filename.endsWith(EAGER_INDEX)) return filename;
   if (!decided.has(filename)) decided.set(filename, lazyIndexFor(filename));
   return decided.get(filename);
+};
+
+const loadJavaScript = Module._extensions['.js'];
+Module._extensions['.js'] = function loadFromPack(module, filename) {
+  const pack = packOf(filename);
+  if (pack === undefined || !pack.modules.has(filename)) return loadJavaScript.call(this, module, filename);
+  return module._compile(readFromPack(pack, filename), filename);
 };
