@@ -210,6 +210,15 @@ def test_a_package_this_does_not_reproduce_is_left_to_the_kernel(tmp_path, files
     assert [path.suffix for path in (root / ".llmgw-partial").iterdir()] == [".lock"]
 
 
+def test_an_assembly_the_index_worker_cannot_read_still_gives_an_entry_without_index(tmp_path):
+    """Best effort, as in the kernel: its first load then parses the assembly and builds the index itself."""
+    files = {".jsii": b"not an assembly", "package.json": b'{"name": "x"}', "lib/a.js": b"exports.a = 1;"}
+    entry = packed_packages._ensure_entry(tmp_path / "cache", "x", "1.0.0", _tarball(tmp_path, files))
+    assert entry is not None and (entry / packed_packages.MARKER_FILE).is_file()
+    assert (entry / ".jsii").read_bytes() == b"not an assembly"
+    assert not list(entry.glob(".jsii.runtime*"))
+
+
 def test_only_the_big_providers_are_packed(tmp_path):
     assert packed_packages.ensure(tmp_path, *RANDOM) is None
     assert not tmp_path.joinpath("@cdktf").exists()

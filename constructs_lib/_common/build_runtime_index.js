@@ -7,10 +7,11 @@
 // @cdktf/provider-aws) and then starts this same worker, which parses it again to write the index for the
 // next load, while the synth runs (and which the kernel's exit may cut short). Run here, the parse happens
 // once and the first load already reads the index.
+const path = require('path');
 const { Worker } = require('worker_threads');
 
 const [workerFile, packageDir, features] = process.argv.slice(2);
-const worker = new Worker(workerFile, { workerData: { packageDir, supportedFeatures: JSON.parse(features) } });
+const worker = new Worker(path.resolve(workerFile), { workerData: { packageDir, supportedFeatures: JSON.parse(features) } });
 const fail = (message) => {
   process.stderr.write(`${message}\n`);
   process.exitCode = 1;
