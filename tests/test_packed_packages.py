@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tarfile
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,30 @@ def test_concurrent_processes_write_one_entry(tmp_path):
     assert entries == [str(entry)] * 3
     assert (entry / packed_packages.MARKER_FILE).is_file()
     assert [path.name for path in (tmp_path / ".llmgw-partial").iterdir()] == [f"{entry.name}.lock"]
+
+
+def test_writing_an_entry_prunes_the_packages_entries_unused_for_the_ttl(tmp_path, monkeypatch):
+    monkeypatch.setenv("JSII_RUNTIME_PACKAGE_CACHE_TTL", "20")
+    name, version, tarball = RANDOM
+    old = {}
+    for label, days in (("unused", 21), ("recent", 19)):
+        entry = tmp_path.joinpath(*packed_packages._key_segments(name, f"0.0.{days}", f"{label}-digest"))
+        (entry / "lib").mkdir(parents=True)
+        (entry / packed_packages.MARKER_FILE).touch()
+        stamp = time.time() - days * 86_400
+        os.utime(entry / packed_packages.MARKER_FILE, (stamp, stamp))
+        old[label] = entry
+    other_package = tmp_path / "cdktf" / "0.0.1" / "digest"
+    other_package.mkdir(parents=True)
+    (other_package / packed_packages.MARKER_FILE).touch()
+    os.utime(other_package / packed_packages.MARKER_FILE, (0, 0))
+
+    entry = packed_packages._ensure_entry(tmp_path, name, version, tarball)
+    assert entry is not None and (entry / packed_packages.MARKER_FILE).is_file()
+    assert not old["unused"].exists()
+    assert (old["recent"] / packed_packages.MARKER_FILE).is_file()
+    assert other_package.exists(), "only the packed package's own entries: the kernel's are jsii's to prune"
+    assert [path.suffix for path in (tmp_path / ".llmgw-partial").glob("*/")] == []
 
 
 def test_an_abandoned_partial_entry_is_replaced(tmp_path):

@@ -16,7 +16,8 @@ index. ``prefetch(...)`` starts the same work in a thread, so that it overlaps t
 
 An entry is written under an exclusive ``flock`` (another process waits, then finds it complete) into a
 private directory, then renamed into place: a kernel sees either no entry or a complete one; an entry packed in
-another format, or with a damaged index, is written again. The entries
+another format, or with a damaged index, is written again; writing one prunes that package's entries unused for
+jsii's TTL. The entries
 differ from jsii's own, so they live in a project cache root handed only to the kernels this project starts
 (``kernel_channel``), never in jsii's shared root: ``$XDG_CACHE_HOME/llm-gateway-cdktf/jsii-package-cache``,
 moved by ``LLMGW_PACKAGE_CACHE=<dir>``. The step is off (every package is extracted by the kernel, into
@@ -42,6 +43,7 @@ import shutil
 import subprocess
 import tarfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -266,7 +268,33 @@ def _ensure_entry(root: Path, name: str, version: str, tarball: Path) -> Path | 
             return entry if _current(entry) else None
         finally:
             shutil.rmtree(partial, ignore_errors=True)
+    _prune_unused_entries(root, name, keep=entry)
     return entry
+
+
+def _prune_unused_entries(root: Path, name: str, keep: Path) -> None:
+    """Other entries of a packed package (older versions, ~700 MB each) whose marker the kernel has not touched
+    for jsii's own TTL (``JSII_RUNTIME_PACKAGE_CACHE_TTL`` days, 30 by default) are removed, as jsii's pruning
+    would (it runs only when a kernel's event loop empties, which a kernel that is told to exit never reaches)."""
+    ttl_days = int(os.environ.get("JSII_RUNTIME_PACKAGE_CACHE_TTL") or 30)
+    cutoff = time.time() - ttl_days * 86_400
+    partials = root / _PARTIAL_DIR
+    for marker in root.joinpath(*_key_segments(name)).glob(f"*/*/{MARKER_FILE}"):
+        entry = marker.parent
+        if entry == keep or not _unused_since(marker, cutoff):
+            continue
+        with _exclusive(partials / f"{entry.name}.lock"):
+            if _unused_since(marker, cutoff):  # not used while this process waited
+                pruned = partials / f"{entry.name}.{os.getpid()}-{secrets.token_hex(4)}.pruned"
+                os.rename(entry, pruned)
+                shutil.rmtree(pruned, ignore_errors=True)
+
+
+def _unused_since(marker: Path, cutoff: float) -> bool:
+    try:
+        return marker.lstat().st_mtime < cutoff
+    except FileNotFoundError:
+        return False
 
 
 def assembly_of(python_package: str) -> tuple[str, str, Path] | None:
