@@ -253,7 +253,7 @@ def test_only_the_big_providers_are_packed(tmp_path):
     ("env", "expected"),
     [
         ({}, "default"),
-        ({"LLMGW_PACKAGE_CACHE": "/somewhere/else"}, "/somewhere/else"),
+        ({"LLMGW_PACKAGE_CACHE": "{tmp}/somewhere/else"}, "{tmp}/somewhere/else"),
         ({"LLMGW_PACKAGE_CACHE": "off"}, None),
         ({"JSII_RUNTIME_PACKAGE_CACHE_ROOT": "/chosen"}, None),  # the user's root: jsii's own entries only
         ({"JSII_RUNTIME_PACKAGE_CACHE": "disabled"}, None),
@@ -265,11 +265,24 @@ def test_cache_root_follows_the_switches(monkeypatch, tmp_path, env, expected):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     for key, value in env.items():
-        monkeypatch.setenv(key, value)
+        monkeypatch.setenv(key, value.format(tmp=tmp_path))
     if expected == "default":
         expected = str(tmp_path / "llm-gateway-cdktf" / "jsii-package-cache")
+    elif expected:
+        expected = expected.format(tmp=tmp_path)
     root = packed_packages.cache_root()
     assert (str(root) if root else None) == expected
+
+
+def test_a_root_that_cannot_be_created_turns_the_step_off(monkeypatch, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.delenv("JSII_RUNTIME_PACKAGE_CACHE_ROOT", raising=False)
+    monkeypatch.delenv("JSII_RUNTIME_PACKAGE_CACHE", raising=False)
+    monkeypatch.setenv("LLMGW_PACKAGE_CACHE", str(tmp_path / "a-file" / "cache"))
+    assert packed_packages.cache_root() is None
+    monkeypatch.setenv("LLMGW_PACKAGE_CACHE", "relative/cache")
+    monkeypatch.chdir(tmp_path)
+    assert packed_packages.cache_root() == tmp_path / "relative" / "cache"
 
 
 def _imported_prebuilt_packages(directory: Path) -> set[str]:

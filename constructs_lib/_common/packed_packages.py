@@ -22,7 +22,8 @@ differ from jsii's own, so they live in a project cache root handed only to the 
 (``kernel_channel``), never in jsii's shared root: ``$XDG_CACHE_HOME/llm-gateway-cdktf/jsii-package-cache``,
 moved by ``LLMGW_PACKAGE_CACHE=<dir>``. The step is off (every package is extracted by the kernel, into
 jsii's root) with ``LLMGW_PACKAGE_CACHE=off``, when ``JSII_RUNTIME_PACKAGE_CACHE_ROOT`` is set (the user
-chose a root), or when jsii's cache is disabled (``JSII_RUNTIME_PACKAGE_CACHE``). A tarball holding anything
+chose a root), when jsii's cache is disabled (``JSII_RUNTIME_PACKAGE_CACHE``), or when the root cannot be
+written. A tarball holding anything
 unexpected (a link, a path outside the package, an ES module package, under ``lib/`` anything but modules and
 declarations) is left to the kernel. The key, the marker and the worker's inputs are those of the pinned jsii
 (``kernel_channel.VERIFIED_JSII``).
@@ -90,7 +91,14 @@ def cache_root() -> Path | None:
     configured = os.environ.get(CACHE_ENV, "")
     if configured.lower() in _OFF:
         return None
-    return Path(configured) if configured else default_cache_root()
+    root = Path(configured).absolute() if configured else default_cache_root()
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)  # as jsii creates a root: the kernel runs what it holds
+    except OSError:
+        return (
+            None  # unusable here (e.g. a read-only home): the kernel then keeps jsii's own root, as without this step
+        )
+    return root if os.access(root, os.W_OK | os.X_OK) else None
 
 
 def _key_segments(*key: str) -> list[str]:
@@ -241,9 +249,8 @@ def _ensure_entry(root: Path, name: str, version: str, tarball: Path) -> Path | 
     entry = entry_path(root, name, version, tarball)
     if _current(entry):
         return entry
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)  # as jsii creates a root: the kernel runs what it holds
     partials = root / _PARTIAL_DIR
-    partials.mkdir(exist_ok=True, mode=0o700)
+    partials.mkdir(parents=True, exist_ok=True, mode=0o700)
     with _exclusive(partials / f"{entry.name}.lock"):
         if _current(entry):
             return entry  # written by another process while this one waited
