@@ -136,6 +136,19 @@ def test_the_kernel_loads_a_packed_entry_as_its_own_and_synthesizes_the_same_byt
     assert rebuilt == built, "a warm load neither re-extracts the entry nor rebuilds its runtime index"
 
 
+def test_when_the_entry_cannot_be_written_the_kernel_extracts_the_package_itself(tmp_path):
+    root = tmp_path / "cache"
+    root.mkdir()
+    (root / ".llmgw-partial").write_text("a file where the private directory goes")
+    packed, log = _random_synth(tmp_path / "packed", LLMGW_PACKAGE_CACHE=str(root))
+    plain, _ = _random_synth(tmp_path / "plain", LLMGW_PACKAGE_CACHE="off")
+    assert packed == plain
+    assert "warning: @cdktf/provider-random: no packed package cache entry (" in log
+    assert "packed modules: " not in log
+    entry = packed_packages.entry_path(root, *RANDOM)
+    assert (entry / packed_packages.MARKER_FILE).is_file() and not (entry / packed_packages.PACK_INDEX).exists()
+
+
 def _fill(root: str) -> str:
     return str(packed_packages._ensure_entry(Path(root), *RANDOM))
 

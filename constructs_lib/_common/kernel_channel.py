@@ -27,6 +27,7 @@ import os
 import platform
 import signal
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -124,9 +125,13 @@ def _stop(self: Any) -> None:
 
 
 def _load(self: Any, name: str, version: str, tarball: str) -> None:
-    """``Kernel.load``: a packed provider's cache entry is written before the kernel is asked to load it."""
+    """``Kernel.load``: a packed provider's cache entry is written before the kernel is asked to load it. When
+    that fails (a full disk, say), the kernel extracts the package itself, and reports what it cannot do."""
     if _package_root is not None:
-        packed_packages.ensure(_package_root, name, version, tarball)
+        try:
+            packed_packages.ensure(_package_root, name, version, tarball)
+        except OSError as error:
+            print(f"warning: {name}: no packed package cache entry ({error}); jsii extracts it", file=sys.stderr)
     _original_load(self, name, version, tarball)
 
 

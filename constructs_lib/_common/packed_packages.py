@@ -317,7 +317,9 @@ def assembly_of(python_package: str) -> tuple[str, str, Path] | None:
 def prefetch(root: Path, python_packages: tuple[str, ...]) -> None:
     """Start ``ensure`` for these prebuilt packages in background threads; the load that needs one waits for it.
 
-    A failure here is left for that ``ensure`` call to repeat and report, on the thread that loads.
+    A failure here is left for that ``ensure`` call to repeat and report, on the thread that loads. The threads
+    hold a lock while they write: a process must not fork while one runs (main.py prefetches only in the process
+    that then synthesizes).
     """
     for python_package in python_packages:
         assembly = assembly_of(python_package)
