@@ -92,12 +92,11 @@ def cache_root() -> Path | None:
     if configured.lower() in _OFF:
         return None
     root = Path(configured).absolute() if configured else default_cache_root()
+    # Unusable here (e.g. a read-only home): the kernel then keeps jsii's own root, as without this step.
     try:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)  # as jsii creates a root: the kernel runs what it holds
     except OSError:
-        return (
-            None  # unusable here (e.g. a read-only home): the kernel then keeps jsii's own root, as without this step
-        )
+        return None
     return root if os.access(root, os.W_OK | os.X_OK) else None
 
 
@@ -192,13 +191,14 @@ def _write_entry(tarball: Path, target: Path) -> None:
                     continue  # type declarations: neither the kernel nor Node reads them
                 source = archive.extractfile(member)
                 assert source is not None  # a regular file
-                if path.startswith("lib/") and not path.endswith(".js"):
-                    # With only modules under lib/, Node would resolve any relative request to one in the pack.
-                    raise _NotPackable(f"{path}: only JavaScript modules and declarations are expected under lib/")
-                if path.startswith("lib/") and path.endswith(".js") and path not in _KEPT_AS_FILES:
-                    index[path] = [pack.tell(), member.size]
-                    shutil.copyfileobj(source, pack)
-                    continue
+                if path.startswith("lib/"):
+                    if not path.endswith(".js"):
+                        # With only modules under lib/, Node would resolve any relative request to one in the pack.
+                        raise _NotPackable(f"{path}: only JavaScript modules and declarations are expected under lib/")
+                    if path not in _KEPT_AS_FILES:
+                        index[path] = [pack.tell(), member.size]
+                        shutil.copyfileobj(source, pack)
+                        continue
                 destination = target / path
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with open(destination, "wb") as copy:
@@ -323,11 +323,14 @@ def prefetch(root: Path, python_packages: tuple[str, ...]) -> None:
     """
     for python_package in python_packages:
         assembly = assembly_of(python_package)
-        if assembly is None or assembly[0] not in PACKED_PACKAGES or os.path.realpath(assembly[2]) in _prefetching:
+        if assembly is None or assembly[0] not in PACKED_PACKAGES:
+            continue
+        key = os.path.realpath(assembly[2])  # as ensure() looks it up
+        if key in _prefetching:
             continue
         thread = threading.Thread(target=_ensure_quietly, args=(root, *assembly), name=f"prefetch {assembly[0]}")
         thread.daemon = True  # an exit before the load abandons it; the next run starts over
-        _prefetching[os.path.realpath(assembly[2])] = thread
+        _prefetching[key] = thread
         thread.start()
 
 
