@@ -6,9 +6,9 @@ submodule, the jsii bindings load without their Python-side type checks (the jsi
 Python talks to the jsii kernel without jsii's relay process.
 """
 
-from constructs_lib._common import binding_bytecode as _binding_bytecode
-from constructs_lib._common import kernel_channel as _kernel_channel
-from constructs_lib._common import lean_imports as _lean_imports
+from synth_speed import binding_bytecode as _binding_bytecode
+from synth_speed import kernel_channel as _kernel_channel
+from synth_speed import lean_imports as _lean_imports
 
 if _lean_imports.install():  # False on the naive path (LLMGW_NAIVE_PROVIDER_IMPORTS=1): the baseline keeps all off
     _binding_bytecode.install()

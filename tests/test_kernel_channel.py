@@ -13,7 +13,7 @@ from pathlib import Path
 import jsii
 import pytest
 
-from constructs_lib._common import kernel_channel
+from synth_speed import kernel_channel
 from tests.conftest import REPO
 
 # Starts a kernel, reports its process tree, makes the kernel raise, calls back into Python, then stops it.

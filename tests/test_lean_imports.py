@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._common.lean_imports import LAZY_INDEX_HOOK, LAZY_INDEX_NODE_OPTION, PREBUILT_PROVIDER_PACKAGES
+from synth_speed.lean_imports import LAZY_INDEX_HOOK, LAZY_INDEX_NODE_OPTION, PREBUILT_PROVIDER_PACKAGES
 from tests.conftest import REPO
 
 # Builds the same small stack through prebuilt-package submodules; run once per import path.

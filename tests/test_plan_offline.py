@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._common import binding_bytecode
-from constructs_lib._common.user_cache import project_cache_dir
+from synth_speed import binding_bytecode
+from synth_speed.user_cache import project_cache_dir
 from tools import schemas_from_jsii
 from tools.plan_offline import PlanOfflineError, StackResult, discover_stacks, main, plan_stacks
 from tools.standin_provider import protos, schema, server, values

@@ -30,7 +30,7 @@ from typing import Any
 
 # Outside the checkout, so a clean clone (every CI run) reuses what an earlier run recovered (~15 s of CPU for
 # aws + google); one subdirectory per input digest, so checkouts with different generators or packages coexist.
-# The rule of constructs_lib/_common/user_cache.project_cache_dir (a test keeps the two equal), which is not
+# The rule of synth_speed/user_cache.project_cache_dir (a test keeps the two equal), which is not
 # imported: `import constructs_lib` installs the jsii hooks, ~85 ms this tool does not need.
 DEFAULT_OUT = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llm-gateway-cdktf" / "schemas"
 # bump when the output of this generator changes for the same input

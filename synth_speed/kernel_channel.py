@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from constructs_lib._common import packed_packages
+from synth_speed import packed_packages
 
 VERIFIED_JSII = "1.142.0"
 KERNEL_ARGS = ("--max-old-space-size=4069", "--preserve-symlinks")  # what bin/jsii-runtime.js passes

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import CodeType, ModuleType
 
-from constructs_lib._common.user_cache import project_cache_dir
+from synth_speed.user_cache import project_cache_dir
 
 JSII_BINDING_PACKAGES: tuple[str, ...] = (
     "cdktf",
