@@ -19,7 +19,8 @@ from tests.conftest import REPO
 # Bad arguments to a prebuilt binding, each reported as "<exception type>: <first line>".
 PROBE = textwrap.dedent(
     """
-    import constructs_lib
+    import synth_speed
+    synth_speed.enable()
     import cdktf
     from cdktf_cdktf_provider_random import password
     from cdktf_cdktf_provider_random.provider import RandomProvider

@@ -21,7 +21,8 @@ PROBE = textwrap.dedent(
     """
     import json, os, sys
     from pathlib import Path
-    import constructs_lib
+    import synth_speed
+    synth_speed.enable()
     import cdktf, jsii
     from jsii._runtime import kernel
 

@@ -89,7 +89,8 @@ def test_a_packed_entry_holds_every_file_but_the_modules_and_declarations_which_
 PACKED_RANDOM_SYNTH = textwrap.dedent(
     """
     import sys
-    import constructs_lib
+    import synth_speed
+    synth_speed.enable()
     from synth_speed import packed_packages
     packed_packages.PACKED_PACKAGES = packed_packages.PACKED_PACKAGES | {"@cdktf/provider-random"}
     import cdktf
