@@ -18,14 +18,30 @@ slowly (docs/DESIGN.md, "Synth speed"; ``make bench`` measures both paths). The 
 
 from __future__ import annotations
 
+import sys
+
+# Imported before enable(), any of these would keep its slow path (the kernel reads NODE_OPTIONS once, at its start;
+# a module already imported keeps its code): enable() refuses rather than switch on half of the steps.
+_JSII_PACKAGES = frozenset({"jsii", "cdktf", "constructs"})
+_PROVIDER_PACKAGE_PREFIX = "cdktf_cdktf_provider_"
 _enabled: bool | None = None  # None: enable() has not run in this process
 
 
 def enable() -> bool:
-    """Switch the synth-speed steps on; returns False on the naive path. A second call is a no-op."""
+    """Switch the synth-speed steps on; returns False on the naive path. A second call is a no-op.
+
+    Raises RuntimeError when jsii, cdktf, constructs or a provider binding is already imported.
+    """
     global _enabled
     if _enabled is not None:
         return _enabled
+    early = sorted(
+        name
+        for name in sys.modules
+        if name.partition(".")[0] in _JSII_PACKAGES or name.startswith(_PROVIDER_PACKAGE_PREFIX)
+    )
+    if early:
+        raise RuntimeError(f"synth_speed.enable() must run before these are imported: {', '.join(early[:5])}")
     # Imported here, not at the top: `import synth_speed` alone (e.g. for user_cache) switches nothing on.
     from synth_speed import binding_bytecode, kernel_channel, lean_imports
 
