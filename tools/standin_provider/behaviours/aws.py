@@ -1,0 +1,124 @@
+"""hashicorp/aws 6.25.0: `tags_all` for every resource, and Secrets Manager secrets and their versions.
+
+Provider source cited from hashicorp/terraform-provider-aws (stored version 0042e8ea of
+internal/service/secretsmanager/secret_version.go; the schema flags cited are the ones the pinned 6.25.0 schema
+shows for these attributes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tools.offline_apply.secret_store import SecretStoreError
+from tools.standin_provider import computed
+from tools.standin_provider.behaviours import Behaviour, BehaviourError, Context, behaviour, provider_default
+
+
+def default_tags(provider_config: dict[str, Any]) -> dict[str, str]:
+    blocks = provider_config.get("default_tags") or []
+    tags: dict[str, str] = {}
+    for block in blocks:
+        tags.update((block or {}).get("tags") or {})
+    return tags
+
+
+@provider_default("aws")
+class AwsResource(Behaviour):
+    """Generic, except `tags_all`: the provider's `default_tags` merged with the resource's `tags`
+    (internal/tags: the provider's `tags_all` is defaults overridden by resource tags)."""
+
+    def _fill(self, ctx: Context, planned: dict[str, Any], **known: Any) -> dict[str, Any]:
+        if planned.get("tags_all") is computed.UNKNOWN:
+            known.setdefault("tags_all", {**default_tags(ctx.provider_config), **(planned.get("tags") or {})})
+        return ctx.fill(planned, **known)
+
+    def create(self, ctx: Context, planned: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+        return self._fill(ctx, planned)
+
+    def update(
+        self, ctx: Context, prior: dict[str, Any], planned: dict[str, Any], config: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._fill(ctx, planned)
+
+
+def _secret_arn(ctx: Context, name: str, planned: dict[str, Any]) -> str:
+    # Secrets Manager appends a hyphen and six random characters to the name in the ARN
+    suffix = computed.digest(ctx.seed(planned), "arn")[:6]
+    region = ctx.conventions.get("region", "us-east-1")
+    account = ctx.conventions.get("account_id", computed.DEFAULT_AWS_ACCOUNT)
+    return f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-{suffix}"
+
+
+@behaviour("aws_secretsmanager_secret")
+class SecretsManagerSecret(AwsResource):
+    """The secret exists in the stand-in store from create to delete; `id` is its ARN (as the provider's)."""
+
+    requires_replace = ("name", "name_prefix")
+
+    def create(self, ctx: Context, planned: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+        name = planned.get("name")
+        if not isinstance(name, str):
+            prefix = planned.get("name_prefix") if isinstance(planned.get("name_prefix"), str) else "terraform-"
+            name = f"{prefix}{computed.digest(ctx.seed(planned), 'name')[:26]}"
+        arn = _secret_arn(ctx, name, planned)
+        try:
+            ctx.store("aws").create_secret(name, aliases=[arn])
+        except SecretStoreError as error:
+            raise BehaviourError(f"creating Secrets Manager Secret ({name})", str(error)) from None
+        return self._fill(ctx, planned, name=name, arn=arn, id=arn)
+
+    def read(self, ctx: Context, state: dict[str, Any]) -> dict[str, Any] | None:
+        return state if ctx.store("aws").exists(state["arn"]) else None
+
+    def delete(self, ctx: Context, state: dict[str, Any]) -> None:
+        ctx.store("aws").delete_secret(state["arn"])
+
+
+@behaviour("aws_secretsmanager_secret_version")
+class SecretsManagerSecretVersion(AwsResource):
+    """secret_version.go (stored version 0042e8ea): Create puts the value, `secret_string_wo` winning over
+    `secret_string` (lines 130-138), with the configured `version_stages` or none, so AWSCURRENT moves to it (lines
+    140-144), and sets the id `<secret_id>|<version_id>` (line 151); Read sets `version_stages` from the version
+    (line 190) and nulls `secret_string` when it is write-only (lines 192-207), and the version is gone with its
+    secret; Update moves stages (lines 212-297); Delete removes every stage but AWSCURRENT (lines 308-314).
+    ForceNew: secret_id, secret_binary, secret_string, secret_string_wo_version (schema, lines 60-93)."""
+
+    requires_replace = ("secret_id", "secret_binary", "secret_string", "secret_string_wo_version")
+
+    def create(self, ctx: Context, planned: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+        secret_id = planned["secret_id"]
+        write_only = config.get("secret_string_wo")
+        value = write_only if write_only else planned.get("secret_string")
+        stages = planned.get("version_stages")
+        store = ctx.store("aws")
+        try:
+            version_id = store.put(secret_id, value or "", stages=stages if isinstance(stages, list) else None)
+        except SecretStoreError as error:
+            raise BehaviourError(f"putting Secrets Manager Secret ({secret_id}) value", str(error)) from None
+        described = store.describe(secret_id, version_id) or {}
+        return self._fill(
+            ctx,
+            planned,
+            id=f"{secret_id}|{version_id}",
+            arn=secret_id if secret_id.startswith("arn:") else None,
+            version_id=version_id,
+            version_stages=described.get("stages", []),
+            has_secret_string_wo=bool(write_only),
+        )
+
+    def read(self, ctx: Context, state: dict[str, Any]) -> dict[str, Any] | None:
+        described = ctx.store("aws").describe(state["secret_id"], state["version_id"])
+        if described is None:
+            return None
+        return {**state, "version_stages": described["stages"]}
+
+    def update(
+        self, ctx: Context, prior: dict[str, Any], planned: dict[str, Any], config: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {**self._fill(ctx, planned), "version_stages": planned.get("version_stages") or prior["version_stages"]}
+
+    def delete(self, ctx: Context, state: dict[str, Any]) -> None:
+        store = ctx.store("aws")
+        for stage in state.get("version_stages") or []:
+            if stage != "AWSCURRENT":  # "You can only move staging label AWSCURRENT" (secret_version.go:310)
+                store.remove_stage(state["secret_id"], state["version_id"], stage)
