@@ -26,6 +26,11 @@ from tools.offline_apply.secret_store import SecretStore
 from tools.standin_provider.session import OFFLINE_DIR_ENV, inject_failure, plan_index_entries
 
 CLI_DIR = Path(__file__).resolve().parent / "cli"
+# The cloud CLIs the stacks' local-exec steps call. The real ones may be installed: one without a stand-in in
+# CLI_DIR is shadowed by a guard that refuses (exit 127), so an offline apply never reaches a real cloud.
+GUARDED_CLIS = ("aws", "gcloud", "aliyun")
+# Credentials and config of the real clouds are not passed on to Terraform, the stand-ins or local-exec steps.
+_CLOUD_ENV_PREFIXES = ("AWS_", "GOOGLE_", "CLOUDSDK_", "GCLOUD_", "ALICLOUD_", "ALIBABA_CLOUD_", "ALIYUN_")
 COMMAND_TIMEOUT_SECONDS = 300
 REMOTE_STATE_PREFIX = "cross-stack-reference-input-"
 STATE_FILE = "terraform.tfstate"
@@ -87,6 +92,13 @@ def changes_from(document: dict[str, Any]) -> Changes:
         name for name, change in (document.get("output_changes") or {}).items() if change["actions"] != ["no-op"]
     )
     return Changes({key: sorted(value) for key, value in actions.items()}, outputs, document)
+
+
+def _has_outputs(state_file: Path, outputs: dict[str, Any]) -> bool:
+    """Whether a producing stack's local state has every output a consumer reads (it was applied here)."""
+    if not state_file.exists():
+        return False
+    return set(outputs) <= set(json.loads(state_file.read_text()).get("outputs", {}))
 
 
 def state_document(state: dict[str, Any]) -> dict[str, Any]:
@@ -165,7 +177,7 @@ class OfflineApply:
             raise OfflineApplyError(f"unknown stack {stack!r}; {self.out_dir} has: {', '.join(sorted(stacks))}")
         return stacks[stack]
 
-    def _prepare(self, stack: str, variables: dict[str, str] | None) -> Path:
+    def _prepare(self, stack: str, variables: dict[str, str] | None, lift_prevent_destroy: bool = False) -> Path:
         """The stack's work directory with its current configuration (state kept): no backend, placeholders
         for required variables (overridden by `variables`, remembered per stack), URLs mapped, and each
         cross-stack reference reading the producing stack's local state when it was applied in this session."""
@@ -179,9 +191,14 @@ class OfflineApply:
         for url, replacement in self.url_map.items():
             text = text.replace(url, replacement)
         config = json.loads(text)
+        if lift_prevent_destroy:
+            for resources in config.get("resource", {}).values():
+                for resource in resources.values():
+                    resource.get("lifecycle", {}).pop("prevent_destroy", None)
         for name, block in config.get("data", {}).get("terraform_remote_state", {}).items():
             producer = self.stack_dir(name.removeprefix(REMOTE_STATE_PREFIX)) / STATE_FILE
-            if name.startswith(REMOTE_STATE_PREFIX) and producer.exists():
+            placeholder = json.loads((scratch / block["config"]["path"]).read_text())
+            if name.startswith(REMOTE_STATE_PREFIX) and _has_outputs(producer, placeholder["outputs"]):
                 block["config"] = {"path": str(producer)}
             else:
                 block["config"] = {"path": str(workdir / block["config"]["path"])}
@@ -189,9 +206,13 @@ class OfflineApply:
         self._vars.setdefault(stack, {}).update(variables or {})
         vars_file = scratch / VARS_FILE
         placeholders = json.loads(vars_file.read_text()) if vars_file.exists() else {}
+        # a value given as TF_VAR_<name> in `env` must win, and a tfvars file would beat the environment
+        placeholders = {name: value for name, value in placeholders.items() if f"TF_VAR_{name}" not in self.env}
+        vars_file.unlink(missing_ok=True)
         if placeholders or self._vars[stack]:
             vars_file.write_text(json.dumps({**placeholders, **self._vars[stack]}, indent=2))
         workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / VARS_FILE).unlink(missing_ok=True)
         for path in scratch.iterdir():
             target = workdir / path.name
             if target.is_dir():
@@ -200,12 +221,28 @@ class OfflineApply:
         scratch.rmdir()
         return workdir
 
+    def _cli_guard(self) -> Path:
+        guard = self.work_dir / "cli-guard"
+        guard.mkdir(exist_ok=True)
+        for cli in GUARDED_CLIS:
+            script = guard / cli
+            if not script.exists():
+                script.write_text(
+                    "#!/bin/sh\n"
+                    f"echo 'offline apply: no stand-in for `{cli}` in tools/offline_apply/cli/; "
+                    f"the real {cli} must not be reached' >&2\n"
+                    "exit 127\n"
+                )
+                script.chmod(0o755)
+        return guard
+
     def _env(self, stack: str) -> dict[str, str]:
         providers = plan_offline.stack_providers([self._stack_file(stack)])
         cli_config = plan_offline.write_cli_config(self.work_dir)
         env = plan_offline.terraform_env(cli_config, self._servers.reattach(providers))
+        env = {key: value for key, value in env.items() if not key.startswith(_CLOUD_ENV_PREFIXES)}
         env[OFFLINE_DIR_ENV] = str(self.offline_dir)
-        env["PATH"] = f"{CLI_DIR}{os.pathsep}{env.get('PATH', '')}"
+        env["PATH"] = os.pathsep.join((str(CLI_DIR), str(self._cli_guard()), env.get("PATH", "")))
         env.update(self.env)
         return env
 
@@ -237,9 +274,11 @@ class OfflineApply:
             return code, output, None
         return code, output, changes_from(self._show(stack, env, PLAN_FILE))
 
-    def _apply_plan(self, stack: str, extra: list[str], variables: dict[str, str] | None) -> Result:
+    def _apply_plan(
+        self, stack: str, extra: list[str], variables: dict[str, str] | None, lift_prevent_destroy: bool = False
+    ) -> Result:
         started = time.monotonic()
-        self._prepare(stack, variables)
+        self._prepare(stack, variables, lift_prevent_destroy)
         env = self._env(stack)
         code, output, changes = self._plan(stack, env, extra)
         if changes is None:
@@ -268,8 +307,11 @@ class OfflineApply:
         extra += [f"-target={address}" for address in targets or []]
         return self._apply_plan(stack, extra, vars)
 
-    def destroy(self, stack: str) -> Result:
-        return self._apply_plan(stack, ["-destroy"], None)
+    def destroy(self, stack: str, lift_prevent_destroy: bool = False) -> Result:
+        """`terraform plan -destroy` then apply. Resources with `prevent_destroy` make it fail, as they should;
+        `lift_prevent_destroy` removes that guard from this session's copy of the configuration (for a drill
+        that must end with empty state)."""
+        return self._apply_plan(stack, ["-destroy"], None, lift_prevent_destroy)
 
     def plan(self, stack: str, vars: dict[str, str] | None = None) -> Changes:
         """What `terraform plan` would change now (with refresh): empty after a converged apply."""
