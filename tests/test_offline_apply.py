@@ -8,6 +8,7 @@ tests/test_offline_drill.py (`make drill`).
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -287,3 +288,22 @@ def test_ephemeral_password_is_fresh_on_every_open(random_standin):
         assert len(item["result"]) == 24 and sum(char.isdigit() for char in item["result"]) >= 3
         assert item["special"] is True  # the provider's default (applyDefaultPasswordParameters)
         assert item["bcrypt_hash"].startswith("$2")
+
+
+def test_local_exec_steps_never_reach_a_real_cloud_cli_or_credentials(harness, monkeypatch):
+    """A real aws/gcloud may be installed here: each resolves to its stand-in or to the refusing guard."""
+    import shutil
+
+    from tools.offline_apply import harness as harness_module
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIA-must-not-pass")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/must/not/pass.json")
+    with harness._lane("aws-secret") as env:
+        pass
+    assert "AWS_ACCESS_KEY_ID" not in env and "GOOGLE_APPLICATION_CREDENTIALS" not in env
+    for cli in harness_module.GUARDED_CLIS:
+        found = Path(shutil.which(cli, path=env["PATH"]))
+        assert found.parent in (harness_module.CLI_DIR, harness.work_dir / "cli-guard"), found
+        if found.parent != harness_module.CLI_DIR:
+            refused = subprocess.run([str(found), "sts", "get-caller-identity"], capture_output=True, text=True)
+            assert refused.returncode == 127 and "must not be reached" in refused.stderr

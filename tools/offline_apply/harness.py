@@ -10,13 +10,16 @@ See docs/OFFLINE_PLAN.md ("Offline apply") and HARNESS_CONTRACT.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,7 +148,12 @@ class OfflineApply:
         self.env = dict(env or {})
         self.url_map = dict(url_map or {})
         self._vars: dict[str, dict[str, str]] = {}
-        self._servers = plan_offline.StandinServers(env={**os.environ, OFFLINE_DIR_ENV: str(self.offline_dir)})
+        # Lanes: one set of stand-in servers per Terraform run at a time. A provider learns its configuration
+        # from ConfigureProvider, which carries no run identity: two stacks planned at once against one server
+        # would see each other's provider blocks (region, account, LiteLLM api_base).
+        self._lanes: list[plan_offline.StandinServers] = []
+        self._free_lanes: list[plan_offline.StandinServers] = []
+        self._lanes_lock = threading.Condition()
         self._stacks: dict[str, Path] | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -157,7 +165,11 @@ class OfflineApply:
         self.close()
 
     def close(self) -> None:
-        self._servers.close()
+        with self._lanes_lock:
+            for lane in self._lanes:
+                lane.close()
+            self._lanes.clear()
+            self._free_lanes.clear()
         if self._owned_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
@@ -236,10 +248,25 @@ class OfflineApply:
                 script.chmod(0o755)
         return guard
 
-    def _env(self, stack: str) -> dict[str, str]:
+    @contextlib.contextmanager
+    def _lane(self, stack: str) -> Iterator[dict[str, str]]:
+        """The environment of Terraform runs for `stack`, with a set of stand-in servers only these runs use."""
+        with self._lanes_lock:
+            if not self._free_lanes:
+                env = {**os.environ, OFFLINE_DIR_ENV: str(self.offline_dir)}
+                self._free_lanes.append(plan_offline.StandinServers(env=env))
+                self._lanes.append(self._free_lanes[-1])
+            lane = self._free_lanes.pop()
+        try:
+            yield self._env(stack, lane)
+        finally:
+            with self._lanes_lock:
+                self._free_lanes.append(lane)
+
+    def _env(self, stack: str, lane: plan_offline.StandinServers) -> dict[str, str]:
         providers = plan_offline.stack_providers([self._stack_file(stack)])
         cli_config = plan_offline.write_cli_config(self.work_dir)
-        env = plan_offline.terraform_env(cli_config, self._servers.reattach(providers))
+        env = plan_offline.terraform_env(cli_config, lane.reattach(providers))
         env = {key: value for key, value in env.items() if not key.startswith(_CLOUD_ENV_PREFIXES)}
         env[OFFLINE_DIR_ENV] = str(self.offline_dir)
         env["PATH"] = os.pathsep.join((str(CLI_DIR), str(self._cli_guard()), env.get("PATH", "")))
@@ -279,18 +306,18 @@ class OfflineApply:
     ) -> Result:
         started = time.monotonic()
         self._prepare(stack, variables, lift_prevent_destroy)
-        env = self._env(stack)
-        code, output, changes = self._plan(stack, env, extra)
-        if changes is None:
-            return Result(stack, False, output, time.monotonic() - started)
-        index = self.offline_dir / "plans" / f"{stack}.json"
-        index.write_text(json.dumps({"stack": stack, "resources": plan_index_entries(changes.document)}))
-        try:
-            code, applied = self._terraform(
-                stack, ["apply", "-input=false", "-lock=false", "-no-color", "-auto-approve", PLAN_FILE], env
-            )
-        finally:
-            index.unlink(missing_ok=True)
+        with self._lane(stack) as env:
+            code, output, changes = self._plan(stack, env, extra)
+            if changes is None:
+                return Result(stack, False, output, time.monotonic() - started)
+            index = self.offline_dir / "plans" / f"{stack}.json"
+            index.write_text(json.dumps({"stack": stack, "resources": plan_index_entries(changes.document)}))
+            try:
+                code, applied = self._terraform(
+                    stack, ["apply", "-input=false", "-lock=false", "-no-color", "-auto-approve", PLAN_FILE], env
+                )
+            finally:
+                index.unlink(missing_ok=True)
         return Result(stack, code == 0, f"{output}\n{applied}".strip(), time.monotonic() - started, changes)
 
     # --- the API ----------------------------------------------------------------------------------
@@ -316,7 +343,8 @@ class OfflineApply:
     def plan(self, stack: str, vars: dict[str, str] | None = None) -> Changes:
         """What `terraform plan` would change now (with refresh): empty after a converged apply."""
         self._prepare(stack, vars)
-        _code, output, changes = self._plan(stack, self._env(stack), [])
+        with self._lane(stack) as env:
+            _code, output, changes = self._plan(stack, env, [])
         if changes is None:
             raise OfflineApplyError(f"{stack}: terraform plan failed:\n{output}")
         return changes
@@ -325,7 +353,8 @@ class OfflineApply:
         started = time.monotonic()
         self._prepare(stack, None)
         args = ["apply", "-refresh-only", "-input=false", "-lock=false", "-no-color", "-auto-approve"]
-        code, output = self._terraform(stack, args, self._env(stack))
+        with self._lane(stack) as env:
+            code, output = self._terraform(stack, args, env)
         return Result(stack, code == 0, output, time.monotonic() - started)
 
     def state(self, stack: str) -> dict[str, Any]:
