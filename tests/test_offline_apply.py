@@ -49,7 +49,7 @@ def _aws_secret_stack() -> dict[str, Any]:
             ],
             "random": [{}],
         },
-        "variable": {"key_version": {"type": "number", "default": 1}},
+        "variable": {"key_version": {"type": "number", "default": 1}, "agent": {"type": "string", "default": "a"}},
         "ephemeral": {"random_password": {"key": KEY_PASSWORD}},
         "resource": {
             "aws_secretsmanager_secret": {"key": {"name": "demo/agent-key", "recovery_window_in_days": 0}},
@@ -60,7 +60,9 @@ def _aws_secret_stack() -> dict[str, Any]:
                     "secret_string_wo_version": "${var.key_version}",
                 }
             },
-            "aws_iam_role": {"reader": {"name": "demo-reader", "assume_role_policy": "{}", "tags": {"agent": "a"}}},
+            "aws_iam_role": {
+                "reader": {"name": "demo-reader", "assume_role_policy": "{}", "tags": {"agent": "${var.agent}"}}
+            },
         },
         "output": {
             "reader_arn": {"value": "${aws_iam_role.reader.arn}"},
@@ -177,6 +179,15 @@ def test_computed_values_are_deterministic_and_well_formed(harness):
     assert secret_arn.startswith("arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/agent-key-")
     roles = _resources(harness, "aws-secret", "aws_iam_role")
     assert roles[0]["values"]["tags_all"] == {"managed-by": "test", "agent": "a"}  # default_tags + tags
+
+
+def test_tags_all_follows_a_change_of_tags_and_the_next_plan_is_empty(harness):
+    harness.apply("aws-secret").check()
+    changed = harness.apply("aws-secret", vars={"agent": "b"}).check()
+    assert changed.changes.addresses("update") == ["aws_iam_role.reader"]
+    (role,) = _resources(harness, "aws-secret", "aws_iam_role")
+    assert role["values"]["tags_all"] == {"managed-by": "test", "agent": "b"}
+    assert harness.plan("aws-secret").empty
 
 
 def test_a_new_write_only_version_replaces_the_version_with_a_fresh_ephemeral_value(harness):

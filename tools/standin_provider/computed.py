@@ -21,6 +21,14 @@ def digest(*parts: object) -> str:
     return hashlib.sha256("\x00".join(str(part) for part in parts).encode()).hexdigest()
 
 
+def has_unknown(value: Any) -> bool:
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(has_unknown(item) for item in value.values())
+    return isinstance(value, list) and any(has_unknown(item) for item in value)
+
+
 def known_fingerprint(value: Any) -> str:
     """A canonical text of the known parts of a value (unknowns and nulls dropped)."""
 

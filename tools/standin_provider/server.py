@@ -197,6 +197,10 @@ class StandinProvider:
             for name, default in behaviour.defaults.items():
                 if config.get(name) is None and planned.get(name) is None:
                     planned[name] = default
+            try:
+                planned = behaviour.plan(self._context(request.type_name, block), prior, planned)
+            except behaviours.BehaviourError as error:
+                return self.pb.PlanResourceChange.Response(diagnostics=[self._diagnostic(error)])
         if isinstance(prior, dict) and isinstance(planned, dict):
             for name in behaviour.requires_replace:
                 if planned.get(name) != prior.get(name):

@@ -76,6 +76,11 @@ class Behaviour:
     # the attribute unset; such providers run with the legacy type system, which allows that)
     defaults: ClassVar[dict[str, Any]] = {}
 
+    def plan(self, ctx: Context, prior: dict[str, Any] | None, planned: dict[str, Any]) -> dict[str, Any]:
+        """The planned state (Terraform's proposal with unset computed values unknown on create, prior values kept
+        on update): a behaviour sets what its provider computes at plan time (CustomizeDiff, plan modifiers)."""
+        return planned
+
     def create(self, ctx: Context, planned: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
         return ctx.fill(planned)
 

@@ -13,16 +13,23 @@ from tools.standin_provider.behaviours import Behaviour, BehaviourError, Context
 
 @provider_default("google")
 class GoogleResource(Behaviour):
-    """Generic, except `project` (the provider's, when the resource leaves it unset) and the label sets:
-    `terraform_labels` = provider `default_labels` + `labels`, `effective_labels` the same (no labels are added
-    outside Terraform offline)."""
+    """Generic, except `project` (the provider's, when the resource leaves it unset) and the label sets, planned
+    as the provider's CustomizeDiff `SetLabelsDiff` does (google/tpgresource/labels.go:101-145 at v6.50.0):
+    `terraform_labels` = provider `default_labels` + `labels`; `effective_labels` = the prior ones with the new
+    terraform labels set and the dropped ones removed. (The attribution label, added only when the provider block
+    enables `add_terraform_attribution_label`, is not modelled.)"""
+
+    def plan(self, ctx: Context, prior: dict[str, Any] | None, planned: dict[str, Any]) -> dict[str, Any]:
+        if "terraform_labels" not in planned or computed.has_unknown(planned.get("labels")):
+            return planned
+        labels = {**(ctx.provider_config.get("default_labels") or {}), **(planned.get("labels") or {})}
+        before = (prior or {}).get("terraform_labels") or {}
+        effective = {k: v for k, v in ((prior or {}).get("effective_labels") or {}).items() if k not in before}
+        return {**planned, "terraform_labels": labels, "effective_labels": {**effective, **labels}}
 
     def _fill(self, ctx: Context, planned: dict[str, Any], **known: Any) -> dict[str, Any]:
-        if "project" in ctx.provider_config and ctx.provider_config["project"] is not None:
+        if ctx.provider_config.get("project") is not None:
             known.setdefault("project", ctx.provider_config["project"])
-        labels = {**(ctx.provider_config.get("default_labels") or {}), **(planned.get("labels") or {})}
-        known.setdefault("terraform_labels", labels)
-        known.setdefault("effective_labels", labels)
         return ctx.fill(planned, **known)
 
     def _project(self, ctx: Context, planned: dict[str, Any]) -> str:
