@@ -299,6 +299,8 @@ class OfflineApply:
         code, output = self._terraform(stack, args, env)
         if code not in (0, 2):
             return code, output, None
+        if code == 0:  # -detailed-exitcode: no changes, so no need to read the plan back
+            return code, output, Changes({}, [], {})
         return code, output, changes_from(self._show(stack, env, PLAN_FILE))
 
     def _apply_plan(
