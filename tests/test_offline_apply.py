@@ -85,6 +85,15 @@ def _gcp_secret_stack() -> dict[str, Any]:
                     "secret_data_wo_version": 1,
                 }
             },
+            # the database password and the secret the gateway reads it from: one ephemeral value, two write-only sinks
+            "google_sql_user": {
+                "db": {
+                    "instance": "db",
+                    "name": "litellm",
+                    "password_wo": "sk-${ephemeral.random_password.key.result}",
+                    "password_wo_version": 1,
+                }
+            },
         },
     }
 
@@ -230,6 +239,8 @@ def test_gcp_secret_version_keeps_the_payload_out_of_state(harness):
     state = harness.state_text("gcp-secret")
     assert value not in state
     assert '"name": "projects/demo-project/secrets/agent-key/versions/1"' in state
+    # both write-only sinks got the value of the same open of the ephemeral resource
+    assert harness.secret_value("gcp-sql-users", "projects/demo-project/instances/db/users/litellm") == value
     assert harness.plan("gcp-secret").empty
 
 

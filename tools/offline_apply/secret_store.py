@@ -36,6 +36,9 @@ from pathlib import Path
 from typing import Any
 
 CLOUDS = ("aws", "gcp", "alicloud")
+# Credentials a resource sets on a service rather than in a secret service, kept the same way so a test can compare
+# them with the secret a workload reads: `gcp-sql-users` (Cloud SQL user passwords; numbered like gcp versions).
+CREDENTIAL_STORES = ("gcp-sql-users",)
 _LABELS = {"aws": ("AWSCURRENT", "AWSPREVIOUS"), "alicloud": ("ACSCurrent", "ACSPrevious")}
 
 
@@ -47,8 +50,8 @@ class SecretStore:
     """The stand-in secret service of one cloud, backed by `<offline_dir>/secrets/<cloud>.json`."""
 
     def __init__(self, offline_dir: Path, cloud: str) -> None:
-        if cloud not in CLOUDS:
-            raise ValueError(f"unknown cloud {cloud!r}; expected one of {', '.join(CLOUDS)}")
+        if cloud not in CLOUDS + CREDENTIAL_STORES:
+            raise ValueError(f"unknown store {cloud!r}; expected one of {', '.join(CLOUDS + CREDENTIAL_STORES)}")
         self.cloud = cloud
         self.path = Path(offline_dir) / "secrets" / f"{cloud}.json"
 
@@ -110,7 +113,7 @@ class SecretStore:
         with self._locked(write=True) as data:
             secret = self._secret(data, name)
             versions = secret["versions"]
-            if self.cloud == "gcp":
+            if self.cloud.startswith("gcp"):
                 version_id = str(len(versions) + 1)
                 versions.append({"id": version_id, "value": value, "state": "ENABLED", "stages": []})
                 return version_id
@@ -133,7 +136,7 @@ class SecretStore:
 
     def _version(self, secret: dict[str, Any], version: str | None) -> dict[str, Any] | None:
         versions = secret["versions"]
-        if self.cloud == "gcp":
+        if self.cloud.startswith("gcp"):
             if version in (None, "latest"):
                 enabled = [item for item in versions if item["state"] == "ENABLED"]
                 return enabled[-1] if enabled else None

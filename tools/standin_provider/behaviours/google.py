@@ -158,3 +158,43 @@ class SecretManagerSecretVersion(GoogleResource):
         if store.describe(state["secret"], state["version"]) is None:
             return  # HandleNotFoundError: already gone with its secret
         store.set_state(state["secret"], state["version"], "DISABLED" if policy == "DISABLE" else "DESTROYED")
+
+
+@behaviour("google_sql_user")
+class SqlUser(GoogleResource):
+    """The user's password, kept in the `gcp-sql-users` store under `projects/<p>/instances/<i>/users/<name>` so a
+    test can compare it with the secret the gateway reads. google/services/sql/resource_sql_user.go at v6.50.0:
+    Create sets `password`, else `password_wo` from the configuration (lines 281-283); Update sets it again when
+    password or password_wo_version changes (lines 491-503); ForceNew host, instance, name, type, project."""
+
+    requires_replace = ("host", "instance", "name", "type", "project")
+
+    def _key(self, ctx: Context, planned: dict[str, Any]) -> str:
+        return f"projects/{self._project(ctx, planned)}/instances/{planned['instance']}/users/{planned['name']}"
+
+    @staticmethod
+    def _password(planned: dict[str, Any], config: dict[str, Any]) -> str | None:
+        return planned.get("password") or config.get("password_wo")
+
+    def create(self, ctx: Context, planned: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+        store = ctx.store("gcp-sql-users")
+        key = self._key(ctx, planned)
+        if store.exists(key):
+            raise BehaviourError(f"Error, failed to insert user {planned['name']} into instance {planned['instance']}")
+        store.create_secret(key)
+        password = self._password(planned, config)
+        if password is not None:
+            store.put(key, password)
+        return self._fill(ctx, planned)
+
+    def update(
+        self, ctx: Context, prior: dict[str, Any], planned: dict[str, Any], config: dict[str, Any]
+    ) -> dict[str, Any]:
+        password = self._password(planned, config)
+        changed = any(planned.get(key) != prior.get(key) for key in ("password", "password_wo_version"))
+        if changed and password is not None:
+            ctx.store("gcp-sql-users").put(self._key(ctx, prior), password)
+        return self._fill(ctx, planned)
+
+    def delete(self, ctx: Context, state: dict[str, Any]) -> None:
+        ctx.store("gcp-sql-users").delete_secret(self._key(ctx, state))
