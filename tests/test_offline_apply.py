@@ -152,6 +152,11 @@ def harness(tmp_path_factory) -> OfflineApply:
             "aws-secret": _aws_secret_stack(),
             "gcp-secret": _gcp_secret_stack(),
             "alicloud-secret": _alicloud_secret_stack(),
+            "aws-recoverable": {
+                "terraform": {"required_providers": {"aws": AWS}},
+                "provider": {"aws": [{"region": "eu-west-1"}]},
+                "resource": {"aws_secretsmanager_secret": {"kept": {"name": "demo/recoverable"}}},
+            },
             **_remote_state_stacks(),
         },
     )
@@ -281,6 +286,16 @@ def test_destroy_leaves_empty_state_and_removes_the_secrets(harness):
     harness.destroy("aws-secret").check()
     assert harness.resources("aws-secret") == []
     assert harness.secret_value("aws", "demo/agent-key") is None
+
+
+def test_a_secret_destroyed_with_a_recovery_window_blocks_its_name(harness):
+    """secret.go resourceSecretDelete: no recovery_window_in_days = the provider's Default 30 = a scheduled
+    deletion; CreateSecret of that name then fails until the window ends (InvalidRequestException)."""
+    harness.apply("aws-recoverable").check()
+    harness.destroy("aws-recoverable").check()
+    assert not harness.store("aws").exists("demo/recoverable")
+    again = harness.apply("aws-recoverable")
+    assert not again.ok and "scheduled for deletion" in again.output
 
 
 @pytest.fixture(scope="module")

@@ -71,8 +71,10 @@ class SecretStore:
                 os.replace(tmp, self.path)
 
     @staticmethod
-    def _find(data: dict[str, Any], name: str) -> str | None:
-        secrets = data["secrets"]
+    def _find(data: dict[str, Any], name: str, include_deleted: bool = False) -> str | None:
+        secrets = {
+            key: secret for key, secret in data["secrets"].items() if include_deleted or not secret.get("deleted")
+        }
         if name in secrets:
             return name
         matches = [key for key, secret in secrets.items() if name in secret.get("aliases", [])]
@@ -88,14 +90,24 @@ class SecretStore:
 
     def create_secret(self, name: str, aliases: list[str] | None = None) -> None:
         with self._locked(write=True) as data:
-            if self._find(data, name) is not None:
+            existing = self._find(data, name, include_deleted=True)
+            if existing is not None and data["secrets"][existing].get("deleted"):
+                # aws: InvalidRequestException, "The secret is scheduled for deletion" (CreateSecret, Errors)
+                raise SecretStoreError(f"{self.cloud}: a secret named {name!r} is scheduled for deletion")
+            if existing is not None:
                 raise SecretStoreError(f"{self.cloud}: secret {name!r} already exists")
             data["secrets"][name] = {"aliases": sorted(set(aliases or [])), "versions": []}
 
-    def delete_secret(self, name: str) -> None:
+    def delete_secret(self, name: str, recovery_window_days: int = 0) -> None:
+        """Delete at once, or (aws, with a recovery window) schedule the deletion: the secret is gone for reads
+        and writes, and its name stays taken until the window ends (which a session never reaches)."""
         with self._locked(write=True) as data:
             key = self._find(data, name)
-            if key is not None:
+            if key is None:
+                return
+            if recovery_window_days > 0:
+                data["secrets"][key]["deleted"] = True
+            else:
                 del data["secrets"][key]
 
     def exists(self, name: str) -> bool:

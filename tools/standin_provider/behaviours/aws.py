@@ -44,9 +44,15 @@ def _secret_arn(ctx: Context, name: str, planned: dict[str, Any]) -> str:
 
 @behaviour("aws_secretsmanager_secret")
 class SecretsManagerSecret(AwsResource):
-    """The secret exists in the stand-in store from create to delete; `id` is its ARN (as the provider's)."""
+    """The secret exists in the stand-in store from create to delete; `id` is its ARN (as the provider's).
+    secret.go (stored version 00c21ced), resourceSecretDelete: `recovery_window_in_days` 0 deletes at once
+    (ForceDeleteWithoutRecovery), else the deletion is scheduled (schema Default 30), and findSecretByID treats
+    a secret with a DeletedDate as not found; CreateSecret of a name scheduled for deletion fails
+    (InvalidRequestException: "The secret is scheduled for deletion",
+    https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html, Errors)."""
 
     requires_replace = ("name", "name_prefix")
+    defaults = {"recovery_window_in_days": 30}
 
     def create(self, ctx: Context, planned: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
         name = planned.get("name")
@@ -64,7 +70,8 @@ class SecretsManagerSecret(AwsResource):
         return state if ctx.store("aws").exists(state["arn"]) else None
 
     def delete(self, ctx: Context, state: dict[str, Any]) -> None:
-        ctx.store("aws").delete_secret(state["arn"])
+        days = state.get("recovery_window_in_days")
+        ctx.store("aws").delete_secret(state["arn"], recovery_window_days=30 if days is None else int(days))
 
 
 @behaviour("aws_secretsmanager_secret_version")
