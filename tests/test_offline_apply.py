@@ -193,6 +193,9 @@ def test_computed_values_are_deterministic_and_well_formed(harness):
     assert secret_arn.startswith("arn:aws:secretsmanager:eu-west-1:111111111111:secret:demo/agent-key-")
     roles = _resources(harness, "aws-secret", "aws_iam_role")
     assert roles[0]["values"]["tags_all"] == {"managed-by": "test", "agent": "a"}  # default_tags + tags
+    replaced = harness.apply("aws-secret", replace=["aws_iam_role.reader"]).check()
+    assert replaced.changes.addresses("replace") == ["aws_iam_role.reader"]
+    assert harness.state("aws-secret")["values"]["outputs"]["reader_arn"]["value"] == role_arn  # same address
 
 
 def test_tags_all_follows_a_change_of_tags_and_the_next_plan_is_empty(harness):
@@ -271,6 +274,9 @@ def test_alicloud_kms_secret_read_reports_a_value_put_out_of_band(harness):
     harness.put_secret("alicloud", "agent-key", "sk-real-key", version="v2")
     drift = harness.plan("alicloud-secret")
     assert drift.addresses("update") == ["alicloud_kms_secret.key"]
+    harness.refresh("alicloud-secret").check()
+    (secret,) = _resources(harness, "alicloud-secret", "alicloud_kms_secret")
+    assert secret["values"]["secret_data"] == "sk-real-key" and secret["values"]["version_id"] == "v2"
 
 
 def test_cross_stack_reference_reads_the_producers_local_state(harness):
