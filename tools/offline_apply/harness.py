@@ -26,7 +26,7 @@ from typing import Any
 
 from tools import plan_offline
 from tools.offline_apply.secret_store import SecretStore
-from tools.standin_provider.session import OFFLINE_DIR_ENV, inject_failure, plan_index_entries
+from tools.standin_provider.session import LANE_ENV, OFFLINE_DIR_ENV, inject_failure, plan_index_entries
 
 CLI_DIR = Path(__file__).resolve().parent / "cli"
 # The cloud CLIs the stacks' local-exec steps call. The real ones may be installed: one without a stand-in in
@@ -253,10 +253,14 @@ class OfflineApply:
         """The environment of Terraform runs for `stack`, with a set of stand-in servers only these runs use."""
         with self._lanes_lock:
             if not self._free_lanes:
-                env = {**os.environ, OFFLINE_DIR_ENV: str(self.offline_dir)}
+                env = {**os.environ, OFFLINE_DIR_ENV: str(self.offline_dir), LANE_ENV: str(len(self._lanes))}
                 self._free_lanes.append(plan_offline.StandinServers(env=env))
                 self._lanes.append(self._free_lanes[-1])
             lane = self._free_lanes.pop()
+        # the lane's servers serve this stack only, until released: they match requests against its plan alone
+        lane_file = self.offline_dir / "lanes" / f"{self._lanes.index(lane)}.json"
+        lane_file.parent.mkdir(exist_ok=True)
+        lane_file.write_text(json.dumps({"stack": stack}))
         try:
             yield self._env(stack, lane)
         finally:

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tools.standin_provider import behaviours, computed, protos, schema, values
-from tools.standin_provider.session import Session, offline_dir_from_env
+from tools.standin_provider.session import Session, session_from_env
 
 MAGIC_COOKIE_KEY = "TF_PLUGIN_MAGIC_COOKIE"
 MAGIC_COOKIE_VALUE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
@@ -88,7 +88,7 @@ class StandinProvider:
     def __init__(self, pb: Any, schema_bytes: bytes, session: Session | None = None) -> None:
         self.pb = pb
         self.schema_bytes = schema_bytes
-        self.session = session or Session(offline_dir_from_env())
+        self.session = session or session_from_env()
         self.provider_config: dict[str, Any] = {}
         self._schema: Any = None
         self._lock = threading.Lock()

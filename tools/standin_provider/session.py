@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 OFFLINE_DIR_ENV = "LLMGW_OFFLINE_DIR"
+# which set of servers ("lane") this process belongs to: the harness writes <dir>/lanes/<lane>.json = the stack
+# whose Terraform runs the lane serves right now, so requests are matched against that stack's plan only
+LANE_ENV = "LLMGW_OFFLINE_LANE"
 
 
 @dataclass(frozen=True)
@@ -28,9 +31,9 @@ class Located:
     address: str
 
 
-def offline_dir_from_env() -> Path | None:
+def session_from_env() -> Session:
     value = os.environ.get(OFFLINE_DIR_ENV)
-    return Path(value) if value else None
+    return Session(Path(value) if value else None, os.environ.get(LANE_ENV))
 
 
 def _same(planned: Any, known: Any) -> bool:
@@ -93,19 +96,30 @@ def inject_failure(offline_dir: Path, key: str, times: int = 1) -> None:
 class Session:
     """The session directory of the harness, or none (plain `make plan-offline` never applies)."""
 
-    def __init__(self, offline_dir: Path | None) -> None:
+    def __init__(self, offline_dir: Path | None, lane: str | None = None) -> None:
         self.offline_dir = offline_dir
+        self.lane = lane
+
+    def _plan_files(self) -> list[Path]:
+        assert self.offline_dir is not None
+        if self.lane is not None:
+            try:
+                stack = json.loads((self.offline_dir / "lanes" / f"{self.lane}.json").read_text())["stack"]
+            except (OSError, ValueError, KeyError):
+                return []
+            return [self.offline_dir / "plans" / f"{stack}.json"]
+        return sorted((self.offline_dir / "plans").glob("*.json"))
 
     def locate(self, type_name: str, planned: dict[str, Any]) -> Located | None:
         """The stack and address of the planned resource this request creates or updates, if exactly one fits."""
         if self.offline_dir is None:
             return None
         found = []
-        for path in sorted((self.offline_dir / "plans").glob("*.json")):
+        for path in self._plan_files():
             try:
                 index = json.loads(path.read_text())
             except (OSError, ValueError):
-                continue  # being replaced by the harness right now; not this apply's plan
+                continue  # no plan being applied (a plan-only run), or one being replaced
             for entry in index.get("resources", []):
                 if entry["type"] != type_name:
                     continue
