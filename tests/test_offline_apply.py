@@ -350,3 +350,14 @@ def test_local_exec_steps_never_reach_a_real_cloud_cli_or_credentials(harness, m
         if found.parent != harness_module.CLI_DIR:
             refused = subprocess.run([str(found), "sts", "get-caller-identity"], capture_output=True, text=True)
             assert refused.returncode == 127 and "must not be reached" in refused.stderr
+
+
+def test_the_drill_reports_a_missing_stand_in_as_blocked_even_when_terraform_wraps_the_message():
+    from tools.offline_apply import drill
+
+    wrapped = "Output: litellm_agent_key: LITELLM_API_KEY is not\nset"
+    assert drill._blocker(wrapped, litellm_available=False).startswith("no LiteLLM")
+    assert drill._blocker(wrapped, litellm_available=True) is None  # with a LiteLLM given, it is a failure
+    assert "aws" in drill._blocker("offline apply: no stand-in for `aws` in\ntools/offline_apply/cli/", True)
+    blocked = drill.StackDrill("aws-dev", "gateway", blocked="stand-in CLI missing (aws)")
+    assert not blocked.ok and "blocked: stand-in CLI missing" in blocked.row()

@@ -70,6 +70,7 @@ def _tail(result: Result, lines: int = 25) -> str:
 
 
 def _blocker(output: str, litellm_available: bool) -> str | None:
+    output = " ".join(output.split())  # Terraform wraps the messages it quotes
     missing = sorted(set(_MISSING_CLI.findall(output)))
     if missing:
         return f"stand-in CLI missing ({', '.join(missing)}; tools/offline_apply/cli)"
@@ -96,7 +97,7 @@ def _apply(harness: OfflineApply, drill: StackDrill, litellm_available: bool) ->
 def _destroy(harness: OfflineApply, drill: StackDrill) -> None:
     started = time.monotonic()
     result = harness.destroy(drill.name)
-    drill.protected = sorted(set(_PREVENT_DESTROY.findall(result.output)))
+    drill.protected = sorted(set(_PREVENT_DESTROY.findall(" ".join(result.output.split()))))
     if not result.ok and drill.protected:
         result = harness.destroy(drill.name, lift_prevent_destroy=True)
     drill.destroyed = result.ok
