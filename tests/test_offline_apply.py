@@ -177,6 +177,7 @@ def test_write_only_value_lands_in_the_secret_store_and_nowhere_in_state_or_plan
     assert value not in harness.state_text("aws-secret")
     assert value not in json.dumps(result.changes.document)
     assert value not in result.output
+    assert not list(harness.stack_dir("aws-secret").glob("*.tfplan")), "a plan file (sensitive values) was left"
     (version,) = _resources(harness, "aws-secret", "aws_secretsmanager_secret_version")
     assert version["values"]["secret_string_wo"] is None and version["values"]["has_secret_string_wo"] is True
     assert version["values"]["version_stages"] == ["AWSCURRENT"]

@@ -253,7 +253,8 @@ class OfflineApply:
         """The environment of Terraform runs for `stack`, with a set of stand-in servers only these runs use."""
         with self._lanes_lock:
             if not self._free_lanes:
-                env = {**os.environ, OFFLINE_DIR_ENV: str(self.offline_dir), LANE_ENV: str(len(self._lanes))}
+                env = {key: value for key, value in os.environ.items() if not key.startswith(_CLOUD_ENV_PREFIXES)}
+                env.update({OFFLINE_DIR_ENV: str(self.offline_dir), LANE_ENV: str(len(self._lanes))})
                 self._free_lanes.append(plan_offline.StandinServers(env=env))
                 self._lanes.append(self._free_lanes[-1])
             lane = self._free_lanes.pop()
@@ -298,14 +299,22 @@ class OfflineApply:
             raise OfflineApplyError(f"{stack}: terraform show failed:\n{output}")
         return json.loads(output)
 
-    def _plan(self, stack: str, env: dict[str, str], extra: list[str]) -> tuple[int, str, Changes | None]:
+    def _plan(
+        self, stack: str, env: dict[str, str], extra: list[str], keep: bool = False
+    ) -> tuple[int, str, Changes | None]:
+        """`terraform plan -out`, read back with `show -json`; the plan file (which can hold sensitive values) is
+        removed unless `keep` (the caller applies it, then removes it)."""
         args = ["plan", "-input=false", "-lock=false", "-no-color", "-detailed-exitcode", f"-out={PLAN_FILE}", *extra]
-        code, output = self._terraform(stack, args, env)
-        if code not in (0, 2):
-            return code, output, None
-        if code == 0:  # -detailed-exitcode: no changes, so no need to read the plan back
-            return code, output, Changes({}, [], {})
-        return code, output, changes_from(self._show(stack, env, PLAN_FILE))
+        try:
+            code, output = self._terraform(stack, args, env)
+            if code not in (0, 2):
+                return code, output, None
+            if code == 0:  # -detailed-exitcode: no changes, so no need to read the plan back
+                return code, output, Changes({}, [], {})
+            return code, output, changes_from(self._show(stack, env, PLAN_FILE))
+        finally:
+            if not keep:
+                (self.stack_dir(stack) / PLAN_FILE).unlink(missing_ok=True)
 
     def _apply_plan(
         self, stack: str, extra: list[str], variables: dict[str, str] | None, lift_prevent_destroy: bool = False
@@ -313,17 +322,18 @@ class OfflineApply:
         started = time.monotonic()
         self._prepare(stack, variables, lift_prevent_destroy)
         with self._lane(stack) as env:
-            code, output, changes = self._plan(stack, env, extra)
-            if changes is None:
-                return Result(stack, False, output, time.monotonic() - started)
+            code, output, changes = self._plan(stack, env, extra, keep=True)
             index = self.offline_dir / "plans" / f"{stack}.json"
-            index.write_text(json.dumps({"stack": stack, "resources": plan_index_entries(changes.document)}))
             try:
+                if changes is None:
+                    return Result(stack, False, output, time.monotonic() - started)
+                index.write_text(json.dumps({"stack": stack, "resources": plan_index_entries(changes.document)}))
                 code, applied = self._terraform(
                     stack, ["apply", "-input=false", "-lock=false", "-no-color", "-auto-approve", PLAN_FILE], env
                 )
             finally:
                 index.unlink(missing_ok=True)
+                (self.stack_dir(stack) / PLAN_FILE).unlink(missing_ok=True)
         return Result(stack, code == 0, f"{output}\n{applied}".strip(), time.monotonic() - started, changes)
 
     # --- the API ----------------------------------------------------------------------------------
