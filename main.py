@@ -143,12 +143,14 @@ def report_synthesized(specs: list[StackSpec], outdir: Path, removed: list[str],
         output = next(path for path in (stack_dir / "cdk.tf.json", stack_dir / "cdk.tf") if path.is_file())
         count = _resource_count(stack_dir)
         print(f"{spec.name:<{width}}  {count:>3} resource{'' if count == 1 else 's'}  {_shown_path(output)}")
-    if removed:
+    if removed and wanted:
         print(
             f"note: STACKS={wanted} replaced the whole output: {_shown_path(outdir.resolve())} now holds only these "
             f"{len(specs)} stack(s); {len(removed)} other stack(s) were removed ({', '.join(removed)}). "
             "Run without STACKS to synthesize them all."
         )
+    elif removed:
+        print(f"note: removed {len(removed)} stack(s) no longer in the configuration: {', '.join(removed)}")
 
 
 def _synthesize_here(specs: list[StackSpec], staging: Path) -> None:

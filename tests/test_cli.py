@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import CONFIG_DIR, REPO
 
@@ -261,3 +262,21 @@ def test_a_subset_that_replaces_other_stacks_says_so(tmp_path):
         "stack(s) were removed (aws-dev, gcp-dev). Run without STACKS to synthesize them all.",
     ]
     assert [path.name for path in (outdir / "stacks").iterdir()] == ["gcp-bootstrap"]
+
+
+def test_a_full_synth_names_the_stale_stacks_it_removed(tmp_path):
+    """An environment file deleted since the last run: its stacks leave cdktf.out, and the run says which."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    dev = yaml.safe_load((CONFIG_DIR / "dev.yaml").read_text())
+    for cloud in ("aws", "alicloud"):
+        dev["clouds"][cloud]["enabled"] = False
+    dev["quotas"] = {"enabled": False}
+    (config_dir / "dev.yaml").write_text(yaml.safe_dump(dev, sort_keys=False))
+    outdir = _previous_output(tmp_path)
+    result = _run("--config-dir", str(config_dir), "--outdir", str(outdir))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:-1]] == ["gcp-bootstrap", "gcp-dev"]
+    assert lines[-1] == "note: removed 1 stack(s) no longer in the configuration: aws-dev"
+    assert sorted(path.name for path in (outdir / "stacks").iterdir()) == ["gcp-bootstrap", "gcp-dev"]
