@@ -51,39 +51,47 @@ def _assert_untouched(outdir: Path) -> None:
     assert leftovers == [], "temporary output left behind"
 
 
+def _config_copy(tmp_path: Path) -> Path:
+    config_dir = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config_dir)
+    return config_dir
+
+
+def _refused(config_dir: Path, tmp_path: Path) -> str:
+    """Run main.py on `config_dir` over an earlier output: exit 2, nothing on stdout, output untouched; the errors."""
+    outdir = _previous_output(tmp_path)
+    result = _run("--config-dir", str(config_dir), "--outdir", str(outdir))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    _assert_untouched(outdir)
+    return result.stderr
+
+
 def _line(path: Path, fragment: str) -> int:
     rows = path.read_bytes().decode("latin-1").splitlines()  # latin-1: also a file with a non-UTF-8 byte
     return next(number for number, row in enumerate(rows, 1) if fragment in row)
 
 
 def test_bad_config_exits_non_zero_with_one_line_and_leaves_output_untouched(broken_config, tmp_path):
-    outdir = _previous_output(tmp_path)
-    result = _run("--config-dir", str(broken_config), "--outdir", str(outdir))
-    assert result.returncode == 2
-    assert result.stdout == ""
+    stderr = _refused(broken_config, tmp_path)
     dev = broken_config / "dev.yaml"
-    assert result.stderr == (
+    assert stderr == (
         f"error: {dev}:{_line(dev, 'vpc_cidr: 10.100.0.0/99')}: clouds.aws.network.vpc_cidr: '10.100.0.0/99' is not "
         "a valid CIDR block (it does not appear to be an IPv4 or IPv6 network)\n"
     )
-    _assert_untouched(outdir)
 
 
 def test_every_mistake_of_every_file_in_one_run(tmp_path):
     """Three files, four mistakes: one run lists them all, by file and line, each at its offending value."""
-    config_dir = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, config_dir)
+    config_dir = _config_copy(tmp_path)
     dev, prod, staging = (config_dir / f"{name}.yaml" for name in ("dev", "prod", "staging"))
     dev.write_text(dev.read_text().replace("requests_per_minute: 60", "requests_per_minut: 60", 1))
     dev.write_text(dev.read_text().replace("- name: code", "- name: research", 1))
     prod.write_text(prod.read_text().replace("env: prod", "env: Prod", 1))
     staging.write_bytes(staging.read_bytes().replace(b"tenant: acme", b"tenant: acme  # caf\xe9", 1))
-    outdir = _previous_output(tmp_path)
-    result = _run("--config-dir", str(config_dir), "--outdir", str(outdir))
-    assert result.returncode == 2
-    assert result.stdout == ""
+    stderr = _refused(config_dir, tmp_path)
     second_agent = [number for number, row in enumerate(dev.read_text().splitlines(), 1) if "- name: research" in row]
-    assert result.stderr.splitlines() == [
+    assert stderr.splitlines() == [
         f"error: {dev}:{second_agent[1]}: agents[1].name: duplicate name 'research' (also agents[0])",
         f"error: {dev}:{_line(dev, 'requests_per_minut:')}: agents[1].requests_per_minut: unknown key; did you mean "
         "'requests_per_minute' (a required key)?",
@@ -92,7 +100,6 @@ def test_every_mistake_of_every_file_in_one_run(tmp_path):
         f"error: {staging}:{_line(staging, 'tenant: acme')}: the file is not UTF-8 text: byte 0xe9 in column 20 (save "
         "the file as UTF-8)",
     ]
-    _assert_untouched(outdir)
 
 
 def test_more_than_twenty_mistakes_are_counted_after_twenty_lines(tmp_path):
@@ -102,10 +109,8 @@ def test_more_than_twenty_mistakes_are_counted_after_twenty_lines(tmp_path):
     dev.write_text(
         (CONFIG_DIR / "dev.yaml").read_text() + "".join(f"unknown_{number:02d}: {number}\n" for number in range(23))
     )
-    outdir = _previous_output(tmp_path)
-    result = _run("--config-dir", str(config_dir), "--outdir", str(outdir))
-    assert result.returncode == 2
-    lines = result.stderr.splitlines()
+    stderr = _refused(config_dir, tmp_path)
+    lines = stderr.splitlines()
     first = _line(dev, "unknown_00:")
     assert lines[:2] == [
         f"error: {dev}:{first}: unknown_00: unknown key (allowed here: tenant, env, production, repository, tags, "
@@ -114,38 +119,29 @@ def test_more_than_twenty_mistakes_are_counted_after_twenty_lines(tmp_path):
         "provider_keys, models, agents, quotas, ci, clouds)",
     ]
     assert len(lines) == 21 and lines[-1] == "... and 3 more"
-    _assert_untouched(outdir)
 
 
 def test_oversized_config_file_is_refused_up_front(tmp_path):
-    config_dir = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, config_dir)
+    config_dir = _config_copy(tmp_path)
     with (config_dir / "prod.yaml").open("ab") as handle:
         handle.truncate(100 * 1024 * 1024)
-    outdir = _previous_output(tmp_path)
-    result = _run("--config-dir", str(config_dir), "--outdir", str(outdir))
-    assert result.returncode == 2
-    assert result.stderr == (
+    stderr = _refused(config_dir, tmp_path)
+    assert stderr == (
         f"error: {config_dir / 'prod.yaml'}: the file is 100.0 MiB; an environment file may be at most 1 MiB (the "
         "examples are about 10 KiB): is it the right file?\n"
     )
-    _assert_untouched(outdir)
 
 
 def test_state_store_changed_in_one_file_blames_that_file_at_its_line(tmp_path):
-    config_dir = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, config_dir)
+    config_dir = _config_copy(tmp_path)
     dev = config_dir / "dev.yaml"
     dev.write_text(dev.read_text().replace("bucket: acme-llmgw-tfstate-gcp", "bucket: acme-llmgw-tfstate-gpc", 1))
-    outdir = _previous_output(tmp_path)
-    result = _run("--config-dir", str(config_dir), "--outdir", str(outdir))
-    assert result.returncode == 2
-    assert result.stderr == (
+    stderr = _refused(config_dir, tmp_path)
+    assert stderr == (
         f"error: {dev}:{_line(dev, 'tfstate-gpc')}: clouds.gcp.state.bucket: 'acme-llmgw-tfstate-gpc' differs from "
         "'acme-llmgw-tfstate-gcp' in prod.yaml, staging.yaml: all environments share one state store per cloud (the "
         "bootstrap stack creates it once)\n"
     )
-    _assert_untouched(outdir)
 
 
 def test_main_outside_the_venv_says_how_to_run_it(tmp_path):
@@ -187,8 +183,7 @@ def test_error_in_one_clouds_child_process_is_one_line_and_nothing_is_written(tm
     """Config that validates but fails when the Alibaba Cloud constructs are built, in that cloud's child process
     of the default per-cloud parallel synth: the parent reports the child's one line and writes nothing. Two clouds
     are enough for one process per cloud; the Google bootstrap stack is the smallest other one."""
-    config_dir = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, config_dir)
+    config_dir = _config_copy(tmp_path)
     (config_dir / "not-a-ca.pem").write_text("not a certificate\n")
     dev = config_dir / "dev.yaml"
     dev.write_text(

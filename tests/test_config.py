@@ -114,9 +114,17 @@ def test_error_points_at_the_line_of_the_field(tmp_path):
     path = tmp_path / "dev.yaml"
     path.write_text(text)
     line = next(number for number, row in enumerate(text.splitlines(), 1) if "requests_per_minute: -60" in row)
+    assert (
+        _error_of(load_environment, path)
+        == f"{path}:{line}: agents[1].requests_per_minute: must be greater than 0, got -60"
+    )
+
+
+def _error_of(load, path: Path) -> str:
+    """The text of the ConfigError that `load` (load_environment or load_all) raises for `path`."""
     with pytest.raises(ConfigError) as raised:
-        load_environment(path)
-    assert str(raised.value) == f"{path}:{line}: agents[1].requests_per_minute: must be greater than 0, got -60"
+        load(path)
+    return str(raised.value)
 
 
 def _line_number(text: str, fragment: str, occurrence: int = 1) -> int:
@@ -162,9 +170,7 @@ def test_non_utf8_byte_is_reported_by_line_and_column(tmp_path):
     path = tmp_path / "dev.yaml"
     path.write_bytes((CONFIG_DIR / "dev.yaml").read_bytes().replace(b"tenant: acme", b"tenant: acme  # caf\xe9", 1))
     line = _line_number(path.read_bytes().decode("latin-1"), "caf\xe9")
-    with pytest.raises(ConfigError) as raised:
-        load_environment(path)
-    assert str(raised.value) == (
+    assert _error_of(load_environment, path) == (
         f"{path}:{line}: the file is not UTF-8 text: byte 0xe9 in column 20 (save the file as UTF-8)"
     )
 
@@ -173,9 +179,7 @@ def test_oversized_file_is_refused_before_it_is_read(tmp_path):
     path = tmp_path / "dev.yaml"
     with path.open("wb") as handle:
         handle.truncate(100 * 1024 * 1024)  # sparse: 100 MiB that reading would take seconds to parse
-    with pytest.raises(ConfigError) as raised:
-        load_environment(path)
-    assert str(raised.value) == (
+    assert _error_of(load_environment, path) == (
         f"{path}: the file is 100.0 MiB; an environment file may be at most 1 MiB (the examples are about 10 KiB): "
         "is it the right file?"
     )
@@ -248,16 +252,12 @@ def test_environments_must_share_state_store_and_tenant(tmp_path):
     prod = tmp_path / "prod.yaml"
     prod.write_text(prod.read_text().replace("bucket: acme-llmgw-tfstate-gcp", "bucket: acme-other-state"))
     line = _line_number(prod.read_text(), "bucket: acme-other-state")
-    with pytest.raises(ConfigError) as raised:
-        load_all(tmp_path)
-    assert str(raised.value) == (
+    assert _error_of(load_all, tmp_path) == (
         f"{prod}:{line}: clouds.gcp.state.bucket: 'acme-other-state' differs from 'acme-llmgw-tfstate-gcp' in "
         "dev.yaml: all environments share one state store per cloud (the bootstrap stack creates it once)"
     )
     prod.write_text((CONFIG_DIR / "prod.yaml").read_text().replace("tenant: acme", "tenant: globex"))
-    with pytest.raises(ConfigError) as raised:
-        load_all(tmp_path)
-    assert str(raised.value) == (
+    assert _error_of(load_all, tmp_path) == (
         f"{prod}:{_line_number(prod.read_text(), 'tenant: globex')}: tenant: 'globex' differs from 'acme' in "
         "dev.yaml: all environments share one tenant"
     )
@@ -272,9 +272,7 @@ def test_a_mismatch_made_in_one_file_blames_that_file(tmp_path):
         dev.read_text().replace("region: cn-shanghai\n      tablestore", "region: cn-beijing\n      tablestore")
     )
     assert "region: cn-beijing" in dev.read_text()
-    with pytest.raises(ConfigError) as raised:
-        load_all(tmp_path)
-    assert str(raised.value) == (
+    assert _error_of(load_all, tmp_path) == (
         f"{dev}:{_line_number(dev.read_text(), 'region: cn-beijing')}: clouds.alicloud.state.region: 'cn-beijing' "
         "differs from 'cn-shanghai' in prod.yaml, staging.yaml: all environments share one state store per cloud "
         "(the bootstrap stack creates it once)"
