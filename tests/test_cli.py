@@ -14,7 +14,24 @@ from pathlib import Path
 import pytest
 import yaml
 
+from constructs_lib.config.loader import MAX_PROBLEM_CHARS
 from tests.conftest import CONFIG_DIR, REPO
+from tests.test_config import CASES as CONFIG_CASES
+from tests.test_config import write_case
+
+# One fixture case per message family that the other CLI tests do not print already.
+CLI_CASE_NAMES = {
+    "yaml-syntax-error",
+    "duplicate-yaml-key",
+    "unknown-key-with-no-close-match",
+    "wrong-literal",
+    "tag-key-with-colon",
+    "account-id-as-number",
+    "budget-as-text",
+    "subnet-outside-vpc",
+    "duplicate-model",
+    "per-model-budget-above-the-agents-own",
+}
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -275,3 +292,30 @@ def test_a_full_synth_names_the_stale_stacks_it_removed(tmp_path):
     assert [line.split()[0] for line in lines[:-1]] == ["gcp-bootstrap", "gcp-dev"]
     assert lines[-1] == "note: removed 1 stack(s) no longer in the configuration: aws-dev"
     assert sorted(path.name for path in (outdir / "stacks").iterdir()) == ["gcp-bootstrap", "gcp-dev"]
+
+
+CLI_CASES = [case for case in CONFIG_CASES if case["name"] in CLI_CASE_NAMES]
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=[case["name"] for case in CLI_CASES])
+def test_each_kind_of_message_exactly_as_the_cli_prints_it(case, tmp_path):
+    """One case of each message family of tests/fixtures/malformed_configs.yaml, through main.py."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    path = write_case(case, config_dir)
+    stderr = _refused(config_dir, tmp_path)
+    assert stderr.splitlines() == [f"error: {line.replace('{file}', str(path))}" for line in case["error"]]
+
+
+def test_a_long_value_in_a_validators_message_is_cut(tmp_path):
+    """Validators that quote a value are capped as a whole: a 100 000-character zone name stays one short line."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    dev = yaml.safe_load((CONFIG_DIR / "dev.yaml").read_text())
+    dev["clouds"]["alicloud"]["zones"] = ["cn-shanghai-e", "cn-beijing-" + "a" * 100_000]
+    (config_dir / "dev.yaml").write_text(yaml.safe_dump(dev, sort_keys=False))
+    stderr = _refused(config_dir, tmp_path)
+    line = _line(config_dir / "dev.yaml", "- cn-beijing-")
+    kept = MAX_PROBLEM_CHARS - len("... (message cut)") - len("'cn-beijing-")
+    expected = f"{config_dir / 'dev.yaml'}:{line}: clouds.alicloud.zones[1]: 'cn-beijing-{'a' * kept}... (message cut)"
+    assert stderr == f"error: {expected}\n"

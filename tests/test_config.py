@@ -32,7 +32,8 @@ def _edit(data: dict, path: str, value: object = None, *, delete: bool = False) 
         node[last] = value
 
 
-def _write_case(case: dict, directory: Path) -> Path:
+def write_case(case: dict, directory: Path) -> Path:
+    """The fixture case's broken dev.yaml (or `<env>.yaml`) in `directory`; also used by tests/test_cli.py."""
     dev = yaml.safe_load((CONFIG_DIR / "dev.yaml").read_text())
     if "text" in case:
         path = directory / "dev.yaml"
@@ -62,7 +63,7 @@ def test_shipped_examples_are_valid():
 
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
 def test_malformed_config_fails_with_exact_lines(case, tmp_path):
-    path = _write_case(case, tmp_path)
+    path = write_case(case, tmp_path)
     with pytest.raises(ConfigError) as raised:
         load_environment(path)
     assert str(raised.value).splitlines() == [line.replace("{file}", str(path)) for line in case["error"]]
@@ -71,7 +72,7 @@ def test_malformed_config_fails_with_exact_lines(case, tmp_path):
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
 def test_messages_speak_one_voice(case, tmp_path):
     """No pydantic sentence, raw regex or Python type name reaches the user."""
-    path = _write_case(case, tmp_path)
+    path = write_case(case, tmp_path)
     with pytest.raises(ConfigError) as raised:
         load_environment(path)
     for line in str(raised.value).splitlines():

@@ -269,7 +269,8 @@ def _syntax_problem(path: Path, error: yaml.YAMLError) -> Problem:
 
 
 def _capped(text: str) -> str:
-    return text if len(text) <= MAX_PROBLEM_CHARS else f"{text[: MAX_PROBLEM_CHARS - 30]}... (message cut)"
+    cut = "... (message cut)"
+    return text if len(text) <= MAX_PROBLEM_CHARS else f"{text[: MAX_PROBLEM_CHARS - len(cut)]}{cut}"
 
 
 def _load(path: Path) -> tuple[EnvironmentConfig | None, yaml.Node | None, list[Problem]]:
