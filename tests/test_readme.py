@@ -234,3 +234,14 @@ def test_the_distclean_line_names_the_cache_directory_the_code_uses(monkeypatch)
     home_relative = project_cache_dir("any").parent.relative_to(Path.home())
     assert f"`~/{home_relative}`" in README
     assert f"`$XDG_CACHE_HOME/{home_relative.name}`" in README
+
+
+def test_no_runbook_calls_a_bare_cdktf():
+    """`cdktf` is not on PATH after `make`: every cdktf command in the docs goes through the pinned npx package."""
+    bare = []
+    for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for number, row in enumerate(path.read_text().splitlines(), 1):
+            named = re.search(r"(?<![\w@/.-])cdktf (deploy|synth|diff|destroy|list|output)\b", row)
+            if named and not re.search(r"npx (--\S+ )*cdktf-cli@\S+ (deploy|synth|diff|destroy|list|get|output)", row):
+                bare.append(f"{path.relative_to(REPO)}:{number}: {row.strip()}")
+    assert bare == []
