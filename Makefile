@@ -10,6 +10,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 # The real LiteLLM, hash-locked, in a venv of its own: only tests/test_litellm_config.py uses it.
 LITELLM_VENV := .venv-litellm
 LITELLM_STAMP := $(LITELLM_VENV)/.installed-$(shell sha256sum tools/litellm_check/requirements.txt | cut -c1-12)
+# The real AWS CLI behind the offline `aws` stand-in, hash-locked in a venv of its own (tools/offline_apply/cli).
+AWSCLI_VENV := .venv-awscli
+AWSCLI_STAMP := $(AWSCLI_VENV)/.installed-$(shell sha256sum tools/offline_apply/cli/requirements.txt | cut -c1-12)
 
 # Quiet, offline-friendly tool defaults. TF_LOG is never set here: debug logs can hold secrets.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -17,7 +20,7 @@ export CHECKPOINT_DISABLE := 1
 export TF_IN_AUTOMATION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv litellm-venv synth stacks test lint config-schema bindings schemas plan-offline bench clean scan
+.PHONY: help venv litellm-venv awscli-venv synth stacks test lint config-schema bindings schemas plan-offline bench clean scan
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,10 +45,17 @@ $(LITELLM_STAMP): tools/litellm_check/requirements.txt
 
 litellm-venv: $(LITELLM_STAMP) ## Create the hash-locked venv with the real litellm (for the proxy-config test)
 
+$(AWSCLI_STAMP): tools/offline_apply/cli/requirements.txt
+	@test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r tools/offline_apply/cli/requirements.txt
+	@rm -f $(AWSCLI_VENV)/.installed-* && touch $@
+
+awscli-venv: $(AWSCLI_STAMP) ## Create the hash-locked venv with the real AWS CLI (for the offline `aws` stand-in)
+
 # One pytest-xdist worker per CPU, a test file per worker at a time (module fixtures build their stacks once).
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-test: venv litellm-venv node_modules/.package-lock.json ## Run the whole test suite (unit, snapshot, property, workflow lint, offline plan)
+test: venv litellm-venv awscli-venv node_modules/.package-lock.json ## Run the whole test suite (unit, snapshot, property, workflow lint, offline plan)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: venv node_modules/.package-lock.json ## ruff, actionlint, zizmor, workflow schema + rules, secret scan

@@ -1,0 +1,194 @@
+"""The stand-in cloud CLIs of the offline apply (tools/offline_apply/cli): the stacks' own local-exec steps run
+against them, the CLIs refuse what the real ones refuse, and an injected failure fails the step.
+
+The steps are taken from the synthesized stacks (their command and environment); Terraform references in the
+environment are replaced by the values a stand-in provider would hand the step (the referenced resource's own
+`name`/`family`, an id for an `.id`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CLI_DIR = REPO / "tools" / "offline_apply" / "cli"
+ACCOUNT = "111122223333"
+_REFERENCE = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
+
+
+def _resolve(stack: dict, value: str, region: str) -> str:
+    def one(match: re.Match) -> str:
+        resource_type, name, attribute = match.groups()
+        config = stack["resource"][resource_type][name]
+        if resource_type == "aws_ecs_task_definition" and attribute == "arn":
+            return f"arn:aws:ecs:{region}:{ACCOUNT}:task-definition/{config['family']}:1"
+        if attribute == "name":
+            return config["name"]
+        assert attribute == "id", match.group(0)
+        prefix = {"aws_subnet": "subnet", "aws_security_group": "sg"}[resource_type]
+        return f"{prefix}-{hashlib.sha256(name.encode()).hexdigest()[:17]}"
+
+    resolved = _REFERENCE.sub(one, value)
+    assert "${" not in resolved, value
+    return resolved
+
+
+def local_exec_steps(synthesized: dict, cli: str) -> list[tuple[str, str, dict]]:
+    """(stack/resource, command, resolved environment) of every local-exec step whose script calls `cli`."""
+    steps = []
+    for stack_name, stack in sorted(synthesized.items()):
+        for resource_type, resources in stack.get("resource", {}).items():
+            for name, body in resources.items():
+                for provisioner in body.get("provisioner", []):
+                    local_exec = provisioner.get("local-exec")
+                    if not local_exec or not re.search(rf"(^|[\s;(]){cli} ", local_exec["command"]):
+                        continue
+                    assert local_exec.get("interpreter") == ["bash", "-c"], name
+                    environment = local_exec.get("environment", {})
+                    region = environment.get("REGION", "")
+                    resolved = {key: _resolve(stack, value, region) for key, value in environment.items()}
+                    steps.append((f"{stack_name}/{resource_type}.{name}", local_exec["command"], resolved))
+    return steps
+
+
+@pytest.fixture
+def offline_dir(tmp_path) -> Path:
+    directory = tmp_path / "offline"
+    directory.mkdir()
+    return directory
+
+
+def run_step(offline_dir: Path, command: str, environment: dict, failures: dict | None = None):
+    if failures is not None:
+        (offline_dir / "cli-failures.json").write_text(json.dumps(failures))
+    env = {
+        "PATH": f"{CLI_DIR}:{os.environ['PATH']}",
+        "LLMGW_OFFLINE_DIR": str(offline_dir),
+        "HOME": str(offline_dir),
+        **environment,
+    }
+    return subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def calls(offline_dir: Path) -> list[dict]:
+    path = offline_dir / "cli-calls.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def cli(offline_dir: Path, name: str, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(CLI_DIR / name), *argv],
+        env={**os.environ, "LLMGW_OFFLINE_DIR": str(offline_dir), "HOME": str(offline_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+# --- aws --------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def aws_steps(synthesized) -> list[tuple[str, str, dict]]:
+    steps = local_exec_steps(synthesized, "aws")
+    assert {name.split("/")[0] for name, _, _ in steps} == {"aws-dev", "aws-staging", "aws-prod"}
+    return steps
+
+
+def _distinct(steps):
+    """One step per distinct script (every stack runs the same text; the environment differs in names only)."""
+    seen, distinct = set(), []
+    for step in steps:
+        if step[1] not in seen:
+            seen.add(step[1])
+            distinct.append(step)
+    return distinct
+
+
+def test_the_migration_steps_run_task_wait_and_check_the_exit_code(aws_steps, offline_dir):
+    for name, command, environment in _distinct(aws_steps):
+        result = run_step(offline_dir, command, environment)
+        assert result.returncode == 0, (name, result.stderr)
+        assert f"{environment['STEP']}: done" in result.stdout
+    recorded = calls(offline_dir)
+    assert [call["argv"][:2] for call in recorded] == [["ecs", "run-task"], ["ecs", "wait"], ["ecs", "describe-tasks"]]
+    assert all(call["exit"] == 0 for call in recorded), recorded
+    # The task the step waited on and described is the one run-task started.
+    task_arn = re.search(r"started (\S+);", result.stdout).group(1)
+    assert task_arn.startswith(f"arn:aws:ecs:{environment['REGION']}:{ACCOUNT}:task/{environment['CLUSTER']}/")
+    assert recorded[1]["argv"][-1] == task_arn and task_arn in recorded[2]["argv"]
+
+
+def test_a_task_whose_container_exits_non_zero_fails_the_step_with_that_exit_code(aws_steps, offline_dir):
+    _, command, environment = aws_steps[0]
+    result = run_step(offline_dir, command, environment, {"aws ecs run-task": {"times": 1, "exit_code": 3}})
+    assert result.returncode == 1
+    assert f"{environment['STEP']} failed (exit code 3: Essential container in task exited)" in result.stderr
+    assert environment["LOG_GROUP"] in result.stderr
+    # Consumed once: the next run of the step succeeds.
+    again = run_step(offline_dir, command, environment)
+    assert again.returncode == 0, again.stderr
+
+
+def test_a_task_that_does_not_start_fails_the_step(aws_steps, offline_dir):
+    _, command, environment = aws_steps[0]
+    result = run_step(offline_dir, command, environment, {"aws ecs run-task": 1})
+    assert result.returncode == 1 and "the task did not start" in result.stderr
+    assert [call["argv"][1] for call in calls(offline_dir)] == ["run-task"]
+
+
+def test_a_failed_wait_exits_255_and_fails_the_step(aws_steps, offline_dir):
+    _, command, environment = aws_steps[0]
+    result = run_step(offline_dir, command, environment, {"aws ecs wait tasks-stopped": 1})
+    assert result.returncode == 255
+    assert "Waiter TasksStopped failed" in result.stderr
+    assert [call["exit"] for call in calls(offline_dir)] == [0, 255]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["ecs", "run-taskx", "--task-definition", "x"], "Invalid choice"),
+        (["ecs", "run-task", "--task-definition", "x", "--bogus", "1"], "Unknown options: --bogus, 1"),
+        (["ecs", "run-task", "--cluster", "c"], "the following arguments are required: --task-definition"),
+        (["ecs", "wait", "task-stopped", "--tasks", "t"], "Invalid choice"),
+        (
+            ["ecs", "run-task", "--task-definition", "x", "--network-configuration", "awsvpcConfiguration={x=[a]}"],
+            "Unknown parameter in networkConfiguration.awsvpcConfiguration",
+        ),
+    ],
+)
+def test_a_command_the_real_cli_refuses_exits_252(offline_dir, argv, message):
+    result = cli(offline_dir, "aws", *argv, "--region", "us-east-1")
+    assert result.returncode == 252, result.stderr
+    assert message in result.stderr
+    assert calls(offline_dir) == [{"cli": "aws", "argv": [*argv, "--region", "us-east-1"], "exit": 252}]
+
+
+def test_an_operation_without_a_stand_in_answer_fails_loudly(offline_dir):
+    result = cli(offline_dir, "aws", "ecs", "list-clusters", "--region", "us-east-1")
+    assert result.returncode == 255 and "no answer for ecs ListClusters" in result.stderr
+
+
+def test_a_value_the_model_marks_sensitive_is_not_recorded(offline_dir):
+    argv = ["secretsmanager", "put-secret-value", "--secret-id", "s", "--secret-string", "canary-9d2f", "--region", "x"]
+    cli(offline_dir, "aws", *argv)
+    (call,) = calls(offline_dir)
+    assert "canary-9d2f" not in json.dumps(call)
+    assert call["argv"][4:6] == ["--secret-string", "<redacted>"]
+
+
+def test_outside_a_harness_session_the_stand_in_refuses_to_run(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "LLMGW_OFFLINE_DIR"}
+    result = subprocess.run(
+        [str(CLI_DIR / "aws"), "ecs", "describe-tasks", "--tasks", "t"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 127 and "LLMGW_OFFLINE_DIR is not set" in result.stderr
