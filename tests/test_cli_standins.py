@@ -192,3 +192,59 @@ def test_outside_a_harness_session_the_stand_in_refuses_to_run(tmp_path):
         [str(CLI_DIR / "aws"), "ecs", "describe-tasks", "--tasks", "t"], env=env, capture_output=True, text=True
     )
     assert result.returncode == 127 and "LLMGW_OFFLINE_DIR is not set" in result.stderr
+
+
+# --- gcloud -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gcloud_steps(synthesized) -> list[tuple[str, str, dict]]:
+    steps = local_exec_steps(synthesized, "gcloud")
+    assert {name.split("/")[0] for name, _, _ in steps} == {"gcp-dev", "gcp-staging", "gcp-prod"}
+    return steps
+
+
+def test_the_migration_steps_execute_the_job_and_wait(gcloud_steps, offline_dir):
+    for name, command, environment in gcloud_steps:
+        result = run_step(offline_dir, command, environment)
+        assert result.returncode == 0, (name, result.stderr)
+        assert f"Execution [{environment['JOB']}-" in result.stderr and "has successfully completed." in result.stderr
+    recorded = calls(offline_dir)
+    assert len(recorded) == len(gcloud_steps)
+    for call, (_, _, environment) in zip(recorded, gcloud_steps, strict=True):
+        assert call["argv"] == [
+            "run", "jobs", "execute", environment["JOB"], "--region", environment["REGION"],
+            "--project", environment["PROJECT"], "--wait",
+        ]  # fmt: skip
+        assert call["exit"] == 0
+
+
+def test_a_failed_execution_fails_the_step_once(gcloud_steps, offline_dir):
+    _, command, environment = gcloud_steps[0]
+    result = run_step(offline_dir, command, environment, {"gcloud run jobs execute": {"times": 1, "exit_code": 3}})
+    assert result.returncode == 1
+    assert "ERROR: (gcloud.run.jobs.execute) The execution failed." in result.stderr
+    assert run_step(offline_dir, command, environment).returncode == 0
+
+
+def test_without_wait_a_failing_execution_still_exits_0(offline_dir):
+    (offline_dir / "cli-failures.json").write_text(json.dumps({"gcloud run jobs execute": 1}))
+    result = cli(offline_dir, "gcloud", "run", "jobs", "execute", "job", "--region", "r", "--project", "p")
+    assert result.returncode == 0 and "has successfully started running." in result.stderr
+    assert json.loads((offline_dir / "cli-failures.json").read_text()) == {"gcloud run jobs execute": 0}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "jobs", "exec", "job"], "ERROR: (gcloud.run.jobs) Invalid choice: 'exec'."),
+        (["run", "jobs", "execute", "job", "--wait", "--bogus"], "unrecognized arguments: --bogus"),
+        (["run", "jobs", "execute", "job", "--wait", "--async"], "not allowed with argument"),
+        (["run", "jobs", "execute", "job", "--tasks", "many"], "argument --tasks: invalid int value: 'many'"),
+    ],
+)
+def test_a_command_gcloud_refuses_exits_2(offline_dir, argv, message):
+    result = cli(offline_dir, "gcloud", *argv, "--region", "r", "--project", "p")
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert calls(offline_dir)[-1]["exit"] == 2

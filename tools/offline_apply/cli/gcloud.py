@@ -1,0 +1,180 @@
+"""The `gcloud` stand-in: `gcloud run jobs execute`, the GCP migrations step's call (constructs_lib/gcp/migrations.py).
+
+The command line is checked against the command's reference,
+https://cloud.google.com/sdk/gcloud/reference/run/jobs/execute:
+
+    gcloud run jobs execute [JOB] [--container=CONTAINER] [--region=REGION] [--task-timeout=TASK_TIMEOUT]
+      [--tasks=TASKS] [--args=[ARG,...] --update-env-vars=[KEY=VALUE,...]] [--async | --wait] [GCLOUD_WIDE_FLAG ...]
+
+and the gcloud-wide flags listed there. Behaviour and exit codes follow the SDK source
+(google-cloud-sdk-unofficial/google-cloud-sdk):
+- a usage error prints `ERROR: (gcloud.run.jobs.execute) <message>` and exits 2
+  (lib/googlecloudsdk/calliope/parser_extensions.py, ArgumentParser.error: `log.error('({prog}) {message}')`,
+  `self.exit(2, exception=error)`; commit 546077e61477a997c92c0ccd7980d981031c1dee);
+- any other error exits 1 (lib/googlecloudsdk/calliope/exceptions.py, `_Exit`:
+  `sys.exit(getattr(exc, 'exit_code', 1))`);
+- with `--wait` the command waits for the execution to complete and fails with "The execution failed." when it
+  does not (lib/googlecloudsdk/command_lib/run/serverless_operations.py, RunJob); without it, it waits only until
+  the execution started, so a task that fails later still exits 0; with `--async` it returns at once
+  (lib/surface/run/jobs/execute.py, commit 09098699aed70d3e62ea0464b85a3be3a36b59fc: "Execution [...] has
+  successfully completed." / "started running." / "is being started asynchronously.").
+The stand-in knows no jobs (they are in the stand-in provider's state): any job name is executed. The progress
+lines around the messages are the stand-in's; the step parses none of gcloud's output, only its exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import time
+
+from . import ledger
+
+STATE = "gcp-run"
+USAGE_ERROR = 2
+ERROR = 1
+
+# The gcloud-wide flags of the reference page (GCLOUD WIDE FLAGS): those that take a value, and the switches.
+_WIDE_VALUE_FLAGS = (
+    "--access-token-file",
+    "--account",
+    "--billing-project",
+    "--configuration",
+    "--flags-file",
+    "--flatten",
+    "--format",
+    "--impersonate-service-account",
+    "--project",
+    "--trace-token",
+    "--verbosity",
+)
+# The commands of `gcloud run jobs` in the SDK (lib/surface/run/jobs/); only `execute` is modeled.
+_RUN_JOBS_COMMANDS = frozenset(
+    {
+        "add-iam-policy-binding",
+        "create",
+        "delete",
+        "deploy",
+        "describe",
+        "execute",
+        "executions",
+        "get-iam-policy",
+        "list",
+        "logs",
+        "remove-iam-policy-binding",
+        "replace",
+        "set-iam-policy",
+        "update",
+    }
+)
+
+
+class UsageError(Exception):
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(self.prog, message)
+
+
+def _execute_parser() -> _Parser:
+    parser = _Parser(prog="gcloud.run.jobs.execute", add_help=False, allow_abbrev=False)
+    parser.add_argument("JOB", nargs="?")
+    parser.add_argument("--container")
+    parser.add_argument("--region")
+    parser.add_argument("--task-timeout")
+    parser.add_argument("--tasks", type=int)
+    parser.add_argument("--args")
+    parser.add_argument("--update-env-vars")
+    polling = parser.add_mutually_exclusive_group()
+    polling.add_argument("--async", dest="async_", action="store_true")
+    polling.add_argument("--wait", action="store_true")
+    for flag in _WIDE_VALUE_FLAGS:
+        parser.add_argument(flag)
+    parser.add_argument("--quiet", "-q", action="store_true")
+    parser.add_argument("--log-http", action="store_true")
+    parser.add_argument("--user-output-enabled", action=argparse.BooleanOptionalAction)
+    parser.add_argument("--help", "-h", action="store_true")
+    return parser
+
+
+def _command_path(argv: list[str]) -> list[str]:
+    return [word for word in argv if not word.startswith("-")][:3]
+
+
+def _execution_name(job: str, number: int) -> str:
+    # Cloud Run names an execution `<job>-<5 lowercase letters or digits>`.
+    return f"{job}-{hashlib.sha256(f'{job}|{number}'.encode()).hexdigest()[:5]}"
+
+
+def _run_jobs_execute(argv: list[str]) -> int:
+    args = _execute_parser().parse_args(argv[3:])
+    project = args.project or os.environ.get("CLOUDSDK_CORE_PROJECT")
+    region = args.region or os.environ.get("CLOUDSDK_RUN_REGION")
+    if not args.JOB:
+        raise UsageError("gcloud.run.jobs.execute", "argument JOB: Must be specified.")
+    job = args.JOB.rsplit("/", 1)[-1]
+    if not project:
+        raise UsageError("gcloud.run.jobs.execute", "the project is not set: pass --project")
+    if not region:
+        raise UsageError("gcloud.run.jobs.execute", "the region is not set: pass --region")
+    failure = ledger.take_failure("gcloud run jobs execute")
+    with ledger.state(STATE) as run:
+        executions = run.setdefault("executions", {})
+        name = _execution_name(job, len(executions))
+        executions[name] = {
+            "job": f"projects/{project}/locations/{region}/jobs/{job}",
+            "createTime": time.time(),
+            "taskCount": args.tasks or 1,
+            # Cloud Run v2 Execution's counts
+            # (https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.jobs.executions)
+            "succeededCount": 0 if failure else args.tasks or 1,
+            "failedCount": 1 if failure else 0,
+            "taskExitCode": (1 if failure.exit_code is None else failure.exit_code) if failure else 0,
+        }
+    print("Creating execution...", file=sys.stderr)
+    if args.async_:
+        print(f"Execution [{name}] is being started asynchronously.", file=sys.stderr)
+        return 0
+    if not args.wait:
+        print(f"Execution [{name}] has successfully started running.", file=sys.stderr)
+        return 0
+    if failure:
+        print(f"ERROR: (gcloud.run.jobs.execute) The execution failed. Execution [{name}].", file=sys.stderr)
+        return ERROR
+    print(f"Execution [{name}] has successfully completed.", file=sys.stderr)
+    return 0
+
+
+def _run(argv: list[str]) -> int:
+    path = _command_path(argv)
+    if path[:2] == ["run", "jobs"] and len(path) == 3 and path[2] not in _RUN_JOBS_COMMANDS:
+        raise UsageError("gcloud.run.jobs", f"Invalid choice: '{path[2]}'.")
+    if path != ["run", "jobs", "execute"] or argv[:3] != path:
+        print(f"gcloud (offline stand-in): `gcloud {' '.join(path)}` is not modeled", file=sys.stderr)
+        return ERROR
+    return _run_jobs_execute(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        ledger.offline_dir()
+    except ledger.NotInHarness as error:
+        return ledger.fail_outside_harness("gcloud", error)
+    try:
+        exit_code = _run(argv)
+    except UsageError as error:
+        print(f"ERROR: ({error.prog}) {error}", file=sys.stderr)
+        exit_code = USAGE_ERROR
+    ledger.record_call("gcloud", argv, exit_code)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
