@@ -248,3 +248,48 @@ def test_a_command_gcloud_refuses_exits_2(offline_dir, argv, message):
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert calls(offline_dir)[-1]["exit"] == 2
+
+
+# --- aliyun -----------------------------------------------------------------------------------------------------
+
+
+def readme_commands(cli_name: str) -> list[str]:
+    """The runbook's command lines for `cli_name` in README.md's shell blocks (no stack step runs `aliyun`)."""
+    text = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip().startswith(cli_name)]
+
+
+def test_the_runbook_puts_a_secret_version_and_the_value_is_not_recorded(offline_dir):
+    (command,) = [line for line in readme_commands("aliyun ") if "PutSecretValue" in line]
+    result = run_step(offline_dir, command, {"KEY": "canary-4b1e"})
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["VersionStages"] == {"VersionStage": ["ACSCurrent"]} and answer["VersionId"] == "v2"
+    (call,) = calls(offline_dir)
+    assert call["exit"] == 0 and "canary-4b1e" not in json.dumps(call)
+    assert call["argv"][-2:] == ["--SecretData", "<redacted>"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "exit_code", "message"),
+    [
+        (["kms", "PutSecretValu", "--SecretName", "s"], 2, "ERROR: 'PutSecretValu' is not a valid api."),
+        (
+            ["kms", "PutSecretValue", "--SecretName", "s", "--VersionId", "v1", "--SecretData", "x", "--Secret", "y"],
+            2,
+            "ERROR: '--Secret' is not a valid parameter or flag. See `aliyun help kms PutSecretValue`.",
+        ),
+        (["kms", "PutSecretValue", "--SecretName", "s", "--VersionId", "v1"], 1, "required parameters not assigned"),
+    ],
+)
+def test_a_command_the_alibaba_cloud_cli_refuses(offline_dir, argv, exit_code, message):
+    result = cli(offline_dir, "aliyun", *argv)
+    assert result.returncode == exit_code and message in result.stderr
+
+
+def test_an_injected_failure_of_put_secret_value_exits_1_once(offline_dir):
+    argv = ["kms", "PutSecretValue", "--SecretName", "s", "--VersionId", "v1", "--SecretData", "x"]
+    (offline_dir / "cli-failures.json").write_text(json.dumps({"aliyun kms PutSecretValue": 1}))
+    assert cli(offline_dir, "aliyun", *argv).returncode == 1
+    assert cli(offline_dir, "aliyun", *argv).returncode == 0
