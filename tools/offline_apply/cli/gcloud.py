@@ -6,18 +6,22 @@ https://cloud.google.com/sdk/gcloud/reference/run/jobs/execute:
     gcloud run jobs execute [JOB] [--container=CONTAINER] [--region=REGION] [--task-timeout=TASK_TIMEOUT]
       [--tasks=TASKS] [--args=[ARG,...] --update-env-vars=[KEY=VALUE,...]] [--async | --wait] [GCLOUD_WIDE_FLAG ...]
 
-and the gcloud-wide flags listed there. Behaviour and exit codes follow the SDK source
-(google-cloud-sdk-unofficial/google-cloud-sdk):
+and the gcloud-wide flags listed there. Behaviour, messages and exit codes follow the SDK's source, as installed
+on this machine (Google Cloud SDK 528.0.0, /usr/lib/google-cloud-sdk/lib; the same files are in
+google-cloud-sdk-unofficial/google-cloud-sdk), and were compared with that gcloud's own answers:
 - a usage error prints `ERROR: (gcloud.run.jobs.execute) <message>` and exits 2
-  (lib/googlecloudsdk/calliope/parser_extensions.py, ArgumentParser.error: `log.error('({prog}) {message}')`,
-  `self.exit(2, exception=error)`; commit 546077e61477a997c92c0ccd7980d981031c1dee);
-- any other error exits 1 (lib/googlecloudsdk/calliope/exceptions.py, `_Exit`:
-  `sys.exit(getattr(exc, 'exit_code', 1))`);
+  (googlecloudsdk/calliope/parser_extensions.py:1100 `log.error('({prog}) {message}')`, :1152 `self.exit(2, ...)`):
+  an unknown flag ("unrecognized arguments: --x"), `--async` with `--wait` ("argument --async: At most one of
+  --async | --wait can be specified.", calliope/parser_errors.py:112), `--tasks` not an integer >= 1
+  (command_lib/run/flags.py `BoundedInt(lower_bound=1)`, calliope/arg_parsers.py:815), an unknown
+  `gcloud run jobs <command>` ("Invalid choice: '<command>'.");
+- any other error exits 1 (calliope/exceptions.py:690 `sys.exit(getattr(exc, 'exit_code', 1))`), a missing JOB
+  among them ("Error parsing [job]." ..., calliope/concepts/concepts.py:432, concepts/deps.py:390);
 - with `--wait` the command waits for the execution to complete and fails with "The execution failed." when it
-  does not (lib/googlecloudsdk/command_lib/run/serverless_operations.py, RunJob); without it, it waits only until
-  the execution started, so a task that fails later still exits 0; with `--async` it returns at once
-  (lib/surface/run/jobs/execute.py, commit 09098699aed70d3e62ea0464b85a3be3a36b59fc: "Execution [...] has
-  successfully completed." / "started running." / "is being started asynchronously.").
+  does not (command_lib/run/serverless_operations.py:1945); without it, it waits only until the execution
+  started, so a task that fails later still exits 0; with `--async` it returns at once (surface/run/jobs/execute.py
+  :160-173: "Execution [...] has successfully completed." / "started running." / "is being started
+  asynchronously.").
 The stand-in knows no jobs (they are in the stand-in provider's state): any job name is executed. The progress
 lines around the messages are the stand-in's; the step parses none of gcloud's output, only its exit code.
 """
@@ -50,7 +54,7 @@ _WIDE_VALUE_FLAGS = (
     "--trace-token",
     "--verbosity",
 )
-# The commands of `gcloud run jobs` in the SDK (lib/surface/run/jobs/); only `execute` is modeled.
+# The commands of `gcloud run jobs` in SDK 528.0.0 (lib/surface/run/jobs/); only `execute` is modeled.
 _RUN_JOBS_COMMANDS = frozenset(
     {
         "add-iam-policy-binding",
@@ -71,15 +75,44 @@ _RUN_JOBS_COMMANDS = frozenset(
 )
 
 
-class UsageError(Exception):
+_EXECUTE = "gcloud.run.jobs.execute"
+_MISSING_JOB = (
+    "Error parsing [job].\nThe [Job] resource is not properly specified.\nFailed to find attribute [jobs]. "
+    "The attribute can be set in the following ways: \n- provide the argument `JOB` on the command line\n"
+    "- specify the job name from an interactive prompt"
+)
+
+
+class CommandError(Exception):
+    """An error of the command (exit 1), printed as `ERROR: (<prog>) <message>`."""
+
+    exit_code = ERROR
+
     def __init__(self, prog: str, message: str) -> None:
         super().__init__(message)
         self.prog = prog
 
 
+class UsageError(CommandError):
+    """An argument-parsing error (exit 2)."""
+
+    exit_code = USAGE_ERROR
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # type: ignore[override]
         raise UsageError(self.prog, message)
+
+
+def _task_count(value: str) -> int:
+    # arg_parsers.BoundedInt(lower_bound=1)'s messages (calliope/arg_parsers.py).
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"Value must be an integer; received: {value}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"Value must be greater than or equal to 1; received: {value}")
+    return count
 
 
 def _execute_parser() -> _Parser:
@@ -88,12 +121,11 @@ def _execute_parser() -> _Parser:
     parser.add_argument("--container")
     parser.add_argument("--region")
     parser.add_argument("--task-timeout")
-    parser.add_argument("--tasks", type=int)
+    parser.add_argument("--tasks", type=_task_count)
     parser.add_argument("--args")
     parser.add_argument("--update-env-vars")
-    polling = parser.add_mutually_exclusive_group()
-    polling.add_argument("--async", dest="async_", action="store_true")
-    polling.add_argument("--wait", action="store_true")
+    parser.add_argument("--async", dest="async_", action="store_true")
+    parser.add_argument("--wait", action="store_true")
     for flag in _WIDE_VALUE_FLAGS:
         parser.add_argument(flag)
     parser.add_argument("--quiet", "-q", action="store_true")
@@ -114,15 +146,16 @@ def _execution_name(job: str, number: int) -> str:
 
 def _run_jobs_execute(argv: list[str]) -> int:
     args = _execute_parser().parse_args(argv[3:])
+    if args.async_ and args.wait:
+        raise UsageError(_EXECUTE, "argument --async: At most one of --async | --wait can be specified.")
     project = args.project or os.environ.get("CLOUDSDK_CORE_PROJECT")
     region = args.region or os.environ.get("CLOUDSDK_RUN_REGION")
     if not args.JOB:
-        raise UsageError("gcloud.run.jobs.execute", "argument JOB: Must be specified.")
+        raise CommandError(_EXECUTE, _MISSING_JOB)
     job = args.JOB.rsplit("/", 1)[-1]
-    if not project:
-        raise UsageError("gcloud.run.jobs.execute", "the project is not set: pass --project")
-    if not region:
-        raise UsageError("gcloud.run.jobs.execute", "the region is not set: pass --region")
+    if not project or not region:
+        # gcloud would prompt, or fail naming the property; the stand-in wants both on the command line.
+        raise CommandError(_EXECUTE, "the offline stand-in needs --project and --region (or CLOUDSDK_* properties)")
     failure = ledger.take_failure("gcloud run jobs execute")
     with ledger.state(STATE) as run:
         executions = run.setdefault("executions", {})
@@ -169,9 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         return ledger.fail_outside_harness("gcloud", error)
     try:
         exit_code = _run(argv)
-    except UsageError as error:
+    except CommandError as error:
         print(f"ERROR: ({error.prog}) {error}", file=sys.stderr)
-        exit_code = USAGE_ERROR
+        exit_code = error.exit_code
     ledger.record_call("gcloud", argv, exit_code)
     return exit_code
 
