@@ -8,7 +8,10 @@ from AWS's documentation:
 - the stop reason of a task whose essential container exited, "Essential container in task exited"
   (https://repost.aws/knowledge-center/ecs-task-stopped, "Stopped reasons");
 - the failure reasons "MISSING" (DescribeTasks: the task was not found) and "RESOURCE:MEMORY" (RunTask could not
-  place the task) (https://docs.aws.amazon.com/AmazonECS/latest/userguide/api_failures_messages.html).
+  place the task) (https://docs.aws.amazon.com/AmazonECS/latest/userguide/api_failures_messages.html);
+- a task whose container could not start stops with a reason such as "CannotPullContainerError: <reason>" and its
+  container has no exit code (https://docs.aws.amazon.com/AmazonECS/latest/userguide/stopped-task-error-codes.html);
+  its stop code is the model's TaskStopCode "TaskFailedToStart".
 
 The stand-in knows no task definitions or container names: a container is named after the task definition's
 family, and a task definition given as a family without a revision is taken as revision 1.
@@ -26,6 +29,7 @@ STATE = "aws-ecs"
 # AWS's documentation example account, used only when no ARN in the request names the account.
 DEFAULT_ACCOUNT = "123456789012"
 ESSENTIAL_CONTAINER_EXITED = "Essential container in task exited"
+_INJECTED = "the offline harness was told to fail this task (cli-failures.json)"
 
 
 def _arn_parts(value: str) -> tuple[str, str] | None:
@@ -65,10 +69,11 @@ def run_task(params: dict[str, Any], region: str, failure: ledger.Failure | None
     account = _account(params["taskDefinition"], cluster)
     cluster_name = _cluster_name(cluster)
     definition_arn, family = _task_definition(params["taskDefinition"], region, account)
-    if failure is not None and failure.exit_code is None:
+    if failure is not None and failure.exit_code is None and failure.reason is None:
         detail = f"the offline harness was told to fail this call (cli-failures.json: {failure.key})"
         return 200, {"tasks": [], "failures": [{"arn": definition_arn, "reason": "RESOURCE:MEMORY", "detail": detail}]}
     exit_code = 0 if failure is None else failure.exit_code
+    stop_reason = None if failure is None or failure.reason is None else f"{failure.reason}: {_INJECTED}"
     tasks = []
     with ledger.state(STATE) as ecs:
         started = ecs.setdefault("tasks", {})
@@ -94,7 +99,7 @@ def run_task(params: dict[str, Any], region: str, failure: ledger.Failure | None
             }
             if "startedBy" in params:
                 task["startedBy"] = params["startedBy"]
-            started[task_arn] = {"task": task, "exit_code": exit_code}
+            started[task_arn] = {"task": task, "exit_code": exit_code, "stop_reason": stop_reason}
             tasks.append(_with_status(task, "PROVISIONING", "RUNNING", container_status="PENDING"))
     return 200, {"tasks": tasks, "failures": []}
 
@@ -107,16 +112,20 @@ def _with_status(task: dict[str, Any], last: str, desired: str, container_status
 def _stopped(record: dict[str, Any]) -> dict[str, Any]:
     task = _with_status(record["task"], "STOPPED", "STOPPED", container_status="STOPPED")
     created = task["createdAt"]
+    times = {"stoppingAt": created, "executionStoppedAt": created, "stoppedAt": created}
+    if record.get("stop_reason"):
+        return task | times | {"stopCode": "TaskFailedToStart", "stoppedReason": record["stop_reason"]}
     for container in task["containers"]:
         container["exitCode"] = record["exit_code"]
-    return task | {
-        "startedAt": created,
-        "stoppingAt": created,
-        "executionStoppedAt": created,
-        "stoppedAt": created,
-        "stopCode": "EssentialContainerExited",
-        "stoppedReason": ESSENTIAL_CONTAINER_EXITED,
-    }
+    return (
+        task
+        | times
+        | {
+            "startedAt": created,
+            "stopCode": "EssentialContainerExited",
+            "stoppedReason": ESSENTIAL_CONTAINER_EXITED,
+        }
+    )
 
 
 def describe_tasks(params: dict[str, Any], region: str, failure: ledger.Failure | None) -> tuple[int, dict[str, Any]]:

@@ -4,7 +4,7 @@ All three live in `$LLMGW_OFFLINE_DIR` and are read and written under one file l
 provisioners of independent resources in parallel.
 
     cli-calls.jsonl     one line per call: {"cli": "aws", "argv": [...], "exit": 0}
-    cli-failures.json   {"<cli> <service> <operation>": count | {"times": count, "exit_code": n}}
+    cli-failures.json   {"<cli> <service> <operation>": count | {"times": count, "exit_code": n, "reason": "..."}}
     cli-state/<name>.json   what a stand-in remembers between calls (ECS tasks, Cloud Run executions)
 """
 
@@ -36,10 +36,12 @@ class NotInHarness(RuntimeError):
 @dataclass(frozen=True)
 class Failure:
     """One injected failure, consumed from cli-failures.json. `exit_code` is the failing workload's exit code
-    (the container's or the Cloud Run task's); None means the stand-in's default failure for that command."""
+    (the container's or the Cloud Run task's); `reason` a workload that failed to start, with that reason; both
+    None: the stand-in's default failure for that command."""
 
     key: str
     exit_code: int | None
+    reason: str | None = None
 
 
 def offline_dir() -> Path:
@@ -76,16 +78,23 @@ def record_call(cli: str, argv: list[str], exit_code: int) -> None:
         calls.write(line + "\n")
 
 
-def _parse_failure(key: str, value: Any) -> tuple[int, int | None]:
+def _parse_failure(key: str, value: Any) -> tuple[int, int | None, str | None]:
+    expected = "a count or {'times': n, 'exit_code': k} or {'times': n, 'reason': '...'}"
     if isinstance(value, bool) or not isinstance(value, int | dict):
-        raise ValueError(f"{FAILURES_FILE}: {key!r}: expected a count or {{'times': n, 'exit_code': k}}")
+        raise ValueError(f"{FAILURES_FILE}: {key!r}: expected {expected}, got {value!r}")
     if isinstance(value, int):
-        return value, None
-    unknown = set(value) - {"times", "exit_code"}
-    times, exit_code = value.get("times", 1), value.get("exit_code")
-    if unknown or not isinstance(times, int) or not (exit_code is None or isinstance(exit_code, int)):
-        raise ValueError(f"{FAILURES_FILE}: {key!r}: expected {{'times': n, 'exit_code': k}}, got {value!r}")
-    return times, exit_code
+        return value, None, None
+    times, exit_code, reason = value.get("times", 1), value.get("exit_code"), value.get("reason")
+    valid = (
+        not set(value) - {"times", "exit_code", "reason"}
+        and isinstance(times, int)
+        and (exit_code is None or isinstance(exit_code, int))
+        and (reason is None or isinstance(reason, str))
+        and (exit_code is None or reason is None)
+    )
+    if not valid:
+        raise ValueError(f"{FAILURES_FILE}: {key!r}: expected {expected}, got {value!r}")
+    return times, exit_code, reason
 
 
 def take_failure(key: str) -> Failure | None:
@@ -97,7 +106,7 @@ def take_failure(key: str) -> Failure | None:
         plan = json.loads(path.read_text() or "{}")
         if key not in plan:
             return None
-        times, exit_code = _parse_failure(key, plan[key])
+        times, exit_code, reason = _parse_failure(key, plan[key])
         if times <= 0:
             return None
         if isinstance(plan[key], dict):
@@ -105,7 +114,7 @@ def take_failure(key: str) -> Failure | None:
         else:
             plan[key] = times - 1
         _write_json(path, plan)
-        return Failure(key, exit_code)
+        return Failure(key, exit_code, reason)
 
 
 @contextmanager
