@@ -300,3 +300,12 @@ def test_an_injected_failure_of_put_secret_value_exits_1_once(offline_dir):
     (offline_dir / "cli-failures.json").write_text(json.dumps({"aliyun kms PutSecretValue": 1}))
     assert cli(offline_dir, "aliyun", *argv).returncode == 1
     assert cli(offline_dir, "aliyun", *argv).returncode == 0
+
+
+def test_aws_prints_timestamps_in_iso_8601_as_cli_v2_does(offline_dir):
+    # awscli 1.46.3 customizations/scalarparse.py: "In AWS CLI v2, all timestamp response values are returned in
+    # the ISO 8601 format"; v1 would print the epoch seconds sent on the wire.
+    run = ["ecs", "run-task", "--region", "us-east-1", "--task-definition", "f", "--query", "tasks[0]"]
+    result = cli(offline_dir, "aws", *run)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00", json.loads(result.stdout)["createdAt"])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from . import ledger
 
@@ -27,7 +28,6 @@ from . import ledger
 _ISOLATED_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "standin",
     "AWS_SECRET_ACCESS_KEY": "standin",  # pragma: allowlist secret (a fixed, meaningless stand-in value)
-    "AWS_CONFIG_FILE": os.devnull,
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     "AWS_EC2_METADATA_DISABLED": "true",
 }
@@ -154,6 +154,17 @@ def _write_error(message: str) -> None:
     sys.stderr.write(f"\n{message}\n")
 
 
+def _v2_config() -> Path:
+    """The stand-in's own AWS config: v2's timestamp format. v1 prints timestamps as sent; "In AWS CLI v2, all
+    timestamp response values are returned in the ISO 8601 format" (awscli 1.46.3
+    customizations/scalarparse.py, add_timestamp_parser), which v1 gives with cli_timestamp_format = iso8601."""
+    path = ledger.offline_dir() / ledger.STATE_DIR / "aws-config"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("[default]\ncli_timestamp_format = iso8601\n")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -163,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in _DROPPED_ENVIRONMENT:
         os.environ.pop(name, None)
     os.environ.update(_ISOLATED_ENVIRONMENT)
+    os.environ["AWS_CONFIG_FILE"] = str(_v2_config())
     sys.argv[0] = "aws"  # the parsers' prog in usage messages
     exit_code, sensitive_flags = _run(argv)
     sys.stdout.flush()
