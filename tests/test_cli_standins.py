@@ -309,3 +309,11 @@ def test_aws_prints_timestamps_in_iso_8601_as_cli_v2_does(offline_dir):
     result = cli(offline_dir, "aws", *run)
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00", json.loads(result.stdout)["createdAt"])
+
+
+def test_a_fargate_task_without_network_configuration_is_refused_by_ecs(offline_dir):
+    # ECS answers InvalidParameterException (a client error: exit 254 in AWS CLI v2); aws_ecs.py cites the source.
+    run = ["ecs", "run-task", "--region", "us-east-1", "--launch-type", "FARGATE", "--task-definition", "f"]
+    result = cli(offline_dir, "aws", *run)
+    assert result.returncode == 254
+    assert "Network Configuration must be provided when networkMode 'awsvpc' is specified." in result.stderr

@@ -13,6 +13,11 @@ from AWS's documentation:
   container has no exit code (https://docs.aws.amazon.com/AmazonECS/latest/userguide/stopped-task-error-codes.html);
   its stop code is the model's TaskStopCode "TaskFailedToStart".
 
+RunTask refuses a Fargate task without a network configuration as ECS does: Fargate tasks use the awsvpc network
+mode, which needs one (service model: TaskDefinition.networkMode "For Amazon ECS tasks on Fargate, the awsvpc
+network mode is required", RunTaskRequest.networkConfiguration "required for task definitions that use the awsvpc
+network mode"); the message is the API's, as reported in fabfuel/ecs-deploy#61 and Songmu/ecschedule#22.
+
 The stand-in knows no task definitions or container names: a container is named after the task definition's
 family, and a task definition given as a family without a revision is taken as revision 1.
 """
@@ -29,6 +34,7 @@ STATE = "aws-ecs"
 # AWS's documentation example account, used only when no ARN in the request names the account.
 DEFAULT_ACCOUNT = "123456789012"
 ESSENTIAL_CONTAINER_EXITED = "Essential container in task exited"
+AWSVPC_NEEDS_NETWORK_CONFIGURATION = "Network Configuration must be provided when networkMode 'awsvpc' is specified."
 _INJECTED = "the offline harness was told to fail this task (cli-failures.json)"
 
 
@@ -69,6 +75,8 @@ def run_task(params: dict[str, Any], region: str, failure: ledger.Failure | None
     account = _account(params["taskDefinition"], cluster)
     cluster_name = _cluster_name(cluster)
     definition_arn, family = _task_definition(params["taskDefinition"], region, account)
+    if params.get("launchType") == "FARGATE" and "networkConfiguration" not in params:
+        return 400, {"__type": "InvalidParameterException", "message": AWSVPC_NEEDS_NETWORK_CONFIGURATION}
     if failure is not None and failure.exit_code is None and failure.reason is None:
         detail = f"the offline harness was told to fail this call (cli-failures.json: {failure.key})"
         return 200, {"tasks": [], "failures": [{"arn": definition_arn, "reason": "RESOURCE:MEMORY", "detail": detail}]}
