@@ -8,15 +8,15 @@ run-task / wait / describe-tasks, and cli-failures.json makes the task fail as E
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from constructs_lib.aws.migrations import _RUN
+from tests.test_cli_standins import calls as recorded_calls
+from tests.test_cli_standins import run_step
 
-CLI_DIR = Path(__file__).resolve().parent.parent / "tools" / "offline_apply" / "cli"
 ENVIRONMENT = {
     "STEP": "migrations",
     "REGION": "us-east-1",
@@ -29,17 +29,8 @@ ENVIRONMENT = {
 
 
 def _run(tmp_path: Path, failures: dict | None = None) -> tuple[subprocess.CompletedProcess, list[list[str]]]:
-    if failures is not None:
-        (tmp_path / "cli-failures.json").write_text(json.dumps(failures))
-    env = {
-        "PATH": f"{CLI_DIR}:{os.environ['PATH']}",
-        "LLMGW_OFFLINE_DIR": str(tmp_path),
-        "HOME": str(tmp_path),
-        **ENVIRONMENT,
-    }
-    result = subprocess.run(["bash", "-c", _RUN], env=env, capture_output=True, text=True, timeout=120, check=False)
-    calls = tmp_path / "cli-calls.jsonl"
-    return result, [json.loads(line)["argv"] for line in calls.read_text().splitlines()] if calls.exists() else []
+    result = run_step(tmp_path, _RUN, ENVIRONMENT, failures)
+    return result, [call["argv"] for call in recorded_calls(tmp_path)]
 
 
 def test_success_starts_waits_and_checks_the_exit_code(tmp_path):

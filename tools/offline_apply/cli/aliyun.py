@@ -73,7 +73,7 @@ PARAMETERS = {
     "GetSecretValue": {"SecretName": True, "VersionStage": False, "VersionId": False},
 }
 # The secret value (SDK model: "The secret value ... is encrypted and stored"): never written to the call log.
-SENSITIVE_PARAMETERS = frozenset({"SecretData"})
+SENSITIVE_FLAGS = {"--SecretData"}
 
 
 class CliError(Exception):
@@ -150,34 +150,17 @@ def _run(argv: list[str]) -> int:
     return 0
 
 
-def _redacted(argv: list[str]) -> list[str]:
-    out, hide_next = [], False
-    for word in argv:
-        name, equals, _ = word.lstrip("-").partition("=")
-        if hide_next:
-            out.append("<redacted>")
-            hide_next = False
-        elif word.startswith("-") and name in SENSITIVE_PARAMETERS:
-            out.append(f"--{name}=<redacted>" if equals else word)
-            hide_next = not equals
-        else:
-            out.append(word)
-    return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        ledger.offline_dir()
-    except ledger.NotInHarness as error:
-        return ledger.fail_outside_harness("aliyun", error)
+def _run_reporting(argv: list[str]) -> tuple[int, set[str]]:
     try:
         exit_code = _run(argv)
     except CliError as error:
         print(f"ERROR: {error}", file=sys.stderr)
         exit_code = error.exit_code
-    ledger.record_call("aliyun", _redacted(argv), exit_code)
-    return exit_code
+    return exit_code, SENSITIVE_FLAGS
+
+
+def main(argv: list[str] | None = None) -> int:
+    return ledger.run_recorded("aliyun", list(sys.argv[1:] if argv is None else argv), _run_reporting)
 
 
 if __name__ == "__main__":

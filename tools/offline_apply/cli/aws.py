@@ -66,22 +66,6 @@ def command_key(argv: list[str]) -> str:
 _TOP_LEVEL_FLAGS = frozenset({"--debug", "--no-verify-ssl", "--no-paginate", "--no-sign-request", "--version"})
 
 
-def _redacted(argv: list[str], sensitive_flags: set[str]) -> list[str]:
-    out: list[str] = []
-    hide_next = False
-    for word in argv:
-        flag, equals, _ = word.partition("=")
-        if hide_next:
-            out.append("<redacted>")
-            hide_next = False
-        elif flag in sensitive_flags:
-            out.append(f"{flag}=<redacted>" if equals else word)
-            hide_next = not equals
-        else:
-            out.append(word)
-    return out
-
-
 def _run(argv: list[str]) -> tuple[int, set[str]]:
     """One AWS CLI invocation: its exit code and the flags whose values the model marks sensitive."""
     import awscli.argparser
@@ -165,21 +149,17 @@ def _v2_config() -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        ledger.offline_dir()
-    except ledger.NotInHarness as error:
-        return ledger.fail_outside_harness("aws", error)
+def _run_isolated(argv: list[str]) -> tuple[int, set[str]]:
     for name in _DROPPED_ENVIRONMENT:
         os.environ.pop(name, None)
     os.environ.update(_ISOLATED_ENVIRONMENT)
     os.environ["AWS_CONFIG_FILE"] = str(_v2_config())
     sys.argv[0] = "aws"  # the parsers' prog in usage messages
-    exit_code, sensitive_flags = _run(argv)
-    sys.stdout.flush()
-    ledger.record_call("aws", _redacted(argv, sensitive_flags), exit_code)
-    return exit_code
+    return _run(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return ledger.run_recorded("aws", list(sys.argv[1:] if argv is None else argv), _run_isolated)
 
 
 if __name__ == "__main__":

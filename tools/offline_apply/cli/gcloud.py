@@ -194,19 +194,17 @@ def _run(argv: list[str]) -> int:
     return _run_jobs_execute(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        ledger.offline_dir()
-    except ledger.NotInHarness as error:
-        return ledger.fail_outside_harness("gcloud", error)
+def _run_reporting(argv: list[str]) -> tuple[int, set[str]]:
     try:
         exit_code = _run(argv)
     except CommandError as error:
         print(f"ERROR: ({error.prog}) {error}", file=sys.stderr)
         exit_code = error.exit_code
-    ledger.record_call("gcloud", argv, exit_code)
-    return exit_code
+    return exit_code, set()  # no flag of `gcloud run jobs execute` carries a secret
+
+
+def main(argv: list[str] | None = None) -> int:
+    return ledger.run_recorded("gcloud", list(sys.argv[1:] if argv is None else argv), _run_reporting)
 
 
 if __name__ == "__main__":

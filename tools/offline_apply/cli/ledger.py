@@ -14,7 +14,7 @@ import fcntl
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +127,32 @@ def state(name: str) -> Iterator[dict[str, Any]]:
         _write_json(path, data)
 
 
-def fail_outside_harness(cli: str, error: NotInHarness) -> int:
-    print(f"{cli} (offline stand-in): {error}", file=sys.stderr)
-    return NOT_IN_HARNESS_EXIT
+def redacted(argv: list[str], sensitive_flags: set[str]) -> list[str]:
+    """argv with the values of `sensitive_flags` (`--Name value` or `--Name=value`) replaced by <redacted>."""
+    out: list[str] = []
+    hide_next = False
+    for word in argv:
+        flag, equals, _ = word.partition("=")
+        if hide_next:
+            out.append("<redacted>")
+            hide_next = False
+        elif flag in sensitive_flags:
+            out.append(f"{flag}=<redacted>" if equals else word)
+            hide_next = not equals
+        else:
+            out.append(word)
+    return out
+
+
+def run_recorded(cli: str, argv: list[str], run: Callable[[list[str]], tuple[int, set[str]]]) -> int:
+    """A stand-in CLI's entry point: refuse outside a harness session, run, record the call (sensitive values
+    redacted) and return the exit code. `run` returns the exit code and the flags whose values are secret."""
+    try:
+        offline_dir()
+    except NotInHarness as error:
+        print(f"{cli} (offline stand-in): {error}", file=sys.stderr)
+        return NOT_IN_HARNESS_EXIT
+    exit_code, sensitive_flags = run(argv)
+    sys.stdout.flush()
+    record_call(cli, redacted(argv, sensitive_flags), exit_code)
+    return exit_code
