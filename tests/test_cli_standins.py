@@ -317,3 +317,34 @@ def test_a_fargate_task_without_network_configuration_is_refused_by_ecs(offline_
     result = cli(offline_dir, "aws", *run)
     assert result.returncode == 254
     assert "Network Configuration must be provided when networkMode 'awsvpc' is specified." in result.stderr
+
+
+# --- the shared files -------------------------------------------------------------------------------------------
+
+
+def test_a_planned_failure_is_consumed_one_count_per_call(offline_dir, monkeypatch):
+    from tools.offline_apply.cli import ledger
+
+    monkeypatch.setenv(ledger.OFFLINE_DIR_ENV, str(offline_dir))
+    (offline_dir / "cli-failures.json").write_text(
+        json.dumps({"gcloud run jobs execute": {"times": 2, "exit_code": 7}})
+    )
+    taken = [ledger.take_failure("gcloud run jobs execute") for _ in range(3)]
+    assert taken == [ledger.Failure("gcloud run jobs execute", 7), ledger.Failure("gcloud run jobs execute", 7), None]
+    assert ledger.take_failure("aws ecs run-task") is None
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        ('{"gcloud run jobs execute": "once"}', "'gcloud run jobs execute': expected a count"),
+        ('{"gcloud run jobs execute": {"times": 1, "exit": 3}}', "'gcloud run jobs execute': expected a count"),
+        ('{"gcloud run jobs execute": 1,}', "line 1: not JSON"),
+    ],
+)
+def test_a_malformed_failure_plan_is_one_clear_error_naming_the_file(offline_dir, plan, message):
+    (offline_dir / "cli-failures.json").write_text(plan)
+    result = cli(offline_dir, "gcloud", "run", "jobs", "execute", "job", "--region", "r", "--project", "p", "--wait")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"gcloud (offline stand-in): {offline_dir / 'cli-failures.json'}: ")
+    assert message in result.stderr and "Traceback" not in result.stderr

@@ -109,6 +109,8 @@ def _run(argv: list[str]) -> tuple[int, set[str]]:
     except ClientError as error:
         _write_error(str(error))
         return CLIENT_ERROR_RC, sensitive_flags
+    except ledger.PlanError:
+        raise  # the harness's own input, reported by ledger.run_recorded
     except Exception as error:  # v2's GeneralExceptionHandler: any other error is 255
         _write_error(str(error))
         return GENERAL_ERROR_RC, sensitive_flags

@@ -33,6 +33,10 @@ class NotInHarness(RuntimeError):
     pass
 
 
+class PlanError(ValueError):
+    """cli-failures.json cannot be read: the message names the file and the key."""
+
+
 @dataclass(frozen=True)
 class Failure:
     """One injected failure, consumed from cli-failures.json. `exit_code` is the failing workload's exit code
@@ -78,10 +82,10 @@ def record_call(cli: str, argv: list[str], exit_code: int) -> None:
         calls.write(line + "\n")
 
 
-def _parse_failure(key: str, value: Any) -> tuple[int, int | None, str | None]:
+def _parse_failure(path: Path, key: str, value: Any) -> tuple[int, int | None, str | None]:
     expected = "a count or {'times': n, 'exit_code': k} or {'times': n, 'reason': '...'}"
     if isinstance(value, bool) or not isinstance(value, int | dict):
-        raise ValueError(f"{FAILURES_FILE}: {key!r}: expected {expected}, got {value!r}")
+        raise PlanError(f"{path}: {key!r}: expected {expected}, got {value!r}")
     if isinstance(value, int):
         return value, None, None
     times, exit_code, reason = value.get("times", 1), value.get("exit_code"), value.get("reason")
@@ -93,7 +97,7 @@ def _parse_failure(key: str, value: Any) -> tuple[int, int | None, str | None]:
         and (exit_code is None or reason is None)
     )
     if not valid:
-        raise ValueError(f"{FAILURES_FILE}: {key!r}: expected {expected}, got {value!r}")
+        raise PlanError(f"{path}: {key!r}: expected {expected}, got {value!r}")
     return times, exit_code, reason
 
 
@@ -103,10 +107,15 @@ def take_failure(key: str) -> Failure | None:
         path = directory / FAILURES_FILE
         if not path.exists():
             return None
-        plan = json.loads(path.read_text() or "{}")
+        try:
+            plan = json.loads(path.read_text() or "{}")
+        except json.JSONDecodeError as error:
+            raise PlanError(f"{path}: line {error.lineno}: not JSON ({error.msg})") from None
+        if not isinstance(plan, dict):
+            raise PlanError(f"{path}: expected an object of <cli> <service> <operation> keys")
         if key not in plan:
             return None
-        times, exit_code, reason = _parse_failure(key, plan[key])
+        times, exit_code, reason = _parse_failure(path, key, plan[key])
         if times <= 0:
             return None
         if isinstance(plan[key], dict):
@@ -152,7 +161,11 @@ def run_recorded(cli: str, argv: list[str], run: Callable[[list[str]], tuple[int
     except NotInHarness as error:
         print(f"{cli} (offline stand-in): {error}", file=sys.stderr)
         return NOT_IN_HARNESS_EXIT
-    exit_code, sensitive_flags = run(argv)
+    try:
+        exit_code, sensitive_flags = run(argv)
+    except PlanError as error:
+        print(f"{cli} (offline stand-in): {error}", file=sys.stderr)
+        exit_code, sensitive_flags = 1, set()
     sys.stdout.flush()
     record_call(cli, redacted(argv, sensitive_flags), exit_code)
     return exit_code
