@@ -348,3 +348,46 @@ def test_a_malformed_failure_plan_is_one_clear_error_naming_the_file(offline_dir
     assert result.returncode == 1
     assert result.stderr.startswith(f"gcloud (offline stand-in): {offline_dir / 'cli-failures.json'}: ")
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+# --- through the real Terraform ---------------------------------------------------------------------------------
+
+
+def _terraform(workdir: Path, offline_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    (workdir / "empty.tfrc").write_text("")
+    env = {
+        **os.environ,
+        "PATH": f"{CLI_DIR}:{os.environ['PATH']}",
+        "LLMGW_OFFLINE_DIR": str(offline_dir),
+        "HOME": str(offline_dir),
+        "TF_CLI_CONFIG_FILE": str(workdir / "empty.tfrc"),
+        "TF_IN_AUTOMATION": "1",
+        "CHECKPOINT_DISABLE": "1",
+    }
+    command = ["terraform", *args, "-input=false", "-no-color"]
+    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=180, check=False)
+
+
+def test_terraform_runs_the_synthesized_step_through_the_stand_in_and_a_failed_execution_fails_the_apply_once(
+    synthesized, gcloud_steps, offline_dir, tmp_path
+):
+    """The real Terraform 1.11 runs the step's own local-exec (terraform_data is built into Terraform, so no
+    provider is needed): the stand-in is found on PATH, a failed execution fails the apply with gcloud's error,
+    and the next apply converges. (The gcp step: its stand-in starts in a tenth of the aws one's time.)"""
+    name, _, environment = gcloud_steps[0]
+    stack_name, address = name.split("/")
+    resource_type, resource_name = address.split(".")
+    body = synthesized[stack_name]["resource"][resource_type][resource_name]
+    (local_exec,) = [provisioner["local-exec"] for provisioner in body["provisioner"]]
+    step = {"provisioner": [{"local-exec": {**local_exec, "environment": environment}}]}
+    (tmp_path / "main.tf.json").write_text(json.dumps({"resource": {resource_type: {resource_name: step}}}))
+    assert _terraform(tmp_path, offline_dir, "init").returncode == 0
+    (offline_dir / "cli-failures.json").write_text(json.dumps({"gcloud run jobs execute": 1}))
+    failed = _terraform(tmp_path, offline_dir, "apply", "-auto-approve")
+    assert failed.returncode == 1
+    assert "exit status 1" in failed.stderr
+    assert "ERROR: (gcloud.run.jobs.execute) The execution failed." in failed.stderr
+    converged = _terraform(tmp_path, offline_dir, "apply", "-auto-approve")
+    assert converged.returncode == 0, converged.stderr
+    assert "has successfully completed." in converged.stdout
+    assert [call["exit"] for call in calls(offline_dir)] == [1, 0]
