@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import gzip
 import json
 import re
 from pathlib import Path
@@ -296,9 +297,9 @@ def test_migration_runs_once_on_one_instance_before_every_deploy(stack):
     # and stays under Cloud Assistant's size limit once base64-encoded.
     from constructs_lib.alicloud.migrations import COMMAND_CONTENT_LIMIT, RUNTIME_SCRIPT
 
-    assert (
-        RUNTIME_SCRIPT.read_text() in script and "ExecStart=/usr/bin/python3.11 /opt/llmgw/runtime.py serve" in script
-    )
+    (packed,) = re.findall(r"printf '%s' '([A-Za-z0-9+/=]+)' \| base64 -d \| gunzip > /opt/llmgw/runtime.py", script)
+    assert gzip.decompress(base64.b64decode(packed)).decode() == RUNTIME_SCRIPT.read_text()
+    assert "ExecStart=/usr/bin/python3.11 /opt/llmgw/runtime.py serve" in script
     assert len(command["command_content"]) < COMMAND_CONTENT_LIMIT
 
 

@@ -181,7 +181,13 @@ class AlicloudLogsConfig(StrictModel):
 
 
 class AlicloudMigrationsConfig(StrictModel):
-    timeout_seconds: int = Field(default=1800, ge=300, le=86400, description="Install plus `prisma migrate deploy`.")
+    timeout_seconds: int = Field(
+        default=3600,
+        ge=300,
+        le=86400,
+        description="Cloud Assistant timeout of one deploy run (install plus migrate or restart); at least the "
+        "runtime's own step waits, checked at synth.",
+    )
 
 
 class AlicloudConfig(StrictModel):

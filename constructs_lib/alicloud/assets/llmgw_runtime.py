@@ -38,6 +38,17 @@ RUNTIME = "/etc/llmgw/runtime.json"
 CONFIG = "/etc/llmgw/config.yaml"
 REDIS_CA = "/etc/llmgw/redis-ca.pem"
 HOME = "/opt/llmgw"
+# The longest each step may wait (seconds). The deploy command's timeout and the invocations' create timeouts are
+# sized from these (constructs_lib/alicloud/migrations.py), so a slow step fails here, not as a Terraform timeout.
+STEP_WAITS = {
+    "credentials": 300,  # the metadata service, while the RAM role attachment is still being applied
+    "install": 900,  # pip installing the locked wheels (and prisma's CLI) from the package index
+    "migrate": 900,  # `prisma migrate deploy` through LiteLLM
+    "ready": 600,  # the restarted service answering /health/readiness
+}
+# Each single request's timeout (seconds): metadata service, KMS, OSS.
+REQUEST_TIMEOUTS = {"metadata": 5, "kms": 15, "oss": 60, "health": 5}
+RETRY_SECONDS = 5  # pause between two attempts of a wait loop
 
 
 def _log(message: str) -> None:
@@ -51,20 +62,21 @@ def _runtime() -> dict:
 
 def _credentials(role: str) -> dict:
     """The role's STS credentials; retried while the role attachment is still being applied."""
-    for _ in range(120):
+    deadline = time.monotonic() + STEP_WAITS["credentials"]
+    while time.monotonic() < deadline:
         try:
             token_request = urllib.request.Request(
                 f"{METADATA}/api/token", method="PUT", headers={"X-aliyun-ecs-metadata-token-ttl-seconds": "300"}
             )
-            with urllib.request.urlopen(token_request, timeout=5) as response:
+            with urllib.request.urlopen(token_request, timeout=REQUEST_TIMEOUTS["metadata"]) as response:
                 token = response.read().decode()
             request = urllib.request.Request(
                 f"{METADATA}/meta-data/ram/security-credentials/{role}", headers={"X-aliyun-ecs-metadata-token": token}
             )
-            with urllib.request.urlopen(request, timeout=5) as response:
+            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUTS["metadata"]) as response:
                 return json.loads(response.read())
         except (urllib.error.URLError, ValueError):
-            time.sleep(5)
+            time.sleep(RETRY_SECONDS)
     raise SystemExit(f"llmgw: no STS credentials for RAM role {role}")
 
 
@@ -99,7 +111,7 @@ def _kms_secret(runtime: dict, credentials: dict, name: str, version: str) -> st
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=15) as response:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUTS["kms"]) as response:
             return json.loads(response.read())["SecretData"]
     except urllib.error.HTTPError as error:
         # The status and KMS error code only: the body of an error never holds the value, but print nothing else.
@@ -123,7 +135,7 @@ def _oss_object(runtime: dict, credentials: dict, key: str) -> bytes:
             "Authorization": f"OSS {credentials['AccessKeyId']}:{signature}",
         },
     )
-    with urllib.request.urlopen(request, timeout=60) as response:
+    with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUTS["oss"]) as response:
         return response.read()
 
 
@@ -162,6 +174,7 @@ def install() -> None:
                 lock,
             ],
             check=True,
+            timeout=STEP_WAITS["install"],
         )
         subprocess.run(["chown", "-R", "litellm:litellm", venv], check=True)
         open(f"{venv}/.installed", "w").close()
@@ -203,7 +216,10 @@ def migrate() -> None:
     env, _ = _environment(runtime)
     env.pop("DISABLE_SCHEMA_UPDATE", None)
     _log("applying the Prisma migrations")
-    sys.exit(subprocess.run(_litellm(runtime, "--skip_server_startup"), env=env, check=False).returncode)
+    migration = subprocess.run(
+        _litellm(runtime, "--skip_server_startup"), env=env, check=False, timeout=STEP_WAITS["migrate"]
+    )
+    sys.exit(migration.returncode)
 
 
 def restart() -> None:
@@ -211,16 +227,17 @@ def restart() -> None:
     subprocess.run(["systemctl", "enable", "llmgw.service"], check=True)
     subprocess.run(["systemctl", "restart", "llmgw.service"], check=True)
     url = f"http://127.0.0.1:{runtime['port']}/health/readiness"
-    for _ in range(120):
+    deadline = time.monotonic() + STEP_WAITS["ready"]
+    while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUTS["health"]) as response:
                 if response.status == 200:
                     _log("gateway ready")
                     return
         except (urllib.error.URLError, ConnectionError):
             pass
-        time.sleep(5)
-    raise SystemExit("llmgw: the gateway did not become ready in 10 minutes (journalctl -u llmgw)")
+        time.sleep(RETRY_SECONDS)
+    raise SystemExit(f"llmgw: the gateway was not ready after {STEP_WAITS['ready']} s (journalctl -u llmgw)")
 
 
 def serve() -> None:
