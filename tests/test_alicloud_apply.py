@@ -53,3 +53,42 @@ def test_a_command_timeout_shorter_than_the_steps_waits_is_refused(tmp_path):
         _synth(config)
     assert caught.value.field == "clouds.alicloud.migrations.timeout_seconds"
     assert "step waits" in caught.value.problem
+
+
+# --- 2. Secrets need a key inside a KMS instance ----------------------------------------------------------------
+
+CREATE_SECRET = "https://www.alibabacloud.com/help/en/kms/developer-reference/api-createsecret"
+
+
+def _quotas_stack(config) -> dict:
+    import json
+
+    import cdktf
+
+    from stacks.alicloud.quotas import AlicloudQuotasStack
+    from stacks.context import StackContext
+    from tests.conftest import CONFIG_DIR
+
+    context = StackContext(f"alicloud-{config.env}-quotas", "alicloud", "quotas", CONFIG_DIR / "dev.yaml", config)
+    return json.loads(cdktf.Testing.synth(AlicloudQuotasStack(cdktf.Testing.app(), context, "https://gw.example")))
+
+
+def test_every_kms_key_lives_in_the_configured_kms_instance(dev_stack, tmp_path):
+    # CREATE_SECRET: "The key and the secret must belong to the same KMS instance, and the key must be a symmetric
+    # key." A key created without DKMSInstanceId is a default key, outside any instance: CreateSecret refuses it.
+    config = _load(tmp_path, {})
+    for stack in (dev_stack, _quotas_stack(config)):
+        keys = resources(stack, "alicloud_kms_key")
+        assert keys
+        for name, body in keys.items():
+            assert "dkms_instance_id" in body, f"{name}: a default key, in no KMS instance ({CREATE_SECRET})"
+            assert body["dkms_instance_id"] == config.cloud("alicloud").secrets.kms_instance_id
+
+
+def test_a_missing_kms_instance_is_a_clear_config_error(tmp_path):
+    from constructs_lib.config import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, {"secrets": {"kms_instance_id": None}})
+    assert caught.value.path == "clouds.alicloud.secrets.kms_instance_id"
+    assert "KMS instance" in caught.value.problem and caught.value.line is not None

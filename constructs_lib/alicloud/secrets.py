@@ -38,8 +38,14 @@ def version_id(version: int) -> str:
 @dataclass(frozen=True)
 class GatewayKeyProps:
     naming: Naming
+    # The KMS instance the key lives in: a secret must be encrypted by a key of the same instance (CreateSecret).
+    kms_instance_id: str | None
     rotation_interval_days: int = 365
     production: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.kms_instance_id:
+            raise PropsError("clouds.alicloud.secrets.kms_instance_id", "secrets need a key inside a KMS instance")
 
 
 class GatewayKey(Construct):
@@ -51,6 +57,7 @@ class GatewayKey(Construct):
             self,
             "key",
             description=f"LLM gateway {props.naming.prefix}: secrets, release artifacts, database disks",
+            dkms_instance_id=props.kms_instance_id,
             key_spec="Aliyun_AES_256",
             key_usage="ENCRYPT/DECRYPT",
             protection_level="SOFTWARE",

@@ -137,6 +137,12 @@ class AlicloudLoadBalancerConfig(StrictModel):
 
 
 class AlicloudSecretsConfig(StrictModel):
+    kms_instance_id: str | None = Field(
+        default=None,
+        pattern=r"^kst-[a-z0-9]+$",
+        description="The KMS instance (`kst-...`, bought once per region) that holds the gateway's and the agents' "
+        "keys: a secret must be encrypted by a symmetric key of the same KMS instance (KMS CreateSecret). Required.",
+    )
     recovery_window_days: int = Field(
         default=30, ge=7, le=30, description="KMS keeps a deleted secret (and so every version) this long."
     )
@@ -203,6 +209,15 @@ class AlicloudConfig(StrictModel):
     cache: AlicloudCacheConfig = Field(default_factory=AlicloudCacheConfig)
     logs: AlicloudLogsConfig = Field(default_factory=AlicloudLogsConfig)
     migrations: AlicloudMigrationsConfig = Field(default_factory=AlicloudMigrationsConfig)
+
+    @model_validator(mode="after")
+    def _secrets_need_a_kms_instance(self) -> AlicloudConfig:
+        if self.enabled and self.secrets.kms_instance_id is None:
+            raise ValueError(
+                "secrets.kms_instance_id: KMS keeps secrets only under a key inside a KMS instance; buy or pick one "
+                "in the region (KMS console, Instances) and set its ID (`kst-...`)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _two_zones_one_vswitch_each(self) -> AlicloudConfig:

@@ -74,6 +74,7 @@ class AlicloudGatewayStack(AlicloudStack):
             "kms",
             GatewayKeyProps(
                 naming=naming,
+                kms_instance_id=alicloud.secrets.kms_instance_id,
                 rotation_interval_days=alicloud.secrets.key_rotation_interval_days,
                 production=production,
             ),
