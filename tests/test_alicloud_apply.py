@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
 from constructs_lib._common.errors import PropsError
+from tests.conftest import CONFIG_DIR
 from tests.test_alicloud_gateway import _load, _runtime_module, _synth, only, resources
 
 
@@ -92,3 +94,43 @@ def test_a_missing_kms_instance_is_a_clear_config_error(tmp_path):
         _load(tmp_path, {"secrets": {"kms_instance_id": None}})
     assert caught.value.path == "clouds.alicloud.secrets.kms_instance_id"
     assert "KMS instance" in caught.value.problem and caught.value.line is not None
+
+
+# --- 3. Redis: the class must run the engine version ------------------------------------------------------------
+
+CLOUD_NATIVE_CLASSES = "https://www.alibabacloud.com/help/en/redis/product-overview/instance-types-of-cloud-native-community-edition-instances"
+CLASSIC_MAX_5_0 = "https://www.alibabacloud.com/help/id/redis/user-guide/upgrade-the-major-version-1"
+
+
+def test_every_example_redis_runs_its_engine_on_a_class_that_has_it(tmp_path):
+    # CLOUD_NATIVE_CLASSES lists the cloud-native standard classes as redis.shard.<size>.ce (e.g.
+    # redis.shard.small.2.ce, 1 GB); CLASSIC_MAX_5_0: classic-mode instances go up to Redis 5.0 only.
+    for env in ("dev", "staging", "prod"):
+        base = yaml.safe_load((CONFIG_DIR / f"{env}.yaml").read_text())
+        stack = _synth(_load(tmp_path, {}, name=env, base=base))
+        redis = only(stack, "alicloud_kvstore_instance")
+        if float(redis["engine_version"]) > 5.0:
+            cloud_native = re.fullmatch(r"redis\.shard\.[a-z0-9.]+\.ce", redis["instance_class"])
+            assert cloud_native, (env, redis["instance_class"])
+
+
+@pytest.mark.parametrize(
+    ("cache", "ok"),
+    [
+        ({"instance_class": "redis.master.small.default", "engine_version": "7.0"}, False),
+        ({"instance_class": "redis.master.mid.default", "engine_version": "6.0"}, False),
+        ({"instance_class": "redis.master.small.default", "engine_version": "5.0"}, True),
+        ({"instance_class": "redis.shard.small.2.ce", "engine_version": "7.0"}, True),
+        ({"instance_class": "redis.shard.mid.2.ce", "engine_version": "6.0"}, True),
+    ],
+)
+def test_redis_class_and_engine_are_checked_together(tmp_path, cache, ok):
+    from constructs_lib.config import ConfigError
+
+    if ok:
+        assert _load(tmp_path, {"cache": cache}).cloud("alicloud").cache.instance_class == cache["instance_class"]
+        return
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, {"cache": cache})
+    assert caught.value.path == "clouds.alicloud.cache.instance_class"
+    assert "cloud-native" in caught.value.problem and cache["instance_class"] in caught.value.problem

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -170,8 +171,20 @@ class AlicloudDatabaseConfig(StrictModel):
     )
 
 
+# Cloud-native Redis Open-Source Edition classes (`redis.shard.<size>.ce`, the InstanceClass column of
+# https://www.alibabacloud.com/help/en/redis/product-overview/instance-types-of-cloud-native-community-edition-instances).
+# Classic-mode classes (`redis.master.*.default`, ...) stop at Redis 5.0 ("classic instances can be upgraded to 5.0 at
+# most": https://www.alibabacloud.com/help/id/redis/user-guide/upgrade-the-major-version-1).
+CLOUD_NATIVE_REDIS_CLASS = r"^redis\.shard\.[a-z0-9.]+\.ce$"
+CLASSIC_REDIS_MAX_ENGINE = "5.0"
+
+
 class AlicloudCacheConfig(StrictModel):
-    instance_class: str = Field(default="redis.master.small.default", pattern=r"^redis\.[a-z0-9.]+$")
+    instance_class: str = Field(
+        default="redis.shard.small.2.ce",
+        pattern=r"^redis\.[a-z0-9.]+$",
+        description="Redis 6.0 and 7.0 need a cloud-native class (`redis.shard.<size>.ce`); classic ones stop at 5.0.",
+    )
     engine_version: Literal["5.0", "6.0", "7.0"] = "7.0"
     ca_certificate_file: str | None = Field(
         default=None,
@@ -179,6 +192,16 @@ class AlicloudCacheConfig(StrictModel):
         description="The ApsaraDB CA chain (PEM, public) that signs the Redis TLS certificate, relative to the "
         "environment file; shipped with the release so LiteLLM verifies Redis. Without it Redis TLS cannot verify.",
     )
+
+    @model_validator(mode="after")
+    def _class_runs_the_engine(self) -> AlicloudCacheConfig:
+        cloud_native = re.match(CLOUD_NATIVE_REDIS_CLASS, self.instance_class) is not None
+        if not cloud_native and float(self.engine_version) > float(CLASSIC_REDIS_MAX_ENGINE):
+            raise ValueError(
+                f"instance_class: {self.instance_class} is a classic class, which runs Redis {CLASSIC_REDIS_MAX_ENGINE}"
+                f" at most; Redis {self.engine_version} needs a cloud-native class such as redis.shard.small.2.ce"
+            )
+        return self
 
 
 class AlicloudLogsConfig(StrictModel):
