@@ -134,3 +134,43 @@ def test_redis_class_and_engine_are_checked_together(tmp_path, cache, ok):
         _load(tmp_path, {"cache": cache})
     assert caught.value.path == "clouds.alicloud.cache.instance_class"
     assert "cloud-native" in caught.value.problem and cache["instance_class"] in caught.value.problem
+
+
+# --- 4. RDS: edition (category), instance type and engine version agree ------------------------------------------
+
+RDS_PG_TYPES = "https://help.aliyun.com/document_detail/276990.htm"
+
+
+def test_every_example_database_uses_a_type_of_its_edition(tmp_path):
+    # RDS_PG_TYPES: the Basic Edition (基础系列) general-purpose 2-core type is pg.n2.2c.1m; pg.n2.2c.2m is the
+    # High-availability Edition (高可用系列) row.
+    basic_types = {"pg.n2.2c.1m", "pg.n4.2c.1m", "pg.n2.4c.1m", "pg.n4.4c.1m", "pg.n4.6c.1m", "pg.n4.8c.1m"}
+    for env in ("dev", "staging", "prod"):
+        base = yaml.safe_load((CONFIG_DIR / f"{env}.yaml").read_text())
+        database = only(_synth(_load(tmp_path, {}, name=env, base=base)), "alicloud_db_instance")
+        if database["category"] == "Basic":
+            assert database["instance_type"] in basic_types, (env, database["instance_type"])
+        else:
+            assert database["category"] == "HighAvailability" and database["instance_type"] not in basic_types
+
+
+@pytest.mark.parametrize(
+    ("database", "field"),
+    [
+        ({"instance_type": "pg.n2.2c.2m", "high_availability": False}, "instance_type"),  # an HA type on Basic
+        ({"instance_type": "pg.n2.2c.1m", "high_availability": True}, "instance_type"),  # a Basic type on HA
+        ({"instance_type": "pg.x8.medium.1", "high_availability": True}, "instance_type"),
+    ],
+)
+def test_an_instance_type_of_the_other_edition_is_refused(tmp_path, database, field):
+    with pytest.raises(PropsError) as caught:
+        _synth(_load(tmp_path, {"database": database}))
+    assert caught.value.field == f"clouds.alicloud.database.{field}"
+    assert database["instance_type"] in caught.value.problem
+
+
+def test_the_default_type_follows_the_edition(tmp_path):
+    basic = only(_synth(_load(tmp_path, {"database": {"high_availability": False}})), "alicloud_db_instance")
+    ha = only(_synth(_load(tmp_path, {"database": {"high_availability": True}})), "alicloud_db_instance")
+    assert (basic["category"], basic["instance_type"]) == ("Basic", "pg.n2.2c.1m")
+    assert (ha["category"], ha["instance_type"]) == ("HighAvailability", "pg.n2.2c.2m")

@@ -160,7 +160,12 @@ class AlicloudSecretsConfig(StrictModel):
 
 class AlicloudDatabaseConfig(StrictModel):
     engine_version: Literal["14.0", "15.0", "16.0", "17.0"] = "16.0"
-    instance_type: str = Field(default="pg.n2.2c.2m", pattern=r"^pg\.[a-z0-9.]+$")
+    instance_type: str | None = Field(
+        default=None,
+        pattern=r"^pg\.[a-z0-9.]+$",
+        description="RDS PostgreSQL instance type of the edition in use (Basic or High-availability tables; checked "
+        "at synth). Default: pg.n2.2c.1m (Basic), pg.n2.2c.2m (High-availability).",
+    )
     storage_gb: int = Field(default=50, ge=20, le=32000)
     high_availability: bool | None = Field(
         default=None, description="Primary/standby across the first two zones; default: on in production."
