@@ -174,3 +174,72 @@ def test_the_default_type_follows_the_edition(tmp_path):
     ha = only(_synth(_load(tmp_path, {"database": {"high_availability": True}})), "alicloud_db_instance")
     assert (basic["category"], basic["instance_type"]) == ("Basic", "pg.n2.2c.1m")
     assert (ha["category"], ha["instance_type"]) == ("HighAvailability", "pg.n2.2c.2m")
+
+
+# --- 5. The CI apply role can create what the gateway stack creates ---------------------------------------------
+
+ALB_FULL_ACCESS = "https://help.aliyun.com/zh/ram/developer-reference/aliyunalbfullaccess"
+NATGW_ROLE_POLICY = "https://alibabacloud.com/help/en/ram/developer-reference/aliyunservicerolepolicyfornatgw"
+
+
+def _matches(pattern: str, value: str) -> bool:
+    """RAM Action/Resource matching: `*` stands for any run of characters, case-insensitive for actions."""
+    return re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), value, re.IGNORECASE) is not None
+
+
+def _allowed(document: dict, action: str, resource: str, context: dict[str, str] | None = None) -> bool:
+    for statement in document["Statement"]:
+        if statement["Effect"] != "Allow":
+            continue
+        if not any(_matches(pattern, action) for pattern in statement["Action"]):
+            continue
+        if not any(_matches(pattern, resource) for pattern in statement["Resource"]):
+            continue
+        conditions = statement.get("Condition", {}).get("StringEquals", {})
+        if all((context or {}).get(key) in values for key, values in conditions.items()):
+            return True
+    return False
+
+
+def _ci_props(stage: str):
+    from constructs_lib.alicloud.ci_trust import AlicloudCiRolesProps
+
+    return AlicloudCiRolesProps(
+        repository="acme/llm-gateway",
+        stage=stage,
+        account_id="1234567890",
+        region="cn-shanghai",
+        name_prefix=f"acme-{stage}",
+        state_bucket="acme-llmgw-tfstate-ali",
+        state_key_arn="acs:kms:cn-shanghai:1234567890:key/state",
+        lock_instance="acme-tflock",
+    )
+
+
+def test_apply_role_creates_and_writes_its_own_release_bucket_only(dev_stack):
+    from constructs_lib.alicloud.ci_trust import policy_document
+
+    (bucket,) = [body["bucket"] for body in resources(dev_stack, "alicloud_oss_bucket").values()]
+    key = next(iter(resources(dev_stack, "alicloud_oss_bucket_object").values()))["key"]
+    apply, plan = policy_document(_ci_props("dev"), "apply"), policy_document(_ci_props("dev"), "plan")
+    bucket_arn = f"acs:oss:cn-shanghai:1234567890:{bucket}"
+    for action in ("oss:PutBucket", "oss:PutBucketEncryption", "oss:GetBucketInfo", "oss:DeleteBucket"):
+        assert _allowed(apply, action, bucket_arn), action
+    assert _allowed(apply, "oss:PutObject", f"{bucket_arn}/{key}")
+    # The plan refreshes the bucket and its objects; it changes nothing.
+    assert _allowed(plan, "oss:GetBucketInfo", bucket_arn) and _allowed(plan, "oss:GetObject", f"{bucket_arn}/{key}")
+    assert not _allowed(plan, "oss:PutObject", f"{bucket_arn}/{key}")
+    # Another stage's bucket is out of reach.
+    assert not _allowed(apply, "oss:PutObject", f"acs:oss:cn-shanghai:1234567890:{bucket.replace('-dev-', '-prod-')}/x")
+
+
+def test_apply_role_creates_the_alb_and_nat_service_linked_roles_and_no_other():
+    from constructs_lib.alicloud.ci_trust import policy_document
+
+    apply = policy_document(_ci_props("dev"), "apply")
+    # ALB_FULL_ACCESS lets ALB create its roles for ram:ServiceName alb.aliyuncs.com (and
+    # logdelivery.alb.aliyuncs.com for access logs to SLS); NATGW_ROLE_POLICY names nat.aliyuncs.com.
+    for service in ("alb.aliyuncs.com", "logdelivery.alb.aliyuncs.com", "nat.aliyuncs.com"):
+        assert _allowed(apply, "ram:CreateServiceLinkedRole", "*", {"ram:ServiceName": service}), service
+    assert not _allowed(apply, "ram:CreateServiceLinkedRole", "*", {"ram:ServiceName": "ecs.aliyuncs.com"})
+    assert not _allowed(apply, "ram:CreateServiceLinkedRole", "*")
