@@ -59,7 +59,9 @@ def test_a_command_timeout_shorter_than_the_steps_waits_is_refused(tmp_path):
 
 # --- 2. Secrets need a key inside a KMS instance ----------------------------------------------------------------
 
-CREATE_SECRET = "https://www.alibabacloud.com/help/en/kms/developer-reference/api-createsecret"
+CREATE_SECRET = (
+    "https://www.alibabacloud.com/help/en/kms/developer-reference/api-createsecret"  # pragma: allowlist secret
+)
 
 
 def _quotas_stack(config) -> dict:

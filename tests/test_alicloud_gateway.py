@@ -299,7 +299,7 @@ def test_migration_runs_once_on_one_instance_before_every_deploy(stack):
 
     (packed,) = re.findall(r"printf '%s' '([A-Za-z0-9+/=]+)' \| base64 -d \| gunzip > /opt/llmgw/runtime.py", script)
     assert gzip.decompress(base64.b64decode(packed)).decode() == RUNTIME_SCRIPT.read_text()
-    assert "ExecStart=/usr/bin/python3.11 /opt/llmgw/runtime.py serve" in script
+    assert "ExecStart=/usr/bin/python3 /opt/llmgw/runtime.py serve" in script
     assert len(command["command_content"]) < COMMAND_CONTENT_LIMIT
 
 
@@ -392,13 +392,6 @@ def test_bad_alicloud_config_fails_naming_the_field(tmp_path, edits, field, mess
 
 
 PROD = yaml.safe_load((CONFIG_DIR / "prod.yaml").read_text())
-
-
-def test_production_requires_a_pinned_image(tmp_path):
-    config = _load(tmp_path, {"gateway": {"image_id": None}}, name="prod", base=PROD)
-    with pytest.raises(PropsError) as caught:
-        _synth(config)
-    assert caught.value.field == "clouds.alicloud.gateway.image_id"
 
 
 def test_production_cannot_turn_off_database_deletion_protection(tmp_path):
@@ -557,7 +550,33 @@ def _synth_at(config: EnvironmentConfig, config_path: Path) -> dict:
     return json.loads(cdktf.Testing.synth(AlicloudGatewayStack(cdktf.Testing.app(), context)))
 
 
-FAKE_CA = "-----BEGIN CERTIFICATE-----\nMIIBfakeCAchainForTests\n-----END CERTIFICATE-----\n"
+def _ca_pem(common_name: str = "test Redis CA") -> str:
+    """A real self-signed CA certificate (OpenSSL must parse it, as LiteLLM's Redis client will)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+FAKE_CA = _ca_pem()
 
 
 def test_a_redis_ca_chain_ships_with_the_release_and_is_readable_by_exactly_its_key(tmp_path):
@@ -581,6 +600,11 @@ def test_a_redis_ca_file_that_is_missing_or_not_pem_is_refused(tmp_path):
     with pytest.raises(PropsError) as caught:
         _synth_at(config, tmp_path / "dev.yaml")
     assert caught.value.field == "clouds.alicloud.cache.ca_certificate_file"
+    # Headers alone are not a certificate: OpenSSL parses the chain.
+    (tmp_path / "hollow.pem").write_text("-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n")
+    config = _load(tmp_path, {"cache": {"ca_certificate_file": "hollow.pem"}})
+    with pytest.raises(PropsError, match="not a PEM certificate chain"):
+        _synth_at(config, tmp_path / "dev.yaml")
 
 
 # --- Bring your own VPC -----------------------------------------------------------------------------------------

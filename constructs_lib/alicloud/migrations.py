@@ -54,7 +54,7 @@ User=litellm
 Group=litellm
 Environment=HOME=/var/lib/llmgw
 WorkingDirectory=/var/lib/llmgw
-ExecStart=/usr/bin/python3.11 /opt/llmgw/runtime.py serve
+ExecStart=/usr/bin/python3 /opt/llmgw/runtime.py serve
 Restart=always
 RestartSec=5
 LimitCORE=0
@@ -90,10 +90,10 @@ cat > /etc/systemd/system/llmgw.service <<'LLMGW_UNIT'
 systemctl daemon-reload
 printf '%s' '{{{{runtime}}}}' | base64 -d > /etc/llmgw/runtime.json.new
 mv /etc/llmgw/runtime.json.new /etc/llmgw/runtime.json
-python3.11 /opt/llmgw/runtime.py install
+python3 /opt/llmgw/runtime.py install
 case '{{{{mode}}}}' in
-  migrate) runuser -u litellm -- env HOME=/var/lib/llmgw python3.11 /opt/llmgw/runtime.py migrate ;;
-  deploy) python3.11 /opt/llmgw/runtime.py restart ;;
+  migrate) runuser -u litellm -- env HOME=/var/lib/llmgw python3 /opt/llmgw/runtime.py migrate ;;
+  deploy) python3 /opt/llmgw/runtime.py restart ;;
   *) echo "unknown mode" >&2; exit 2 ;;
 esac
 """
@@ -116,9 +116,11 @@ def command_seconds(mode: str, document: Mapping[str, Any]) -> int:
     credentials = waits["credentials"] + 2 * requests["metadata"] + pause
     objects = sum(1 for name in ("config", "requirements", "redis_ca") if document.get(name))
     total = BOOT_WAIT_SECONDS + credentials + objects * requests["oss"] + waits["install"]
+    if document.get("database"):
+        total += waits["prisma"]
     if mode == "migrate":
         return total + credentials + len(document["secrets"]) * requests["kms"] + waits["migrate"]
-    return total + waits["ready"] + requests["health"] + pause
+    return total + requests["redis"] + waits["ready"] + requests["health"] + pause
 
 
 def runtime_parameter(document: Mapping[str, Any]) -> str:

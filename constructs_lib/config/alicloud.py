@@ -84,10 +84,10 @@ class AlicloudGatewayConfig(StrictModel):
     image_id: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,127}$",
-        description="Exact public image (Ubuntu 22.04). Default: the newest system image matching "
-        "image_name_regex; production environments must pin one.",
+        description="Exact public image (Ubuntu 24.04). Default: the newest system image matching image_name_regex "
+        "when the instance is created (a newer match never replaces a running instance).",
     )
-    image_name_regex: str = Field(default="^ubuntu_22_04_x64_20G_alibase_", min_length=1)
+    image_name_regex: str = Field(default="^ubuntu_24_04_x64_20G_alibase_", min_length=1)
     system_disk_size_gb: int = Field(default=40, ge=20, le=500)
     workers: int = Field(default=2, ge=1, le=32, description="LiteLLM (uvicorn) worker processes per instance.")
     key_refresh_minutes: int = Field(
@@ -216,7 +216,7 @@ class AlicloudLogsConfig(StrictModel):
 
 class AlicloudMigrationsConfig(StrictModel):
     timeout_seconds: int = Field(
-        default=3600,
+        default=4800,
         ge=300,
         le=86400,
         description="Cloud Assistant timeout of one deploy run (install plus migrate or restart); at least the "

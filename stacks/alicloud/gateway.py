@@ -40,11 +40,24 @@ REDIS_CA_ENV, REDIS_CA_PATH = "REDIS_SSL_CA_CERTS", "/etc/llmgw/redis-ca.pem"
 DATABASE_PASSWORD_ENV = "DATABASE_PASSWORD"  # noqa: S105  # pragma: allowlist secret (a variable name)
 
 
-def _redis_ca(context: StackContext, alicloud: AlicloudConfig) -> str | None:
-    """The configured CA chain file (relative to the environment file), read at synth time."""
+# Where the ApsaraDB Redis CA comes from (per instance, once TLS is on): the console's TLS Settings page.
+REDIS_TLS_DOC = "https://www.alibabacloud.com/help/en/redis/user-guide/enable-tls-encryption"
+
+
+def _redis_ca(context: StackContext, alicloud: AlicloudConfig) -> str:
+    """The configured CA chain file (relative to the environment file), read at synth time.
+
+    Redis TLS is always on, and without its CA LiteLLM cannot verify Redis and falls back to per-process counters
+    (limits multiplied by workers x instances): no CA, no synth.
+    """
     name = alicloud.cache.ca_certificate_file
     if name is None:
-        return None
+        raise PropsError(
+            "clouds.alicloud.cache.ca_certificate_file",
+            "Redis TLS is on and LiteLLM must verify it: download the instance's CA (Redis console > the instance > "
+            f"TLS Settings > Download CA certificate, {REDIS_TLS_DOC}), save the PEM next to this file and name it "
+            "here (a new environment: README, Alibaba Cloud, apply order)",
+        )
     path = context.config_path.parent / name
     if not path.is_file():
         raise PropsError("clouds.alicloud.cache.ca_certificate_file", f"{path} does not exist")
@@ -207,7 +220,7 @@ class AlicloudGatewayStack(AlicloudStack):
                 "litellm_version": release.litellm_version,
                 "requirements": release.requirements.document(),
                 "config": release.config.document(),
-                **({"redis_ca": release.redis_ca.document()} if release.redis_ca else {}),
+                "redis_ca": release.redis_ca.document(),
                 "port": GATEWAY_PORT,
                 "workers": alicloud.gateway.workers,
                 "refresh_seconds": alicloud.gateway.key_refresh_minutes * 60,
@@ -216,7 +229,7 @@ class AlicloudGatewayStack(AlicloudStack):
                     REDIS_ENV["port"]: str(REDIS_PORT),
                     REDIS_ENV["ssl"]: "true",
                     CONFIG_SHA_ENV: release.config.sha256,
-                    **({REDIS_CA_ENV: REDIS_CA_PATH} if release.redis_ca else {}),
+                    REDIS_CA_ENV: REDIS_CA_PATH,
                 },
                 "database": {
                     "host": database.host,
