@@ -6,9 +6,10 @@ answers it, and checks the request the way the service does:
 * metadata service, hardened mode: `PUT /latest/api/token` (header X-aliyun-ecs-metadata-token-ttl-seconds) hands a
   token, `GET /latest/meta-data/ram/security-credentials/<role>` answers the role's STS credentials only with it
   (https://www.alibabacloud.com/help/en/ecs/user-guide/view-instance-metadata);
-* KMS `GetSecretValue` (RPC API 2016-01-20, signature v1: HMAC-SHA1 over the sorted, percent-encoded form with `&`
-  appended to the secret; https://www.alibabacloud.com/help/en/kms/developer-reference/api-getsecretvalue): answers
-  `SecretData` of exactly the requested `VersionId`, or `Forbidden.ResourceNotFound`;
+* KMS `GetSecretValue`, `CreateSecret`, `PutSecretValue` (RPC API 2016-01-20, signature v1: HMAC-SHA1 over the
+  sorted, percent-encoded form with `&` appended to the secret; https://www.alibabacloud.com/help/en/kms/
+  developer-reference/api-getsecretvalue): answers `SecretData` of exactly the requested `VersionId`, or
+  `Forbidden.ResourceNotFound`; a create or put never overwrites a version;
 * OSS `GetObject`, virtual-hosted, V4-signed only (tests/oss_v4.py); a V1 `Authorization: OSS ...` is refused.
 Real TLS on every HTTPS stand-in (a CA made per test), real `redis-server` with TLS.
 """
@@ -123,6 +124,7 @@ class Cloud:
     oss_requests: list[tuple[str, str]] = field(default_factory=list)  # (key, authorization scheme)
     oss_refused: list[str] = field(default_factory=list)
     kms_reads: list[tuple[str, str]] = field(default_factory=list)
+    kms_writes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _quote(value: str) -> str:
@@ -191,6 +193,18 @@ class _Handler(BaseHTTPRequestHandler):
         return self._answer(404, b"")
 
     # KMS --------------------------------------------------------------------------------------------------------
+    def _store(self, action: str, name: str, version: str, value: str) -> None:
+        """CreateSecret makes the secret with its first version; PutSecretValue adds one (never overwrites)."""
+        versions = self.cloud.secrets.get(name)
+        if action == "CreateSecret" and versions is not None:
+            return self._answer(400, json.dumps({"Code": "Rejected.ResourceExist"}).encode())
+        if action == "PutSecretValue" and (versions is None or version in versions):
+            code = "Forbidden.ResourceNotFound" if versions is None else "Rejected.ResourceExist"
+            return self._answer(404 if versions is None else 400, json.dumps({"Code": code}).encode())
+        self.cloud.secrets.setdefault(name, {})[version] = value
+        self.cloud.kms_writes.append((action, name, version))
+        return self._answer(200, json.dumps({"SecretName": name, "VersionId": version}).encode())
+
     def do_POST(self) -> None:
         if self.kind != "kms":
             return self._answer(404, b"")
@@ -205,9 +219,11 @@ class _Handler(BaseHTTPRequestHandler):
         ).decode()
         if not hmac.compare_digest(signature, expected) or fields.get("SecurityToken") != STS["SecurityToken"]:
             return self._answer(400, json.dumps({"Code": "IncompleteSignature"}).encode())
+        name, version = fields.get("SecretName", ""), fields.get("VersionId", "")
+        if fields.get("Action") in ("CreateSecret", "PutSecretValue"):
+            return self._store(fields["Action"], name, version, fields.get("SecretData", ""))
         if fields.get("Action") != "GetSecretValue":
             return self._answer(400, json.dumps({"Code": "InvalidAction"}).encode())
-        name, version = fields.get("SecretName", ""), fields.get("VersionId", "")
         value = self.cloud.secrets.get(name, {}).get(version)
         self.cloud.kms_reads.append((name, version))
         if value is None:

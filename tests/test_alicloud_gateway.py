@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 from constructs_lib._common.errors import PropsError
-from constructs_lib.alicloud.secrets import PLACEHOLDER
 from constructs_lib.config import ConfigError, EnvironmentConfig, load_environment
 from stacks.context import StackContext
 from tests.conftest import CONFIG_DIR
@@ -61,7 +60,10 @@ def test_policy_names_exactly_the_gateway_secrets_and_key_without_wildcards(stac
     get_secret, decrypt, get_object = document.split("kms:GetSecretValue")[1], "kms:Decrypt", "oss:GetObject"
     for name in secrets:
         assert ref("alicloud_kms_secret", name, "arn") in get_secret.split(decrypt)[0]
-    assert get_secret.split(decrypt)[0].count("alicloud_kms_secret.") == len(secrets) == 3 + len(PROVIDER_KEYS)
+    assert get_secret.split(decrypt)[0].count("alicloud_kms_secret.") == len(secrets) == 3
+    # Provider keys by exact name (no resource holds them): acs:kms:<region>:<account>:secret/<name>.
+    for provider in PROVIDER_KEYS:
+        assert re.search(rf"acs:kms:cn-shanghai:\$\{{[^}}]+\}}:secret/acme-\w+-provider-{provider}\b", get_secret)
     assert ref("alicloud_kms_key", key_name, "arn") in document.split(decrypt)[1].split(get_object)[0]
     actions = {"kms:GetSecretValue", "kms:Decrypt", "oss:GetObject"}
     assert {part.split('"')[0] for part in document.split('Action" = ["')[1:]} == actions
@@ -92,13 +94,10 @@ def test_no_access_key_anywhere(stack):
 # --- Secrets: values never in the synthesized JSON ------------------------------------------------------------
 
 
-def test_one_kms_secret_per_provider_key_under_the_customer_key_with_placeholder_ignored(stack):
+def test_kms_secrets_are_the_generated_ones_under_the_customer_key_and_none_holds_a_provider_key(stack):
     (key_name,) = resources(stack, "alicloud_kms_key")
     by_name = {body["secret_name"]: body for body in resources(stack, "alicloud_kms_secret").values()}
-    for provider in PROVIDER_KEYS:
-        (body,) = [body for name, body in by_name.items() if name.endswith(f"-provider-{provider}")]
-        assert body["secret_data"] == PLACEHOLDER and body["version_id"] == "v0"
-        assert body["lifecycle"]["ignore_changes"] == ["secret_data", "version_id"]
+    assert not [name for name in by_name if "-provider-" in name]
     for body in by_name.values():
         assert body["encryption_key_id"] == f"${{alicloud_kms_key.{key_name}.id}}"
         assert body["recovery_window_in_days"] == 30 and body["rotation_interval"] == "30d"
@@ -123,7 +122,7 @@ def test_user_data_holds_no_secret_no_version_and_never_traces(stack):
     for script in _user_data(stack):
         assert "set -euo pipefail" in script and "set -x" not in script and "set -euxo" not in script
         assert "${" not in script, "user data must be static: a change reboots the instance"
-        assert PLACEHOLDER not in script and "secret_data" not in script and "runtime.py" not in script
+        assert "secret_data" not in script and "runtime.py" not in script
         for provider in PROVIDER_KEYS:
             assert f"provider-{provider}" not in script
     assert len(set(_user_data(stack))) == 1
@@ -146,14 +145,10 @@ def test_outputs_name_secrets_url_and_role_and_nothing_sensitive(stack):
     outputs = stack["output"]
     assert {"gateway_url", "gateway_role_name", "provider_key_secret_names", "master_key_secret_name"} <= set(outputs)
     text = json.dumps(outputs)
-    assert "random_password" not in text and "secret_data" not in text and PLACEHOLDER not in text
+    assert "random_password" not in text and "secret_data" not in text
     assert set(outputs["provider_key_secret_names"]["value"]) == set(PROVIDER_KEYS)
-    # HTTPS names the certificate's domain (prod); plain HTTP inside the VPC uses the ALB's DNS name (dev, staging).
-    url = outputs["gateway_url"]["value"]
-    if url.startswith("https://"):
-        assert url == "https://llm-gateway.prod.ali.acme.example"
-    else:
-        assert url.startswith("http://${alicloud_alb_load_balancer.")
+    # HTTPS names the certificate's domain in every example (plain HTTP is an opt-in no example takes).
+    assert re.fullmatch(r"https://llm-gateway\.(dev|staging|prod)\.ali\.acme\.example", outputs["gateway_url"]["value"])
     assert "alicloud_alb_load_balancer." in outputs["alb_dns_name"]["value"]
 
 
@@ -178,11 +173,6 @@ def test_listener_is_https_with_a_certificate_and_http_only_by_opt_in(synthesize
     prod = only(synthesized["alicloud-prod"], "alicloud_alb_listener")
     assert prod["listener_protocol"] == "HTTPS" and prod["listener_port"] == 443
     assert prod["certificates"][0]["certificate_id"] and prod["security_policy_id"].startswith("tls_cipher_policy_1_2")
-    dev = only(synthesized["alicloud-dev"], "alicloud_alb_listener")
-    assert dev["listener_protocol"] == "HTTP" and dev["listener_port"] == 80
-    assert yaml.safe_load((CONFIG_DIR / "dev.yaml").read_text())["clouds"]["alicloud"]["load_balancer"] == {
-        "allow_plaintext": True
-    }
 
 
 def test_servers_join_the_alb_only_after_every_deploy(stack):
@@ -326,7 +316,8 @@ def test_gateway_url_is_exposed_for_the_quotas_stack():
     stack = AlicloudGatewayStack(
         app, StackContext("alicloud-dev", "alicloud", "gateway", CONFIG_DIR / "dev.yaml", config)
     )
-    assert cdktf.Token.is_unresolved(stack.gateway_url) or "${" in stack.gateway_url
+    # HTTPS: the name the certificate covers (dev's example); plain HTTP would be a reference to the ALB's DNS name.
+    assert stack.gateway_url == "https://llm-gateway.dev.ali.acme.example"
 
 
 # --- Bad configuration --------------------------------------------------------------------------------------
@@ -352,9 +343,13 @@ def _synth(config: EnvironmentConfig) -> dict:
 @pytest.mark.parametrize(
     ("edits", "field", "message"),
     [
-        ({"load_balancer": {"internet_facing": True}}, "clouds.alicloud.load_balancer.internet_facing", "certificate"),
         (
-            {"load_balancer": {"allow_plaintext": False}},
+            {"load_balancer": {"internet_facing": True, "certificate_id": None, "domain_name": None}},
+            "clouds.alicloud.load_balancer.internet_facing",
+            "certificate",
+        ),
+        (
+            {"load_balancer": {"certificate_id": None, "domain_name": None, "allow_plaintext": False}},
             "clouds.alicloud.load_balancer.certificate_id",
             "allow_plaintext",
         ),
@@ -364,7 +359,7 @@ def _synth(config: EnvironmentConfig) -> dict:
             "internet-facing",
         ),
         (
-            {"load_balancer": {"certificate_id": "1-cn-shanghai", "allow_plaintext": False}},
+            {"load_balancer": {"certificate_id": "1-cn-shanghai", "domain_name": None, "allow_plaintext": False}},
             "clouds.alicloud.load_balancer.domain_name",
             "the DNS name its certificate covers",
         ),
@@ -422,7 +417,9 @@ def test_internet_facing_with_a_certificate_is_https_only(tmp_path):
 
 
 def test_plaintext_intranet_gateway_url_is_the_albs_dns_name(tmp_path):
-    stack = _synth(_load(tmp_path, {}))
+    plaintext = {"load_balancer": {"certificate_id": None, "domain_name": None, "allow_plaintext": True}}
+    stack = _synth(_load(tmp_path, plaintext))
+    assert only(stack, "alicloud_alb_listener")["listener_protocol"] == "HTTP"
     (alb_name,) = stack["resource"]["alicloud_alb_load_balancer"]
     assert stack["output"]["gateway_url"]["value"] == f"http://${{alicloud_alb_load_balancer.{alb_name}.dns_name}}"
 

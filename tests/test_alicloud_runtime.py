@@ -202,3 +202,89 @@ def test_install_generates_the_prisma_client_with_a_pinned_node_and_fails_the_re
     assert command == [f"{venv}/bin/python", "-m", "prisma", "generate", f"--schema={schema}"]
     assert env["PRISMA_NODEENV_EXTRA_ARGS"] == '["--node=20.18.1"]' and env["PRISMA_HOME_DIR"] == f"{venv}/prisma"
     assert timeout == runtime.STEP_WAITS["prisma"]
+
+
+# --- 11. The examples serve HTTPS; plain HTTP stays an explicit opt-in ------------------------------------------
+
+
+def test_every_example_gateway_listens_on_https_with_a_certificate():
+    from constructs_lib.config import load_environment
+
+    for env in ("dev", "staging", "prod"):
+        load_balancer = load_environment(CONFIG_DIR / f"{env}.yaml").cloud("alicloud").load_balancer
+        assert load_balancer.allow_plaintext is False, env
+        stack = _example_stack(env)
+        (listener,) = resources(stack, "alicloud_alb_listener").values()
+        assert (listener["listener_protocol"], listener["listener_port"]) == ("HTTPS", 443), env
+        assert listener["certificates"][0]["certificate_id"] == load_balancer.certificate_id
+        # Agents and the quotas stack call the name the certificate covers, over TLS.
+        assert stack["output"]["gateway_url"]["value"] == f"https://{load_balancer.domain_name}"
+
+
+# --- 10. Provider keys never reach Terraform state -----------------------------------------------------------------
+
+
+def test_provider_key_secrets_are_names_only_never_an_alicloud_kms_secret():
+    # resource_alicloud_kms_secret.go:265-270 (v1.289.0): Read calls GetSecretValue and sets `secret_data` from
+    # SecretData, so any alicloud_kms_secret for a provider key would copy the real key into state at the next
+    # refresh, ignore_changes or not. Terraform therefore knows the name (policy, runtime document, output) only.
+    from constructs_lib.config import load_environment
+
+    for env in ("dev", "staging", "prod"):
+        config = load_environment(CONFIG_DIR / f"{env}.yaml")
+        stack = _example_stack(env)
+        names = {body["secret_name"] for body in resources(stack, "alicloud_kms_secret").values()}
+        assert not [name for name in names if "-provider-" in name], (env, names)
+        (policy,) = resources(stack, "alicloud_ram_policy").values()
+        deploy = next(body for body in resources(stack, "alicloud_ecs_invocation").values() if "deploy" in str(body))
+        for item in config.provider_keys:
+            name = f"acme-{env}-provider-{item.name}"
+            assert f":secret/{name}" in policy["policy_document"], (env, name)
+            assert (
+                f'"{item.env_var}" = {{"name" = "{name}", "version" = "v{item.version}"}}'
+                in (deploy["parameters"]["runtime"])
+            )
+            assert stack["output"]["provider_key_secret_names"]["value"][item.name] == name
+        assert "kms_key_id" in stack["output"]
+
+
+# --- 12. The runbook reads a key from a file, never from the command line ---------------------------------------
+
+
+def test_the_runbook_never_puts_a_key_value_on_a_command_line():
+    readme = (CONFIG_DIR.parent / "README.md").read_text()
+    assert "--SecretData" not in readme, "a value on the command line is visible in /proc/<pid>/cmdline"
+    assert "python -m tools.alicloud_secret put" in readme and "--value-file /dev/stdin" in readme
+
+
+def test_the_secret_tool_stores_a_value_read_from_a_file_that_the_gateway_then_reads(tmp_path, monkeypatch):
+    import os
+    import subprocess
+
+    pki = standins.make_pki(tmp_path / "pki", ["localhost"])
+    cloud = standins.Cloud(role="r", bucket=BUCKET, oss_endpoint=ENDPOINT, region=REGION)
+    value = "sk-drill-" + os.urandom(12).hex()
+    (tmp_path / "key.txt").write_text(value + "\n")
+    env = {
+        **os.environ,
+        "SSL_CERT_FILE": str(pki.ca),
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": standins.STS["AccessKeyId"],
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": standins.STS["AccessKeySecret"],
+        "ALIBABA_CLOUD_SECURITY_TOKEN": standins.STS["SecurityToken"],
+    }
+    name = "acme-dev-provider-openai"
+    with standins.serve("kms", cloud, pki) as port:
+        common = ["--region", REGION, "--endpoint", f"127.0.0.1:{port}", "--name", name]
+        tool = [sys.executable, "-m", "tools.alicloud_secret"]
+        # A second put of v2 is refused: a version is never overwritten.
+        for action, version, stored in (("create", "v1", True), ("put", "v2", True), ("put", "v2", False)):
+            extra = ["--key-id", "key-drill"] if action == "create" else []
+            command = [*tool, action, *common, "--version", version, "--value-file", str(tmp_path / "key.txt"), *extra]
+            result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, cwd=CONFIG_DIR.parent)
+            assert value not in " ".join(command) and value not in result.stdout + result.stderr
+            assert (result.returncode == 0) is stored, result.stderr
+            assert stored or "Rejected.ResourceExist" in result.stderr
+        assert cloud.kms_writes == [("CreateSecret", name, "v1"), ("PutSecretValue", name, "v2")]
+        monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca))
+        read = _runtime_module()._kms_secret({"kms_endpoint": f"127.0.0.1:{port}"}, standins.STS, name, "v2")
+    assert read == value  # the newline `echo` adds is not part of the key

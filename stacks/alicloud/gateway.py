@@ -29,7 +29,13 @@ from constructs_lib.alicloud.logs import GatewayLogs, GatewayLogsProps
 from constructs_lib.alicloud.migrations import GatewayDeployment, GatewayDeploymentProps
 from constructs_lib.alicloud.network import GatewayNetwork, GatewayNetworkProps
 from constructs_lib.alicloud.ram import GatewayRole, GatewayRoleProps
-from constructs_lib.alicloud.secrets import GatewayKey, GatewayKeyProps, GatewaySecret, GatewaySecretProps
+from constructs_lib.alicloud.secrets import (
+    ExternalSecret,
+    GatewayKey,
+    GatewayKeyProps,
+    GatewaySecret,
+    GatewaySecretProps,
+)
 from constructs_lib.config.alicloud import AlicloudConfig
 from imports.alicloud.data_alicloud_account import DataAlicloudAccount
 from stacks.alicloud.base import AlicloudStack
@@ -132,12 +138,14 @@ class AlicloudGatewayStack(AlicloudStack):
             "Redis password; generated",
             generated_length=32,
         )
+        # Provider keys: names only, created out of band (tools/alicloud_secret.py); never an alicloud_kms_secret.
         provider_keys = [
-            secret(
-                f"provider-{item.name}",
-                item.env_var,
-                item.version,
-                item.description or f"{item.name} API key; put in out of band",
+            ExternalSecret(
+                name=naming.name(f"provider-{item.name}"),
+                env_var=item.env_var,
+                version=item.version,
+                region=region,
+                account_id=account.id,
             )
             for item in config.provider_keys
         ]
@@ -210,7 +218,7 @@ class AlicloudGatewayStack(AlicloudStack):
         )
 
         # What each instance runs on: names, versions, endpoints and digests. Never a secret value.
-        def runtime(secrets: list[GatewaySecret]) -> dict[str, object]:
+        def runtime(secrets: list[GatewaySecret | ExternalSecret]) -> dict[str, object]:
             return {
                 "region": region,
                 "role": role.role_name,
@@ -286,8 +294,9 @@ class AlicloudGatewayStack(AlicloudStack):
             value={
                 item.name: secret.secret_name for item, secret in zip(config.provider_keys, provider_keys, strict=True)
             },
-            description="Put each value in out of band: "
-            "aliyun kms PutSecretValue --SecretName <name> --VersionId v<version> (README runbook)",
+            description="Create each secret out of band, value from a file: python -m tools.alicloud_secret create "
+            "--name <name> --version v<version> --key-id <kms_key_id> --value-file ... (README runbook)",
         )
+        TerraformOutput(self, "kms_key_id", value=key.id, description="The key provider-key secrets are created under")
         TerraformOutput(self, "log_project", value=logs.project.project_name)
         TerraformOutput(self, "release_bucket", value=release.bucket_name)

@@ -105,20 +105,20 @@ def _quote(value: str) -> str:
     return urllib.parse.quote(value, safe="-_.~")
 
 
-def _kms_secret(runtime: dict, credentials: dict, name: str, version: str) -> str:
-    """KMS GetSecretValue (RPC API 2016-01-20, signature v1) on the VPC endpoint, pinned to `version`."""
+def kms_call(endpoint: str, credentials: dict, action: str, fields: dict) -> dict:
+    """One KMS RPC call (API 2016-01-20, signature v1: HMAC-SHA1 over the sorted, percent-encoded form, `&` after
+    the secret) with STS credentials. Errors name the action and KMS's error code only, never a request field."""
     params = {
-        "Action": "GetSecretValue",
+        "Action": action,
         "Format": "JSON",
         "Version": "2016-01-20",
         "AccessKeyId": credentials["AccessKeyId"],
-        "SecurityToken": credentials["SecurityToken"],
         "SignatureMethod": "HMAC-SHA1",
         "SignatureVersion": "1.0",
         "SignatureNonce": uuid.uuid4().hex,
         "Timestamp": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "SecretName": name,
-        "VersionId": version,
+        **({"SecurityToken": credentials["SecurityToken"]} if credentials.get("SecurityToken") else {}),
+        **fields,
     }
     canonical = "&".join(f"{_quote(key)}={_quote(value)}" for key, value in sorted(params.items()))
     digest = hmac.new(
@@ -126,18 +126,26 @@ def _kms_secret(runtime: dict, credentials: dict, name: str, version: str) -> st
     ).digest()
     body = f"{canonical}&Signature={_quote(base64.b64encode(digest).decode())}".encode()
     request = urllib.request.Request(
-        f"https://{runtime['kms_endpoint']}/",
+        f"https://{endpoint}/",
         data=body,
         method="POST",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     try:
         with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUTS["kms"]) as response:
-            return json.loads(response.read())["SecretData"]
+            return json.loads(response.read())
     except urllib.error.HTTPError as error:
         # The status and KMS error code only: the body of an error never holds the value, but print nothing else.
         code = json.loads(error.read() or b"{}").get("Code", "")
-        raise SystemExit(f"llmgw: KMS GetSecretValue {name} {version}: HTTP {error.code} {code}") from None
+        raise SystemExit(f"llmgw: KMS {action} {fields.get('SecretName', '')}: HTTP {error.code} {code}") from None
+
+
+def _kms_secret(runtime: dict, credentials: dict, name: str, version: str) -> str:
+    """KMS GetSecretValue on the VPC endpoint, pinned to `version`."""
+    answer = kms_call(
+        runtime["kms_endpoint"], credentials, "GetSecretValue", {"SecretName": name, "VersionId": version}
+    )
+    return answer["SecretData"]
 
 
 def _hmac(key: bytes, text: str) -> bytes:
