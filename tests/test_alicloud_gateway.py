@@ -135,8 +135,14 @@ def test_runtime_script_keeps_secret_values_in_memory_only():
     compile(source, str(RUNTIME_SCRIPT), "exec")
     # The only files it writes are the release artifacts it downloads (hash-checked).
     writes = [line.strip() for line in source.splitlines() if re.search(r"\bopen\(.*\"wb?\"", line)]
-    # The downloaded release artifact (hash-checked) and the empty venv marker: nothing else is ever written.
-    assert writes == ['with open(destination + ".new", "wb") as handle:', 'open(f"{venv}/.installed", "w").close()']
+    # The downloaded release artifact (hash-checked), prisma's settings file and the empty venv markers: nothing else
+    # is ever written.
+    assert writes == [
+        'with open(destination + ".new", "wb") as handle:',
+        'with open(f"{workdir}/pyproject.toml", "w", encoding="utf-8") as handle:',
+        'open(f"{venv}/.installed", "w").close()',
+        'open(f"{venv}/.prisma-generated", "w").close()',
+    ]
     assert '"VersionId": version' in source and "/health/readiness" in source
     assert "print(value" not in source and "_log(value" not in source
 

@@ -191,16 +191,18 @@ def test_install_generates_the_prisma_client_with_a_pinned_node_and_fails_the_re
     class Result:
         returncode = 1
 
-    def run(command, env, check, timeout):
-        calls.append((command, env, timeout))
+    def run(command, env, cwd, check, timeout):
+        calls.append((command, env, cwd, timeout))
         return Result()
 
     monkeypatch.setattr(runtime.subprocess, "run", run)
     with pytest.raises(SystemExit, match=r"binaries\.prisma\.sh"):
         runtime._prisma_generate(str(venv))
-    ((command, env, timeout),) = calls
+    ((command, env, cwd, timeout),) = calls
     assert command == [f"{venv}/bin/python", "-m", "prisma", "generate", f"--schema={schema}"]
-    assert env["PRISMA_NODEENV_EXTRA_ARGS"] == '["--node=20.18.1"]' and env["PRISMA_HOME_DIR"] == f"{venv}/prisma"
+    assert env["PRISMA_HOME_DIR"] == cwd == f"{venv}/prisma"
+    # prisma 0.11.0 takes list settings from ./pyproject.toml [tool.prisma] (prisma/_config.py Config.load).
+    assert (venv / "prisma/pyproject.toml").read_text() == '[tool.prisma]\nnodeenv_extra_args = ["--node=20.18.1"]\n'
     assert timeout == runtime.STEP_WAITS["prisma"]
 
 

@@ -211,11 +211,7 @@ def _fetch_verified(runtime: dict, credentials: dict, artifact: dict, destinatio
 
 def _prisma_environment(venv: str) -> dict:
     """Where the Prisma toolchain (Node, CLI, engines) of a release lives: inside its venv, owned with it."""
-    return {
-        "PRISMA_HOME_DIR": f"{venv}/prisma",
-        "PRISMA_NODEENV_CACHE_DIR": f"{venv}/prisma/nodeenv",
-        "PRISMA_NODEENV_EXTRA_ARGS": json.dumps([f"--node={PRISMA_NODE_VERSION}"]),
-    }
+    return {"PRISMA_HOME_DIR": f"{venv}/prisma", "PRISMA_NODEENV_CACHE_DIR": f"{venv}/prisma/nodeenv"}
 
 
 def _prisma_generate(venv: str) -> None:
@@ -225,14 +221,24 @@ def _prisma_generate(venv: str) -> None:
     deploy command (so the apply) stops here with this message.
     """
     (schema,) = glob.glob(f"{venv}/lib/python3*/site-packages/litellm/proxy/schema.prisma")
+    # prisma reads list settings from ./pyproject.toml only (its env resolver hands a list field a bare string):
+    # Node's version is pinned there for nodeenv, which otherwise installs the latest release.
+    workdir = _prisma_environment(venv)["PRISMA_HOME_DIR"]
+    os.makedirs(workdir, exist_ok=True)
+    with open(f"{workdir}/pyproject.toml", "w", encoding="utf-8") as handle:
+        handle.write(f'[tool.prisma]\nnodeenv_extra_args = ["--node={PRISMA_NODE_VERSION}"]\n')
     _log("generating the Prisma client (downloads Node, the Prisma CLI and engines on first use)")
-    result = subprocess.run(
-        [f"{venv}/bin/python", "-m", "prisma", "generate", f"--schema={schema}"],
-        env={**os.environ, **_prisma_environment(venv)},
-        check=False,
-        timeout=STEP_WAITS["prisma"],
-    )
-    if result.returncode != 0:
+    try:
+        returncode = subprocess.run(
+            [f"{venv}/bin/python", "-m", "prisma", "generate", f"--schema={schema}"],
+            env={**os.environ, **_prisma_environment(venv)},
+            cwd=workdir,
+            check=False,
+            timeout=STEP_WAITS["prisma"],
+        ).returncode
+    except subprocess.TimeoutExpired:
+        returncode = None
+    if returncode != 0:
         raise SystemExit(
             "llmgw: prisma generate failed: Node (nodejs.org), the Prisma CLI (registry.npmjs.org) or its engines "
             "(binaries.prisma.sh) could not be downloaded through the NAT gateway; the release is not installed"
@@ -268,10 +274,12 @@ def install() -> None:
             check=True,
             timeout=STEP_WAITS["install"],
         )
-        if runtime.get("database"):
-            _prisma_generate(venv)
         subprocess.run(["chown", "-R", f"{SERVICE_USER}:{SERVICE_USER}", venv], check=True)
         open(f"{venv}/.installed", "w").close()
+    if runtime.get("database") and not os.path.exists(f"{venv}/.prisma-generated"):
+        _prisma_generate(venv)
+        subprocess.run(["chown", "-R", f"{SERVICE_USER}:{SERVICE_USER}", venv], check=True)
+        open(f"{venv}/.prisma-generated", "w").close()
     os.replace(_symlink(venv), f"{HOME}/venv")
 
 
