@@ -75,7 +75,7 @@ config-schema: venv ## Regenerate config/schema.json from the config models
 clean: ## Remove synthesized output and caches (keeps the venv)
 	rm -rf cdktf.out $(HCL_OUTDIR) .cache .pytest_cache
 
-# This project's own cache directory (constructs_lib/_common/user_cache.py computes the same path); the cache
+# This project's own cache directory (synth_speed/user_cache.py computes the same path); the cache
 # home itself is shared with other tools and stays.
 PROJECT_CACHE_DIR = $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/llm-gateway-cdktf
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._common.user_cache import project_cache_dir
+from synth_speed.user_cache import project_cache_dir
 from tests.conftest import REPO
 
 
@@ -94,7 +94,7 @@ def test_distclean_removes_only_this_projects_cache_directory(tmp_path, monkeypa
         "tools",
     ]
     assert sorted(path.name for path in cache_home.iterdir()) == ["jsii", "pip"]
-    # The directory removed is the one the code computes (constructs_lib/_common/user_cache.py).
+    # The directory removed is the one the code computes (synth_speed/user_cache.py).
     assert f"rm -rf {project_cache_dir('packages').parent}\n" in result.stdout
 
 

@@ -228,7 +228,7 @@ def test_the_model_limits_example_is_valid_and_names_every_key():
 
 
 def test_the_distclean_line_names_the_cache_directory_the_code_uses(monkeypatch):
-    from constructs_lib._common.user_cache import project_cache_dir
+    from synth_speed.user_cache import project_cache_dir
 
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     home_relative = project_cache_dir("any").parent.relative_to(Path.home())
