@@ -53,6 +53,41 @@ class Pki:
     key: Path
 
 
+def _ca(common_name: str):
+    """A self-signed CA: (private key, certificate)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+        )  # digital_signature, key_cert_sign, crl_sign
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, certificate
+
+
+def ca_pem(common_name: str = "test CA") -> str:
+    """A real CA certificate in PEM (OpenSSL parses it, as LiteLLM's Redis client does)."""
+    from cryptography.hazmat.primitives import serialization
+
+    return _ca(common_name)[1].public_bytes(serialization.Encoding.PEM).decode()
+
+
 def make_pki(directory: Path, names: list[str], ips: tuple[str, ...] = ("127.0.0.1",)) -> Pki:
     """A CA and one server certificate it signs for `names` and `ips` (PEM files in `directory`)."""
     import ipaddress
@@ -63,23 +98,8 @@ def make_pki(directory: Path, names: list[str], ips: tuple[str, ...] = ("127.0.0
     from cryptography.x509.oid import NameOID
 
     now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "drill CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
-        )  # digital_signature, key_cert_sign, crl_sign
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    ca_key, ca = _ca("drill CA")
+    ca_name = ca.subject
     key = ec.generate_private_key(ec.SECP256R1())
     alt_names = [x509.DNSName(name) for name in names] + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
     cert = (

@@ -16,6 +16,7 @@ import yaml
 from constructs_lib._common.errors import PropsError
 from constructs_lib.config import ConfigError, EnvironmentConfig, load_environment
 from stacks.context import StackContext
+from tests.alicloud_standins import ca_pem
 from tests.conftest import CONFIG_DIR
 from tests.test_gcp_stack_options import _merge
 
@@ -553,33 +554,7 @@ def _synth_at(config: EnvironmentConfig, config_path: Path) -> dict:
     return json.loads(cdktf.Testing.synth(AlicloudGatewayStack(cdktf.Testing.app(), context)))
 
 
-def _ca_pem(common_name: str = "test Redis CA") -> str:
-    """A real self-signed CA certificate (OpenSSL must parse it, as LiteLLM's Redis client will)."""
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
-
-
-FAKE_CA = _ca_pem()
+FAKE_CA = ca_pem()
 
 
 def test_a_redis_ca_chain_ships_with_the_release_and_is_readable_by_exactly_its_key(tmp_path):
