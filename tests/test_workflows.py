@@ -554,3 +554,39 @@ def test_litellm_key_fails_on_an_empty_or_failed_read():
         litellm_key.fetch("aws", environ, lambda command: subprocess.CompletedProcess(command, 0, stdout="\n"))
     with pytest.raises(ValueError, match="exit code 254"):
         litellm_key.fetch("aws", environ, lambda command: subprocess.CompletedProcess(command, 254, stdout=""))
+
+
+# --- dependency updates and code owners ------------------------------------------------------------
+
+
+def test_dependabot_updates_actions_pip_and_npm_everywhere_they_are_pinned():
+    config = _load(REPO / ".github" / "dependabot.yml")
+    directories = {}
+    for update in config["updates"]:
+        directories.setdefault(update["package-ecosystem"], set()).update(
+            update.get("directories") or [update["directory"]]
+        )
+    assert set(directories) == {"github-actions", "pip", "npm"}
+    action_dirs = {
+        "/" + str(path.parent.relative_to(REPO)) for path in (REPO / ".github" / "actions").glob("*/action.yml")
+    }
+    assert action_dirs <= directories["github-actions"] and "/" in directories["github-actions"]
+    pip_dirs = {
+        "/" + str(path.parent.relative_to(REPO)).replace(".", "").strip("/")
+        for path in REPO.glob("**/requirements*.txt")
+        if ".venv" not in path.parts and "node_modules" not in path.parts
+    }
+    assert {d.rstrip("/") or "/" for d in pip_dirs} <= directories["pip"]
+    assert directories["npm"] == {"/"}
+
+
+def test_codeowners_cover_the_workflows_the_ci_identities_and_the_config():
+    owned = [
+        line.split()[0]
+        for line in (REPO / ".github" / "CODEOWNERS").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for path in ("/.github/", "/config/", "/tools/ci/", "/constructs_lib/_common/ci_identity.py"):
+        assert path in owned
+    for trust in sorted(REPO.glob("constructs_lib/*/ci_trust.py")):
+        assert "/" + str(trust.relative_to(REPO)) in owned
