@@ -186,14 +186,14 @@ def test_aws_plan_roles_read_the_viewer_key_and_only_apply_roles_the_master_key(
     for stage in STAGES:
         for owner in STAGES:
             owner_account = aws.roles[(owner, "apply")][1]
-            for secret in ("master-key", "litellm-viewer-key"):
-                arn = f"arn:aws:secretsmanager:eu-west-1:{owner_account}:secret:acme-{owner}-{secret}-Ab12Cd"
+            for key_name in ("master-key", "litellm-viewer-key"):
+                arn = f"arn:aws:secretsmanager:eu-west-1:{owner_account}:secret:acme-{owner}-{key_name}-Ab12Cd"
                 for role in ("plan", "apply"):
-                    expected = owner == stage and (secret == "master-key") == (role == "apply")
+                    expected = owner == stage and (key_name == "master-key") == (role == "apply")
                     if role == "apply" and owner == stage:
                         expected = True  # PowerUserAccess reads every secret of its own account
                     request = _request(aws, stage, role, "secretsmanager:GetSecretValue", arn, owner_account)
-                    cases.append((request, expected, f"{stage} {role} reads {owner} {secret}"))
+                    cases.append((request, expected, f"{stage} {role} reads {owner} {key_name}"))
     results = _simulate([case for case, _, _ in cases])
     wrong = [
         (why, got) for (_, expected, why), got in zip(cases, results, strict=True) if (got == "Allowed") != expected
@@ -394,10 +394,10 @@ def test_gcp_litellm_keys_plan_gets_the_viewer_key_apply_the_master_key_of_its_s
             continue
         expression = binding["condition"]["expression"]
         for owner in STAGES:
-            for secret in ("master-key", "litellm-viewer-key"):
-                name = f"projects/{projects[stage]}/secrets/acme-{owner}-{secret}/versions/1"
-                expected = owner == stage and (secret == "master-key") == (role == "apply")
-                assert cel(expression, name) == expected, (stage, role, owner, secret)
+            for key_name in ("master-key", "litellm-viewer-key"):
+                name = f"projects/{projects[stage]}/secrets/acme-{owner}-{key_name}/versions/1"
+                expected = owner == stage and (key_name == "master-key") == (role == "apply")
+                assert cel(expression, name) == expected, (stage, role, owner, key_name)
 
 
 def test_gcp_ci_accounts_cannot_change_iam_policies_and_the_stacks_need_no_project_iam(synthesized):

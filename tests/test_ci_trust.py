@@ -77,9 +77,9 @@ def test_aws_plan_role_is_read_only_and_apply_role_manages_only_its_stage(synthe
                     f":role/acme-{stage}-*" in arn or f":policy/acme-{stage}-*" in arn for arn in statement["Resource"]
                 )
             if "secretsmanager:GetSecretValue" in statement["Action"]:
-                secret = "master-key" if role == "apply" else "litellm-viewer-key"
+                key_name = "master-key" if role == "apply" else "litellm-viewer-key"
                 (resource,) = statement["Resource"]
-                assert resource.endswith(f":secret:acme-{stage}-{secret}-??????"), resource
+                assert resource.endswith(f":secret:acme-{stage}-{key_name}-??????"), resource
 
 
 def test_the_state_names_of_a_stage_are_the_stack_names_the_backends_use():
@@ -117,8 +117,8 @@ def test_gcp_plan_accounts_get_read_roles_and_only_the_master_key_secret(synthes
         account_key = re.search(r"google_service_account\.([\w-]+)\.email", member["member"]).group(1)
         stage, role_kind = re.fullmatch(r"acme-(\w+)-ci-(plan|apply)", accounts[account_key]).groups()
         if member["role"] == "roles/secretmanager.secretAccessor":
-            secret = "master-key" if role_kind == "apply" else "litellm-viewer-key"
-            assert member["condition"]["expression"].endswith(f'== "acme-{stage}-{secret}"')
+            key_name = "master-key" if role_kind == "apply" else "litellm-viewer-key"
+            assert member["condition"]["expression"].endswith(f'== "acme-{stage}-{key_name}"')
         elif role_kind == "plan":
             assert member["role"] in {"roles/viewer", "roles/iam.securityReviewer"}
         else:
