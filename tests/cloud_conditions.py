@@ -97,21 +97,17 @@ def cel(expression: str, resource_name: str) -> bool:
             return resource_name == literal()
         raise UnknownForm(f"CEL: {token!r} is not modelled")
 
-    def conjunction() -> bool:
-        value = atom()
-        while position < len(tokens) and tokens[position] == "&&":
+    def chain(operator: str, operand) -> bool:
+        # evaluates every operand (no short cut), so a form it does not know raises wherever it stands
+        value = operand()
+        while position < len(tokens) and tokens[position] == operator:
             take()
-            right = atom()
-            value = value and right
+            right = operand()
+            value = (value and right) if operator == "&&" else (value or right)
         return value
 
     def disjunction() -> bool:
-        value = conjunction()
-        while position < len(tokens) and tokens[position] == "||":
-            take()
-            right = conjunction()
-            value = value or right
-        return value
+        return chain("||", lambda: chain("&&", atom))
 
     result = disjunction()
     if position != len(tokens):

@@ -124,6 +124,12 @@ def _simulate(simulations: list[dict]) -> list[str]:
     return [r["result"] for r in results]
 
 
+def _wrongly_decided(cases: list[tuple[dict, bool, str]]) -> list[tuple[str, str]]:
+    """(why, simulator's answer) of every case whose answer is not the expected allow (True) or deny (False)."""
+    results = _simulate([case for case, _, _ in cases])
+    return [(why, got) for (_, allowed, why), got in zip(cases, results, strict=True) if (got == "Allowed") != allowed]
+
+
 def _request(aws: AwsBootstrap, stage: str, role: str, action: str, resource: str, resource_account: str, **context):
     principal, _ = aws.roles[(stage, role)]
     managed = POWER_USER if role == "apply" else READ_ONLY_S3
@@ -172,13 +178,7 @@ def test_aws_each_stage_reads_and_writes_only_its_own_state(aws, state_account):
                     bucket_account,
                 )
                 cases.append((lock, "Allowed" if own else "Denied", f"{stage} plan locks {other} state"))
-    results = _simulate([case for case, _, _ in cases])
-    wrong = [
-        (why, got)
-        for (_, expected, why), got in zip(cases, results, strict=True)
-        if (got == "Allowed") != (expected == "Allowed")
-    ]
-    assert wrong == []
+    assert _wrongly_decided([(case, expected == "Allowed", why) for case, expected, why in cases]) == []
 
 
 def test_aws_plan_roles_read_the_viewer_key_and_only_apply_roles_the_master_key(aws):
@@ -194,11 +194,7 @@ def test_aws_plan_roles_read_the_viewer_key_and_only_apply_roles_the_master_key(
                         expected = True  # PowerUserAccess reads every secret of its own account
                     request = _request(aws, stage, role, "secretsmanager:GetSecretValue", arn, owner_account)
                     cases.append((request, expected, f"{stage} {role} reads {owner} {key_name}"))
-    results = _simulate([case for case, _, _ in cases])
-    wrong = [
-        (why, got) for (_, expected, why), got in zip(cases, results, strict=True) if (got == "Allowed") != expected
-    ]
-    assert wrong == []
+    assert _wrongly_decided(cases) == []
 
 
 def test_aws_apply_roles_cannot_escalate(aws):
@@ -240,11 +236,7 @@ def test_aws_apply_roles_cannot_escalate(aws):
                     f"create a {other} role",
                     **{"iam:PermissionsBoundary": boundary},
                 )
-    results = _simulate([case for case, _, _ in cases])
-    wrong = [
-        (why, got) for (_, expected, why), got in zip(cases, results, strict=True) if (got == "Allowed") != expected
-    ]
-    assert wrong == []
+    assert _wrongly_decided(cases) == []
 
 
 def test_aws_a_role_created_within_the_boundary_never_reaches_the_state_or_iam(aws):
