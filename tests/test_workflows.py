@@ -572,9 +572,9 @@ def test_dependabot_updates_actions_pip_and_npm_everywhere_they_are_pinned():
     }
     assert action_dirs <= directories["github-actions"] and "/" in directories["github-actions"]
     pip_dirs = {
-        "/" + str(path.parent.relative_to(REPO)).replace(".", "").strip("/")
+        "/" + path.parent.relative_to(REPO).as_posix().removeprefix(".")
         for path in REPO.glob("**/requirements*.txt")
-        if ".venv" not in path.parts and "node_modules" not in path.parts
+        if not {".venv", ".venv-litellm", "node_modules", "cdktf.out"} & set(path.parts)
     }
     assert {d.rstrip("/") or "/" for d in pip_dirs} <= directories["pip"]
     assert directories["npm"] == {"/"}
