@@ -149,7 +149,7 @@ def test_logtail_collects_the_logger_files_into_the_indexed_logstore(synthesized
 # "which agent is burning my budget"): it prints no literal query, so these are the queries README's Alibaba Cloud
 # section gives. Each field they use must be indexed, numeric ones as long/double so SQL can sum and average them.
 ARTICLE_QUERIES = {
-    "cost by agent today": "* | SELECT agent, sum(cost_usd) AS cost, sum(total_tokens) AS tokens "
+    "cost by agent": "* | SELECT agent, sum(cost_usd) AS cost, sum(total_tokens) AS tokens "
     "GROUP BY agent ORDER BY cost DESC",
     "latency by model": "* | SELECT model, avg(latency_ms) AS avg_ms, approx_percentile(latency_ms, 0.99) AS p99_ms, "
     "count(*) AS requests GROUP BY model",
@@ -160,6 +160,8 @@ NUMERIC = {"cost_usd": "double", "total_tokens": "long", "latency_ms": "long"}
 
 
 def test_the_index_serves_the_article_queries(synthesized):
+    readme = (REPO / "README.md").read_text()
+    assert all(query in readme for query in ARTICLE_QUERIES.values())
     (index,) = synthesized["alicloud-dev"]["resource"]["alicloud_log_store_index"].values()
     indexed = {field["name"]: field["type"] for field in index["field_search"] if field["enable_analytics"]}
     assert indexed == _fields()
