@@ -15,8 +15,8 @@ PROMPT, ANSWER, KEY = "MARKER-PROMPT-TEXT", "MARKER-ANSWER-TEXT", "sk-MARKER-PRO
 # What the proxy puts in the request's metadata for a virtual key (litellm/proxy/litellm_pre_call_utils.py:1711-1735);
 # the key's own metadata is what constructs_lib/_common/quotas.py registers.
 METADATA = {
-    "user_api_key_alias": "dev-research-agent",
-    "user_api_key_team_alias": "dev-research-agent",
+    "user_api_key_alias": "dev-research-agent",  # pragma: allowlist secret (an alias, not a key)
+    "user_api_key_team_alias": "dev-research-agent",  # pragma: allowlist secret (an alias)
     "user_api_key_auth_metadata": {"agent": "research-agent", "environment": "dev"},
 }
 
