@@ -45,11 +45,13 @@ class ProxyRuntime:
     rate limits and budgets are then per process, which the stacks refuse for more than one).
     `database`: whether LiteLLM has a database (keys, teams, spend); without one there is no `database_url`.
     `metrics`: the Prometheus callback, for a metrics sidecar.
+    `callbacks`: further LiteLLM callbacks of that cloud (e.g. Alibaba Cloud's request log for SLS).
     """
 
     redis: Literal["tls", "plaintext", "url", "none"] = "tls"
     database: bool = True
     metrics: bool = False
+    callbacks: tuple[str, ...] = ()
 
 
 def env_reference(variable: str) -> str:
@@ -107,6 +109,8 @@ def proxy_config_document(config: EnvironmentConfig, runtime: ProxyRuntime | Non
         litellm_settings["cache_params"] = cache_params
     if runtime.metrics:
         litellm_settings["callbacks"] = [PROMETHEUS_CALLBACK]
+    if runtime.callbacks:
+        litellm_settings.setdefault("callbacks", []).extend(runtime.callbacks)
     general_settings: dict[str, Any] = {"master_key": env_reference(MASTER_KEY_ENV)}
     if runtime.database:
         general_settings["database_url"] = env_reference(DATABASE_URL_ENV)

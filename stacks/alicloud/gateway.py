@@ -14,7 +14,13 @@ from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
 from constructs_lib._common.errors import PropsError
-from constructs_lib._common.litellm_config import CONFIG_SHA_ENV, MASTER_KEY_ENV, REDIS_ENV, render_proxy_config
+from constructs_lib._common.litellm_config import (
+    CONFIG_SHA_ENV,
+    MASTER_KEY_ENV,
+    REDIS_ENV,
+    ProxyRuntime,
+    render_proxy_config,
+)
 from constructs_lib.alicloud.cache import REDIS_PORT, GatewayCache, GatewayCacheProps
 from constructs_lib.alicloud.database import GatewayDatabase, GatewayDatabaseProps
 from constructs_lib.alicloud.gateway import (
@@ -25,7 +31,7 @@ from constructs_lib.alicloud.gateway import (
     GatewayReleaseProps,
 )
 from constructs_lib.alicloud.load_balancer import GatewayLoadBalancer, GatewayLoadBalancerProps
-from constructs_lib.alicloud.logs import GatewayLogs, GatewayLogsProps
+from constructs_lib.alicloud.logs import REQUEST_LOG_CALLBACK, GatewayLogs, GatewayLogsProps
 from constructs_lib.alicloud.migrations import GatewayDeployment, GatewayDeploymentProps
 from constructs_lib.alicloud.network import GatewayNetwork, GatewayNetworkProps
 from constructs_lib.alicloud.ram import GatewayRole, GatewayRoleProps
@@ -159,7 +165,7 @@ class AlicloudGatewayStack(AlicloudStack):
                 region=region,
                 account_id=account.id,
                 kms_key_id=key.id,
-                proxy_config=render_proxy_config(config),
+                proxy_config=render_proxy_config(config, ProxyRuntime(callbacks=(REQUEST_LOG_CALLBACK,))),
                 production=production,
                 redis_ca_certificate=_redis_ca(context, alicloud),
             ),
@@ -229,6 +235,7 @@ class AlicloudGatewayStack(AlicloudStack):
                 "requirements": release.requirements.document(),
                 "config": release.config.document(),
                 "redis_ca": release.redis_ca.document(),
+                "request_log": {**release.request_log.document(), "logtail_identity": logs.identity},
                 "port": GATEWAY_PORT,
                 "workers": alicloud.gateway.workers,
                 "refresh_seconds": alicloud.gateway.key_refresh_minutes * 60,
