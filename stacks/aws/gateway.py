@@ -49,7 +49,12 @@ from constructs_lib._common.routes import (
     path_rules,
 )
 from constructs_lib.aws.cache import GatewayCache, GatewayCacheProps
-from constructs_lib.aws.database import GatewayDatabase, GatewayDatabaseProps
+from constructs_lib.aws.database import (
+    GatewayDatabase,
+    GatewayDatabaseProps,
+    cluster_identifier,
+    postgres_log_group_name,
+)
 from constructs_lib.aws.ecs_service import (
     ContainerSpec,
     FargateTask,
@@ -196,7 +201,17 @@ class AwsGatewayStack(AwsStack):
         RandomProvider(self, "random")
 
         key = GatewayKey(
-            self, "kms", GatewayKeyProps(prefix=naming.prefix, account_id=account, region=region, production=production)
+            self,
+            "kms",
+            GatewayKeyProps(
+                prefix=naming.prefix,
+                account_id=account,
+                region=region,
+                production=production,
+                extra_log_groups=[postgres_log_group_name(cluster_identifier(naming))]
+                if db_source == "managed"
+                else [],
+            ),
         )
         lb_config = aws.load_balancer
         network = GatewayNetwork(
@@ -330,6 +345,7 @@ class AwsGatewayStack(AwsStack):
                     security_group_id=network.database.id,
                     kms_key_arn=key.arn,
                     production=production,
+                    log_retention_days=aws.log_retention_days,
                 ),
             )
         cache: GatewayCache | None = None
