@@ -64,7 +64,8 @@ def containers(stack: dict) -> dict[str, dict]:
     result = {}
     for name, body in resources(stack, "aws_ecs_task_definition").items():
         family = path_of(name, body).split("/")[1].removesuffix("-task")
-        definitions = json.loads(body["container_definitions"])
+        # The RDS CA init container (constructs_lib/aws/rds_ca.py) is not the family's container.
+        definitions = [item for item in json.loads(body["container_definitions"]) if item["name"] != "rds-ca"]
         assert len(definitions) == 1
         result[family] = definitions[0]
     return result
@@ -456,7 +457,7 @@ def test_proxy_config_lives_in_s3_and_its_digest_rolls_the_services(stack, examp
         assert environment[CONFIG_SHA_ENV] == rendered.sha256
         assert environment["LITELLM_PROXY_CONFIG_S3_OBJECT"].startswith("${aws_s3_object.")
         assert environment["IAM_TOKEN_DB_AUTH"] == "true" and environment["REDIS_SSL"] == "true"
-        assert environment["DATABASE_SSLMODE"] == "require" and "DATABASE_PASSWORD" not in environment
+        assert environment["DATABASE_SSLMODE"] == "verify-full" and "DATABASE_PASSWORD" not in environment
         (command,) = found[component]["command"]
         assert "download_file" in command and CONFIG_SHA_ENV in command and "exec uvicorn" in command
 
@@ -528,7 +529,7 @@ def test_migration_task_has_room_for_prisma_and_bootstrap_uses_tls(stack):
     assert int(task["memory"]) >= 2048
     bootstrap = containers(stack)["bootstrap-db"]
     environment = {item["name"]: item["value"] for item in bootstrap["environment"]}
-    assert environment["PGSSLMODE"] == "require"
+    assert environment["PGSSLMODE"] == "verify-full"
     assert "GRANT rds_iam TO litellm_app" in environment["BOOTSTRAP_SQL"]
     (password,) = bootstrap["secrets"]
     assert password["name"] == "PGPASSWORD" and password["valueFrom"].endswith(":password::")

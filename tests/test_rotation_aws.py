@@ -29,7 +29,8 @@ def _families(stack: dict, changed: list[tuple[str, str]], kind: str) -> set[str
 def _secrets_of(stack: dict, family: str) -> dict[str, str]:
     for name, body in stack["resource"]["aws_ecs_task_definition"].items():
         if path_of(name, body).split("/")[1] == f"{family}-task":
-            (container,) = json.loads(body["container_definitions"])
+            # The RDS CA init container reads no secret.
+            (container,) = [item for item in json.loads(body["container_definitions"]) if item["name"] != "rds-ca"]
             return {item["name"]: item["valueFrom"] for item in container["secrets"]}
     raise AssertionError(family)
 

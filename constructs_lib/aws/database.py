@@ -28,6 +28,7 @@ from constructs import Construct
 from constructs_lib._common.errors import PropsError
 from constructs_lib._common.naming import Naming
 from constructs_lib.aws.iam import service_trust
+from constructs_lib.aws.rds_ca import CA_CERT_IDENTIFIER
 from constructs_lib.config.aws import AwsDatabaseConfig
 
 ENGINE = "aurora-postgresql"
@@ -155,6 +156,8 @@ class GatewayDatabase(Construct):
                 db_subnet_group_name=subnets.name,
                 publicly_accessible=False,
                 auto_minor_version_upgrade=True,
+                # The server certificate chains to the one root the clients trust (constructs_lib/aws/rds_ca.py).
+                ca_cert_identifier=CA_CERT_IDENTIFIER,
                 # The writer is first in line on failover; readers only when it is gone.
                 promotion_tier=0 if name == "writer" else 15,
                 performance_insights_enabled=True,

@@ -70,6 +70,7 @@ from constructs_lib.aws.iam import TaskIdentity, TaskIdentityProps, via_service
 from constructs_lib.aws.load_balancer import GatewayLoadBalancer, GatewayLoadBalancerProps, TargetSpec
 from constructs_lib.aws.migrations import OneOffStep, OneOffTasks, OneOffTasksProps
 from constructs_lib.aws.network import GatewayNetwork, GatewayNetworkProps
+from constructs_lib.aws.rds_ca import PSQL_VERIFY_FULL_ENV, VERIFY_FULL_ENV, rds_root_pem, with_rds_ca
 from constructs_lib.aws.secrets import GatewaySecret, GatewaySecretProps, WriteOnlyValue
 from constructs_lib.aws.secure_bucket import SecureBucket, SecureBucketProps
 from constructs_lib.config.aws import AwsConfig
@@ -492,13 +493,14 @@ class AwsGatewayStack(AwsStack):
         }
 
         # LiteLLM's componentized entrypoints build DATABASE_URL from these (with a fresh IAM token) before the
-        # proxy reads its config; sslmode=require matches rds.force_ssl. A brought database arrives as a ready
-        # DATABASE_URL secret instead.
+        # proxy reads its config, verifying the server's certificate and the endpoint name against the RDS root
+        # (constructs_lib/aws/rds_ca.py). A brought database arrives as a ready DATABASE_URL secret instead.
         database_env = {"AWS_REGION": region, "AWS_REGION_NAME": region}
+        rds_root = rds_root_pem(region) if database is not None else None
         if database is not None:
             database_env = {
                 "IAM_TOKEN_DB_AUTH": "true",
-                "DATABASE_SSLMODE": "require",
+                **VERIFY_FULL_ENV,
                 "DATABASE_HOST": database.endpoint,
                 "DATABASE_PORT": "5432",
                 "DATABASE_USER": database.app_user,
@@ -538,6 +540,13 @@ class AwsGatewayStack(AwsStack):
             value={item.name: secret.arn for item, secret in zip(config.provider_keys, provider_keys, strict=True)},
             description="Put each value in out of band: aws secretsmanager put-secret-value --secret-id <arn> "
             "--secret-string file://<file> --version-stages AWSCURRENT v<version>",
+        )
+        TerraformOutput(
+            self,
+            "database_ca_root_pem",
+            value=rds_root if rds_root else null,
+            description="The RDS root Aurora's certificate chains to: DATABASE_SSLROOTCERT, with DATABASE_SSLMODE "
+            "verify-full and the writer endpoint name",
         )
         TerraformOutput(self, "aurora_writer_endpoint", value=database.endpoint if database else null)
         TerraformOutput(self, "aurora_reader_endpoint", value=database.reader_endpoint if database else null)
@@ -579,6 +588,10 @@ class AwsGatewayStack(AwsStack):
             sidecars: list[ContainerSpec] | None = None,
             volumes: list[str] | None = None,
         ) -> FargateTask:
+            sidecars = list(sidecars or [])
+            volumes = list(volumes or [])
+            if rds_root is not None:
+                container, sidecars, volumes = with_rds_ca(container, sidecars, volumes, rds_root)
             return FargateTask(
                 self,
                 f"{family}-task",
@@ -594,8 +607,8 @@ class AwsGatewayStack(AwsStack):
                         *network.egress_routes,
                         *(written for item in secrets for written in item.written),
                     ],
-                    sidecars=sidecars or [],
-                    volumes=volumes or [],
+                    sidecars=sidecars,
+                    volumes=volumes,
                 ),
             )
 
@@ -618,7 +631,7 @@ class AwsGatewayStack(AwsStack):
                         "PGPORT": "5432",
                         "PGUSER": database.master_username,
                         "PGDATABASE": database.database_name,
-                        "PGSSLMODE": "require",
+                        **PSQL_VERIFY_FULL_ENV,
                         "BOOTSTRAP_SQL": _BOOTSTRAP_SQL.format(user=database.app_user, database=database.database_name),
                     },
                     # `:password::` picks the password field of the RDS-managed JSON secret, at AWSCURRENT.
