@@ -319,7 +319,13 @@ class AwsConnectionPoolConfig(StrictModel):
 
 
 class AwsDatabaseConfig(_AwsStoreSourceConfig):
-    engine_version: str = Field(default="16.6", pattern=r"^\d+\.\d+$", description="Aurora PostgreSQL version.")
+    # The major version only: with auto minor upgrades AWS moves the cluster to later minors, and the provider keeps a
+    # configured prefix of the running version as is (compareActualEngineVersion, internal/service/rds/verify.go in
+    # hashicorp/terraform-provider-aws); a pinned minor would read as a downgrade, which ModifyDBCluster refuses.
+    engine_version: str = Field(
+        default="16",
+        description="Aurora PostgreSQL major version (e.g. `16`); minors follow auto_minor_version_upgrade.",
+    )
     instance_class: str = Field(default="db.r6g.large", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
     readers: int = Field(default=1, ge=0, le=15, description="Reader instances next to the writer.")
     database_name: str = Field(default="litellm", pattern=r"^[a-z][a-z0-9_]{0,62}$")
@@ -330,6 +336,16 @@ class AwsDatabaseConfig(_AwsStoreSourceConfig):
     backup_retention_days: int = Field(default=14, ge=1, le=35)
     deletion_protection: bool = True
     connection_pool: AwsConnectionPoolConfig = Field(default_factory=AwsConnectionPoolConfig)
+
+    @model_validator(mode="after")
+    def _major_version_only(self) -> AwsDatabaseConfig:
+        if not re.fullmatch(r"\d+", self.engine_version):
+            raise ValueError(
+                f"engine_version: {self.engine_version!r}: pin the major version only (e.g. "
+                f"{self.engine_version.split('.')[0]!r}); AWS upgrades minors in place and a pinned minor would plan "
+                "a downgrade"
+            )
+        return self
 
     @model_validator(mode="after")
     def _distinct_users(self) -> AwsDatabaseConfig:
