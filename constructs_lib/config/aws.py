@@ -59,7 +59,16 @@ class AwsNetworkConfig(StrictModel):
     vpc_cidr: Cidr = "10.10.0.0/16"
     public_subnet_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.10.0.0/22", "10.10.4.0/22"])
     private_subnet_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.10.16.0/20", "10.10.32.0/20"])
-    nat_gateway_per_az: bool = Field(default=False, description="One NAT gateway per AZ instead of one shared.")
+    nat_gateway_per_az: bool | None = Field(
+        default=None,
+        description="One NAT gateway per AZ instead of one shared (losing the shared one's AZ cuts every AZ's "
+        "egress). Default: on in production, off elsewhere.",
+    )
+    vpc_endpoints: bool | None = Field(
+        default=None,
+        description="Private endpoints for Secrets Manager, ECR, CloudWatch Logs, KMS, STS (interface) and S3 "
+        "(gateway) in the created VPC, so tasks start without NAT. Default: on in production, off elsewhere.",
+    )
     flow_log_retention_days: LOG_RETENTION_DAYS = 365
     existing_vpc_id: VpcId | None = Field(
         default=None, description="Bring your own VPC (with its own NAT egress and flow logs) instead of creating one."

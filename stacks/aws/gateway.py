@@ -241,6 +241,7 @@ class AwsGatewayStack(AwsStack):
                 metrics_scrape_cidrs=metrics.scrape_cidrs,
                 tasks_in_public_subnets=aws.network.tasks_in_public_subnets,
                 load_balancer=aws.create_runtime,
+                production=production,
             ),
         )
 
