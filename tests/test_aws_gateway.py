@@ -462,14 +462,21 @@ def test_proxy_config_lives_in_s3_and_its_digest_rolls_the_services(stack, examp
         assert "download_file" in command and CONFIG_SHA_ENV in command and "exec uvicorn" in command
 
 
-# Stands in for boto3 in the container: "downloads" the object from a local file named by the test.
+# Stands in for boto3 in the container: "downloads" one version of the object from local files named by the test
+# (FAKE_S3_SOURCE, or FAKE_S3_DIR/<VersionId>). boto3's S3 download_file(Bucket, Key, Filename, ExtraArgs=None, ...)
+# takes the version as ExtraArgs["VersionId"] (boto3/s3/transfer.py, S3Transfer.ALLOWED_DOWNLOAD_ARGS).
 _FAKE_BOTO3 = textwrap.dedent(
     """
     import os, shutil
 
     class _S3:
-        def download_file(self, bucket, key, path):
-            shutil.copyfile(os.environ["FAKE_S3_SOURCE"], path)
+        def download_file(self, bucket, key, path, ExtraArgs=None):
+            version = (ExtraArgs or {}).get("VersionId")
+            if "FAKE_S3_DIR" in os.environ:
+                source = os.path.join(os.environ["FAKE_S3_DIR"], version or "latest")
+            else:
+                source = os.environ["FAKE_S3_SOURCE"]
+            shutil.copyfile(source, path)
 
     def client(service, region_name):
         assert service == "s3" and region_name
@@ -494,7 +501,14 @@ def test_the_digest_check_refuses_any_other_file_even_optimized(stack, tmp_path,
         "PYTHONOPTIMIZE": optimize,
         "AWS_REGION": "eu-west-1",
         "FAKE_S3_SOURCE": str(source),
-        **{name: environment[name] for name in ("LITELLM_PROXY_CONFIG_S3_BUCKET", "LITELLM_PROXY_CONFIG_S3_OBJECT")},
+        **{
+            name: environment[name]
+            for name in (
+                "LITELLM_PROXY_CONFIG_S3_BUCKET",
+                "LITELLM_PROXY_CONFIG_S3_OBJECT",
+                "LITELLM_PROXY_CONFIG_S3_VERSION",
+            )
+        },
         "CONFIG_FILE_PATH": str(tmp_path / "litellm" / "proxy_config.yaml"),
         CONFIG_SHA_ENV: environment[CONFIG_SHA_ENV],
     }

@@ -66,8 +66,10 @@ class ProxyConfig:
 
     @property
     def object_key(self) -> str:
-        """Content-addressed key: a changed config is a new object, so a rollback is a redeploy of the old key."""
-        return f"litellm/proxy_config.{self.sha256[:12]}.yaml"
+        """One key for every revision: a changed config is a new version of the same object (updated in place), so
+        the versions older task definitions pin stay readable for a rollback. A content-addressed key would be a
+        new object, and replacing it deletes the old one with every version (see stacks/aws/gateway.py)."""
+        return "litellm/proxy_config.yaml"
 
 
 def proxy_config_document(config: EnvironmentConfig, runtime: ProxyRuntime | None = None) -> dict[str, Any]:

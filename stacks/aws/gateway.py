@@ -83,13 +83,19 @@ PORTS = {"gateway": GATEWAY_PORT, "backend": BACKEND_PORT, "ui": UI_PORT}
 HEALTH = {"gateway": GATEWAY_HEALTH_PATH, "backend": BACKEND_HEALTH_PATH, "ui": UI_HEALTH_PATH}
 # Written at start by the task itself (Fargate's writable layer), read by LiteLLM; never shared between tasks.
 CONFIG_PATH = "/tmp/litellm/proxy_config.yaml"  # noqa: S108
-# Fetch the proxy config the task definition names, refuse it unless its SHA-256 is the one in the definition.
-# `sys.exit(<text>)` exits 1 with the text on stderr; an `assert` would vanish under PYTHONOPTIMIZE.
+# Fetch the proxy config version the task definition names, refuse it unless its SHA-256 is the one in the
+# definition. `sys.exit(<text>)` exits 1 with the text on stderr; an `assert` would vanish under PYTHONOPTIMIZE.
+# The version pin is what makes a rollback work: the object key never changes (an in-place update writes a new
+# version; the bucket expires noncurrent versions after its rollback window), so an older revision still fetches
+# exactly its own document. Replacing a content-addressed object instead deletes every version of the old key
+# (hashicorp/terraform-provider-aws internal/service/s3/object.go resourceObjectDelete: deleteAllObjectVersions
+# when version_id is set), and a circuit-breaker rollback then exits on NoSuchKey.
 FETCH_CONFIG_COMMAND = (
     'python -c "import hashlib, os, sys, boto3; e = os.environ; '
     "os.makedirs(os.path.dirname(e['CONFIG_FILE_PATH']), exist_ok=True); "
     "boto3.client('s3', region_name=e['AWS_REGION']).download_file("
-    "e['LITELLM_PROXY_CONFIG_S3_BUCKET'], e['LITELLM_PROXY_CONFIG_S3_OBJECT'], e['CONFIG_FILE_PATH']); "
+    "e['LITELLM_PROXY_CONFIG_S3_BUCKET'], e['LITELLM_PROXY_CONFIG_S3_OBJECT'], e['CONFIG_FILE_PATH'], "
+    "ExtraArgs={'VersionId': e['LITELLM_PROXY_CONFIG_S3_VERSION']}); "
     "digest = hashlib.sha256(open(e['CONFIG_FILE_PATH'], 'rb').read()).hexdigest(); "
     f"sys.exit(0 if digest == e['{CONFIG_SHA_ENV}'] else 'proxy config digest mismatch')\""
 )
@@ -429,7 +435,8 @@ class AwsGatewayStack(AwsStack):
             ),
             DataAwsIamPolicyDocumentStatement(
                 sid="UseGatewayBucketObjects",
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                # GetObjectVersion: the proxy config is fetched by the version its task definition pins.
+                actions=["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
                 resources=[f"{bucket.arn}/*"],
             ),
             DataAwsIamPolicyDocumentStatement(
@@ -517,6 +524,7 @@ class AwsGatewayStack(AwsStack):
             "CONFIG_FILE_PATH": CONFIG_PATH,
             "LITELLM_PROXY_CONFIG_S3_BUCKET": bucket.name,
             "LITELLM_PROXY_CONFIG_S3_OBJECT": config_object.key,
+            "LITELLM_PROXY_CONFIG_S3_VERSION": config_object.version_id,
             # A changed proxy config is a new task definition revision, so the services roll onto it.
             CONFIG_SHA_ENV: proxy_config.sha256,
         }
