@@ -251,6 +251,9 @@ class GatewayService(Construct):
                 )
             ],
             deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            # The apply returns only once the deployment is stable, so a crash-looping revision fails it (and the
+            # circuit breaker rolls the service back) instead of "succeeding" while tasks restart.
+            wait_for_steady_state=True,
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
             # LiteLLM connects to the database and Redis before it reports ready.

@@ -221,6 +221,13 @@ class AwsMigrationsConfig(StrictModel):
         default="public.ecr.aws/docker/library/postgres:16-alpine",
         description="psql image of the one-off task that creates the IAM-auth database user.",
     )
+    timeout_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=86400,
+        description="How long an apply waits for one one-off task before it fails (the task runs on; the next apply "
+        "waits for it instead of starting another).",
+    )
     auto_run: bool = Field(
         default=True,
         description="Run the tasks during apply with `aws ecs run-task` and wait (needs the AWS CLI on the runner); "

@@ -685,6 +685,7 @@ class AwsGatewayStack(AwsStack):
                     else {"database_url": database_url.value_from if database_url else ""},
                     depends_on=database.instances if database is not None else [],
                     assign_public_ip=public_tasks,
+                    timeout_seconds=aws.migrations.timeout_seconds,
                 ),
             )
 
