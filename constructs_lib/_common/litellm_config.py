@@ -76,9 +76,11 @@ def proxy_config_document(config: EnvironmentConfig, runtime: ProxyRuntime | Non
     """The config as a mapping, in LiteLLM's schema (`model_list`, `litellm_settings`, `router_settings`,
     `general_settings`)."""
     runtime = runtime or ProxyRuntime()
-    env_var_of_key = {key.name: key.env_var for key in config.provider_keys}
+    env_var_of_key = {key.name: key.env_var for key in config.provider_keys if key.ready}
     model_list = []
-    for model in config.models:
+    # A model whose key is still being added (version 0) is not routed: its secret holds no value yet, and the
+    # gateway must not reference a version that does not exist. Agents asking for it get LiteLLM's "no such model".
+    for model in (model for model in config.models if model.provider_key in env_var_of_key):
         params: dict[str, Any] = {
             "model": model.litellm_model,
             "api_key": env_reference(env_var_of_key[model.provider_key]),

@@ -122,12 +122,14 @@ class AlicloudGatewayStack(AlicloudStack):
             secret(
                 f"provider-{item.name}",
                 item.env_var,
-                item.version,
+                max(item.version, 1),  # the KMS secret's own placeholder version; 0 means "not referenced yet"
                 item.description or f"{item.name} API key; put in out of band",
             )
             for item in config.provider_keys
         ]
-        gateway_secrets = [master_key, db_password, redis_password, *provider_keys]
+        # A key being added (version 0) is created but read by nothing until its first value is in.
+        ready_keys = [secret for item, secret in zip(config.provider_keys, provider_keys, strict=True) if item.ready]
+        gateway_secrets = [master_key, db_password, redis_password, *ready_keys]
 
         release = GatewayRelease(
             self,

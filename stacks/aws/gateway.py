@@ -423,8 +423,10 @@ class AwsGatewayStack(AwsStack):
             for component in extra_secret_arns:
                 extra_secret_arns[component].setdefault("OTEL_HEADERS", otel.headers_secret_arn)
         store_secrets = [item for item in (redis_auth, database_url, redis_url) if item is not None]
+        # A key being added (version 0) is created but referenced by nothing until its first value is in.
+        ready_keys = [secret for item, secret in zip(config.provider_keys, provider_keys, strict=True) if item.ready]
         readers = {
-            "gateway": [master_key, salt_key, *store_secrets, *provider_keys],
+            "gateway": [master_key, salt_key, *store_secrets, *ready_keys],
             "backend": [master_key, salt_key, *store_secrets, ui_password],
             "migrations": [database_url] if database_url is not None else [],
         }

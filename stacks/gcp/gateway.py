@@ -284,8 +284,10 @@ class GcpGatewayStack(GcpStack):
 
         # Per-secret grants: each identity reads exactly the secrets its container references.
         ca_secrets = [redis_ca] if redis_ca else []
+        # A key being added (version 0) is created but referenced by nothing until its first value is in.
+        ready_keys = [secret for key, secret in zip(config.provider_keys, provider_keys, strict=True) if key.ready]
         readers = {
-            "gateway": [master_key, *db_secrets, *redis_secrets, *ca_secrets, *provider_keys],
+            "gateway": [master_key, *db_secrets, *redis_secrets, *ca_secrets, *ready_keys],
             "backend": [master_key, *db_secrets, *redis_secrets, *ca_secrets],
         }
         if has_db:
