@@ -189,7 +189,18 @@ def test_bring_your_own_network_creates_no_vpc(tmp_path):
 
 def test_latest_secret_pin_and_rotation_versions(tmp_path):
     stack = _synth(
-        _load(tmp_path, {"secrets": {"version_pin": "latest", "master_key_version": 3, "database_password_version": 2}})
+        # A master-key rotation needs the salt key read first (tests/test_gcp_salt_key.py).
+        _load(
+            tmp_path,
+            {
+                "secrets": {
+                    "version_pin": "latest",
+                    "master_key_version": 3,
+                    "database_password_version": 2,
+                    "salt_key_version": 1,
+                }
+            },
+        )
     )
     resources = stack["resource"]
     for body in resources["google_cloud_run_v2_service"].values():

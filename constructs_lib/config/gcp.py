@@ -317,6 +317,32 @@ class GcpSecretsConfig(StrictModel):
     )
     master_key_version: int = Field(default=1, ge=1, description="Bump to generate and store a new master key.")
     database_password_version: int = Field(default=1, ge=1, description="Bump to rotate the DB password.")
+    # LiteLLM encrypts the credentials it stores in the database with LITELLM_SALT_KEY, or with the master key when
+    # that is unset (litellm/proxy/common_utils/encrypt_decrypt_utils.py:32-40, get_salt_key).
+    salt_key: Literal["generated", "out_of_band"] = Field(
+        default="out_of_band",
+        description="LITELLM_SALT_KEY: `generated` (a new environment: a random key, write-only) or `out_of_band` "
+        "(an environment that already stored credentials: its first version must be the current master key, "
+        "copied in by the README runbook). Never change it once set: stored credentials need the same key.",
+    )
+    salt_key_version: int = Field(
+        default=0,
+        ge=0,
+        description="Salt-key version the services read; 0: not read yet (LiteLLM falls back to the master key). "
+        "`generated` writes this version; `out_of_band` needs it put in first.",
+    )
+
+    @model_validator(mode="after")
+    def _salt_key_before_a_master_key_rotation(self) -> GcpSecretsConfig:
+        if self.salt_key == "generated" and self.salt_key_version < 1:
+            raise ValueError("salt_key_version: a generated salt key starts at version 1")
+        if self.master_key_version > 1 and self.salt_key_version < 1:
+            raise ValueError(
+                "master_key_version: rotating the master key while LITELLM_SALT_KEY is unset makes every credential "
+                "LiteLLM stored (encrypted with the master key) unreadable; first copy the current master key into "
+                "the salt-key secret and set salt_key_version: 1 (README, 'Salt key'), then rotate"
+            )
+        return self
 
 
 # The gateway container's port, and the health port of the Managed Prometheus collector sidecar.
