@@ -132,7 +132,17 @@ def test_no_public_principal_anywhere(stack):
         if "_iam_" in kind:
             for name, body in items.items():
                 members = [body.get("member"), *body.get("members", [])]
-                assert all(m is None or m.startswith("serviceAccount:${google_service_account.") for m in members), name
+                # The stack's own service accounts, or Google's service agents of this project (Cloud Run's, which
+                # pulls images from the Artifact Registry mirror).
+                assert all(
+                    m is None
+                    or m.startswith("serviceAccount:${google_service_account.")
+                    or re.fullmatch(
+                        r"serviceAccount:service-\$\{data\.google_project\.[^}]+\.number\}@[a-z-]+\.iam\.gserviceaccount\.com",
+                        m,
+                    )
+                    for m in members
+                ), name
 
 
 def test_no_project_level_grant_at_all(stack):

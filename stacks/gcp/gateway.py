@@ -35,6 +35,7 @@ from constructs_lib.gcp.cloud_run import (
     Sidecar,
 )
 from constructs_lib.gcp.database import GatewayDatabase, GatewayDatabaseProps
+from constructs_lib.gcp.image_mirror import image_mirror
 from constructs_lib.gcp.load_balancer import GatewayLoadBalancer, GatewayLoadBalancerProps
 from constructs_lib.gcp.metrics import GatewayMetrics, GatewayMetricsProps
 from constructs_lib.gcp.migrations import MigrationsJob, MigrationsJobProps
@@ -439,6 +440,17 @@ class GcpGatewayStack(GcpStack):
         naming, production = context.naming, context.config.production
         has_db = gcp.database.source != "none"
         run_apis = apis.of("run.googleapis.com")
+        # The remote repository image_registry points at (when it is one of this project) and the Cloud Run service
+        # agent's read on it: no revision or job is created before its images can be pulled.
+        mirror = image_mirror(
+            self,
+            "image-mirror",
+            gcp.image_registry,
+            self.project,
+            gcp.image_upstream,
+            depends_on=apis.of("artifactregistry.googleapis.com"),
+        )
+        run_apis = [*run_apis, *(mirror.ready if mirror else [])]
         services_wait_for: list[ITerraformDependable] = []
         migration_command: str | None = None
         if has_db:
