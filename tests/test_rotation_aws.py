@@ -77,7 +77,9 @@ def test_generated_secret_bump_writes_a_new_version_and_rolls_its_readers(dev, b
     at apply and exactly the task definitions that reference it get a new revision. By id, not by the `v<n>` label,
     because replacing the old version resource removes its label (resourceSecretVersionDelete), and a rollback to the
     previous revision would no longer start."""
-    after = _stack_json("aws", "gateway", _aws_secrets(dev, **{field: 2}))
+    # A Redis token bump is the first of the two rotation applies (tests/test_aws_redis_auth_rotation.py).
+    extra = {"redis_auth_rotation": "rotating"} if field == "redis_auth_version" else {}
+    after = _stack_json("aws", "gateway", _aws_secrets(dev, **{field: 2}, **extra))
     changed = _changed(before, after)
     written = [name for kind, name in changed if kind == "aws_secretsmanager_secret_version"]
     assert len(written) == 1
@@ -96,7 +98,7 @@ def test_generated_secret_bump_writes_a_new_version_and_rolls_its_readers(dev, b
     expected_kinds = {"aws_secretsmanager_secret_version"}
     if field == "redis_auth_version":
         # A new token: ElastiCache takes it with the ROTATE strategy (old and new valid while services roll).
-        expected_kinds.add("random_password")
+        expected_kinds |= {"random_password", "aws_elasticache_replication_group"}
         (token,) = after["resource"]["random_password"].values()
         assert token["keepers"] == {"version": "2"}
         (redis,) = after["resource"]["aws_elasticache_replication_group"].values()

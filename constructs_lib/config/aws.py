@@ -398,6 +398,11 @@ class AwsSecretsConfig(StrictModel):
     master_key_version: int = Field(default=1, ge=1, description="Bump to generate and store a new master key.")
     ui_password_version: int = Field(default=1, ge=1, description="Bump to generate a new UI admin password.")
     redis_auth_version: int = Field(default=1, ge=1, description="Bump to rotate the Redis AUTH token.")
+    redis_auth_rotation: Literal["rotating", "done"] = Field(
+        default="done",
+        description="Two applies per Redis AUTH rotation (README): bump redis_auth_version with `rotating` (the new "
+        "token is added, the old one stays valid while the services roll), then `done` (only the new token is valid).",
+    )
 
 
 class AwsOtelConfig(StrictModel):

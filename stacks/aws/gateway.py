@@ -369,6 +369,7 @@ class AwsGatewayStack(AwsStack):
                     security_group_id=network.cache.id,
                     kms_key_arn=key.arn,
                     auth_token=redis_token.result,
+                    auth_rotation=versions.redis_auth_rotation,
                     production=production,
                     log_retention_days=aws.log_retention_days,
                 ),
