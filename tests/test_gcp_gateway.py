@@ -93,7 +93,10 @@ def test_every_backend_service_is_external_managed_and_logged(stack):
 
 
 def test_cloud_armor_bans_by_client_ip(stack):
-    _, policy = only(stack, "google_compute_security_policy")
+    # The rate-limit policy (the admin allowlist policy is tests/test_gcp_admin_private.py's).
+    (policy,) = [
+        body for name, body in resources(stack, "google_compute_security_policy").items() if "admin-armor" not in name
+    ]
     ban = [rule for rule in policy["rule"] if rule["action"] == "rate_based_ban"]
     assert len(ban) == 1 and ban[0]["rate_limit_options"]["enforce_on_key"] == "IP"
     assert ban[0]["rate_limit_options"]["exceed_action"] == "deny(429)"

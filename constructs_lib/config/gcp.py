@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from constructs_lib.config.base import Cidr, Hostname, StrictModel, check_sidecar_ports_and_database, cidrs_overlap
+from constructs_lib.config.base import (
+    Cidr,
+    Hostname,
+    SourceCidr,
+    StrictModel,
+    check_sidecar_ports_and_database,
+    cidrs_overlap,
+)
 from constructs_lib.config.components import (  # noqa: F401
     IMAGE_COMPONENTS,
     IMAGE_PATTERN,
@@ -198,6 +205,12 @@ class GcpLoadBalancerConfig(StrictModel):
     )
     log_sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     armor: GcpArmorConfig = Field(default_factory=GcpArmorConfig)
+    admin_ingress_cidrs: list[SourceCidr] = Field(
+        default_factory=list,
+        description="Who may reach the management API and the UI through the load balancer (Cloud Armor allowlist "
+        "on their backends; everything else gets 403). Empty (default): nobody; the data plane (/v1/..., /chat/...) "
+        "is not affected.",
+    )
 
     @model_validator(mode="after")
     def _unique_domains(self) -> GcpLoadBalancerConfig:
