@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.aws.migrations import _RUN
+from tests.test_cli_standins import calls as recorded_calls
+from tests.test_cli_standins import run_step
 
 # Answers as the AWS CLI prints with `--output text`: a scalar on its own line, a list's items tab-separated on one
 # line, null as `None`. Task states come from FAKE_STATUSES (one per describe-tasks lastStatus call, then STOPPED).
@@ -172,3 +174,24 @@ def test_services_fail_the_apply_unless_their_deployment_becomes_stable(synthesi
     services = synthesized["aws-dev"]["resource"]["aws_ecs_service"].values()
     assert services and all(body["wait_for_steady_state"] is True for body in services)
     assert all(body["deployment_circuit_breaker"] == {"enable": True, "rollback": True} for body in services)
+
+
+# The same script against the offline harness's stand-in `aws` (the real AWS CLI's parser and `--output text`
+# rendering of the JMESPath queries, a stand-in ECS checked against the service model): the queries parse and print
+# what the script reads.
+def test_the_script_runs_against_the_real_cli_front_end(tmp_path):
+    result = run_step(tmp_path, _RUN, ENVIRONMENT, None)
+    assert result.returncode == 0, result.stderr
+    operations = [call["argv"][:2] for call in recorded_calls(tmp_path)]
+    assert operations[:2] == [["ecs", "list-tasks"], ["ecs", "run-task"]]
+    assert "migrations: done" in result.stdout
+
+
+def test_run_tasks_failures_are_printed_through_the_real_cli_front_end(tmp_path):
+    result = run_step(tmp_path, _RUN, ENVIRONMENT, {"aws ecs run-task": 1})
+    assert result.returncode == 1
+    assert (
+        "the task did not start: arn:aws:ecs:us-east-1:111111111111:task-definition/acme-dev-migrations:7: "
+        in result.stderr
+    )
+    assert "RESOURCE:MEMORY" in result.stderr
