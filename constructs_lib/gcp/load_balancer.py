@@ -210,10 +210,7 @@ class GatewayLoadBalancer(Construct):
                 priority=ADMIN_ALLOW_PRIORITY + index,
                 action="allow",
                 description="Admin networks",
-                match=ComputeSecurityPolicyRuleMatch(
-                    versioned_expr="SRC_IPS_V1",
-                    config=ComputeSecurityPolicyRuleMatchConfig(src_ip_ranges=list(cidrs[start : start + 10])),
-                ),
+                match=_from_ranges(cidrs[start : start + 10]),
             )
             for index, start in enumerate(range(0, len(cidrs), 10))
         ]
@@ -229,17 +226,13 @@ class GatewayLoadBalancer(Construct):
                     priority=_DEFAULT_RULE_PRIORITY,
                     action="deny(403)",
                     description="Default rule: not an admin network",
-                    match=ComputeSecurityPolicyRuleMatch(
-                        versioned_expr="SRC_IPS_V1", config=ComputeSecurityPolicyRuleMatchConfig(src_ip_ranges=["*"])
-                    ),
+                    match=_from_ranges(["*"]),
                 ),
             ],
         )
 
     def _armor(self, naming: Naming, armor: GcpArmorConfig) -> ComputeSecurityPolicy:
-        everyone = ComputeSecurityPolicyRuleMatch(
-            versioned_expr="SRC_IPS_V1", config=ComputeSecurityPolicyRuleMatchConfig(src_ip_ranges=["*"])
-        )
+        everyone = _from_ranges(["*"])
         return ComputeSecurityPolicy(
             self,
             "armor",
@@ -270,3 +263,10 @@ class GatewayLoadBalancer(Construct):
                 ),
             ],
         )
+
+
+def _from_ranges(ranges: Sequence[str]) -> ComputeSecurityPolicyRuleMatch:
+    """A rule match on source IP ranges (`*`: everyone)."""
+    return ComputeSecurityPolicyRuleMatch(
+        versioned_expr="SRC_IPS_V1", config=ComputeSecurityPolicyRuleMatchConfig(src_ip_ranges=list(ranges))
+    )
