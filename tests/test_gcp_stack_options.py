@@ -54,7 +54,7 @@ def _synth(config: EnvironmentConfig) -> dict:
         (
             {"components": {"gateway": {"image": "ghcr.io/berriai/litellm-gateway:v1.86.0"}}},
             "clouds.gcp.components.gateway.image",
-            "remote repository in front of clouds.gcp.image_upstream",
+            "remote repository in front of ghcr.io",
         ),
         ({"image_registry": "ghcr.io/berriai"}, "clouds.gcp.image_registry", "Artifact Registry remote repository"),
         (

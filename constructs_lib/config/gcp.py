@@ -30,7 +30,7 @@ _CLOUD_RUN_REGISTRIES = re.compile(r"^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.
 _MIRROR_HINT = (
     "Cloud Run pulls only from Artifact Registry, gcr.io or docker.io and rejects ghcr.io images; set "
     "clouds.gcp.image_registry to `<region>-docker.pkg.dev/<project>/<repo>/berriai`: the stack creates that "
-    "Artifact Registry remote repository in front of clouds.gcp.image_upstream (ghcr.io) and lets Cloud Run read it"
+    "Artifact Registry remote repository in front of ghcr.io and lets Cloud Run read it"
 )
 # Cloud Run CPU limits (whole vCPUs) and the memory range each allows, in MiB.
 _MEMORY_RANGE_BY_CPU: dict[str, tuple[int, int]] = {
@@ -466,12 +466,6 @@ class GcpConfig(StrictModel):
         "repository in front of ghcr.io: `<region>-docker.pkg.dev/<project>/<repo>/berriai`.",
     )
     image_tag: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-    image_upstream: str = Field(
-        default="https://ghcr.io",
-        pattern=r"^https://\S+$",
-        description="Upstream of the Artifact Registry remote repository the stack creates when image_registry is "
-        "`<region>-docker.pkg.dev/<this project>/<repo>/...`.",
-    )
     components: GcpComponentsConfig = Field(default_factory=GcpComponentsConfig)
     migrations: GcpMigrationsConfig = Field(default_factory=GcpMigrationsConfig)
     load_balancer: GcpLoadBalancerConfig = Field(default_factory=GcpLoadBalancerConfig)

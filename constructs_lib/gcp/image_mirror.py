@@ -1,7 +1,7 @@
 """The Artifact Registry remote repository `clouds.gcp.image_registry` points at, and the Cloud Run service agent's
 read on it: Cloud Run pulls only from Artifact Registry, gcr.io or docker.io, so ghcr.io images come through it.
 
-    mirror = image_mirror(self, "image-mirror", gcp.image_registry, gcp.project, upstream, depends_on=...)
+    mirror = image_mirror(self, "image-mirror", gcp.image_registry, gcp.project, depends_on=...)
     GatewayService(..., depends_on=[*mirror.ready])   # None when image_registry is not a repo of this project
 
 A remote repository (`mode = REMOTE_REPOSITORY`, a `custom_repository` upstream: google provider v6.50.0
@@ -29,6 +29,8 @@ from cdktf_cdktf_provider_google.artifact_registry_repository_iam_member import 
 from cdktf_cdktf_provider_google.data_google_project import DataGoogleProject
 from constructs import Construct
 
+# Where the LiteLLM images are published (ghcr.io/berriai/litellm-<component>).
+UPSTREAM = "https://ghcr.io"
 _REPOSITORY = re.compile(
     r"^(?P<location>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[a-z][a-z0-9-]+)/(?P<repo>[a-z0-9-]+)"
 )
@@ -50,7 +52,6 @@ def image_mirror(
     construct_id: str,
     image_registry: str | None,
     project: str,
-    upstream: str,
     depends_on: Sequence[ITerraformDependable] = (),
 ) -> ImageMirror | None:
     """The repository and grant, when `image_registry` names an Artifact Registry repository of `project`."""
@@ -65,12 +66,12 @@ def image_mirror(
         location=match["location"],
         format="DOCKER",
         mode="REMOTE_REPOSITORY",
-        description=f"Pull-through cache of {upstream} for the LiteLLM images",
+        description=f"Pull-through cache of {UPSTREAM} for the LiteLLM images",
         remote_repository_config=ArtifactRegistryRepositoryRemoteRepositoryConfig(
-            description=upstream,
+            description=UPSTREAM,
             docker_repository=ArtifactRegistryRepositoryRemoteRepositoryConfigDockerRepository(
                 custom_repository=ArtifactRegistryRepositoryRemoteRepositoryConfigDockerRepositoryCustomRepository(
-                    uri=upstream
+                    uri=UPSTREAM
                 )
             ),
         ),

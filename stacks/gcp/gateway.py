@@ -447,7 +447,6 @@ class GcpGatewayStack(GcpStack):
             "image-mirror",
             gcp.image_registry,
             self.project,
-            gcp.image_upstream,
             depends_on=apis.of("artifactregistry.googleapis.com"),
         )
         run_apis = [*run_apis, *(mirror.ready if mirror else [])]
