@@ -68,17 +68,21 @@ class ProxyConfig:
 
     @property
     def object_key(self) -> str:
-        """Content-addressed key: a changed config is a new object, so a rollback is a redeploy of the old key."""
-        return f"litellm/proxy_config.{self.sha256[:12]}.yaml"
+        """One key for every revision: a changed config is a new version of the same object (updated in place), so
+        the versions older task definitions pin stay readable for a rollback. A content-addressed key would be a
+        new object, and replacing it deletes the old one with every version (see stacks/aws/gateway.py)."""
+        return "litellm/proxy_config.yaml"
 
 
 def proxy_config_document(config: EnvironmentConfig, runtime: ProxyRuntime | None = None) -> dict[str, Any]:
     """The config as a mapping, in LiteLLM's schema (`model_list`, `litellm_settings`, `router_settings`,
     `general_settings`)."""
     runtime = runtime or ProxyRuntime()
-    env_var_of_key = {key.name: key.env_var for key in config.provider_keys}
+    env_var_of_key = {key.name: key.env_var for key in config.provider_keys if key.ready}
     model_list = []
-    for model in config.models:
+    # A model whose key is still being added (version 0) is not routed: its secret holds no value yet, and the
+    # gateway must not reference a version that does not exist. Agents asking for it get LiteLLM's "no such model".
+    for model in (model for model in config.models if model.provider_key in env_var_of_key):
         params: dict[str, Any] = {
             "model": model.litellm_model,
             "api_key": env_reference(env_var_of_key[model.provider_key]),

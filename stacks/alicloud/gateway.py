@@ -149,13 +149,16 @@ class AlicloudGatewayStack(AlicloudStack):
             ExternalSecret(
                 name=naming.name(f"provider-{item.name}"),
                 env_var=item.env_var,
-                version=item.version,
+                # 0: the key is being added; its secret is read by nothing yet (ready_keys below).
+                version=max(item.version, 1),
                 region=region,
                 account_id=account.id,
             )
             for item in config.provider_keys
         ]
-        gateway_secrets = [master_key, db_password, redis_password, *provider_keys]
+        # A key being added (version 0) is created but read by nothing until its first value is in.
+        ready_keys = [secret for item, secret in zip(config.provider_keys, provider_keys, strict=True) if item.ready]
+        gateway_secrets = [master_key, db_password, redis_password, *ready_keys]
 
         release = GatewayRelease(
             self,
