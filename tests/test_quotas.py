@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import cdktf
 import pytest
@@ -214,150 +212,123 @@ def test_master_key_is_an_input_variable_never_a_value(quotas_json):
         assert stack["variable"]["litellm_api_key"]["sensitive"] is True
 
 
-# --- the registration script, against a fake LiteLLM management API on loopback ---------------------------
+# --- the registration script, against the real LiteLLM proxy (tools/litellm_live) ---------------------------
 
 
-class _FakeLiteLLM(BaseHTTPRequestHandler):
-    calls: list[tuple[str, dict, str]] = []
-    known_aliases: set[str] = set()
-
-    def do_GET(self):
-        url = urlsplit(self.path)
-        query = parse_qs(url.query)
-        type(self).calls.append((url.path, query, self.headers["Authorization"]))
-        assert url.path == "/key/list" and query["return_full_object"] == ["true"]
-        # Like LiteLLM, the alias filter matches loosely: the script must pick the exact alias.
-        wanted = query["key_alias"][0]
-        keys = [{"token": f"hash-of-{alias}", "key_alias": alias} for alias in sorted(self.known_aliases)]
-        self._reply(200, {"keys": [key for key in keys if wanted in key["key_alias"]]})
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).calls.append((self.path, body, self.headers["Authorization"]))
-        if self.path == "/key/delete":
-            alias = body["key_aliases"][0]
-            if alias not in self.known_aliases:
-                return self._reply(404, {"error": {"message": f"Key not found: {alias}"}})
-            self.known_aliases.discard(alias)
-        elif self.path == "/key/generate":
-            if body["team_id"] == "team-rejected":
-                return self._reply(400, {"error": {"message": f"bad team for key {body['key']}"}})
-            self.known_aliases.add(body["key_alias"])
-        self._reply(200, {"ok": True})
-
-    def _reply(self, status: int, payload: dict) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+def _script(action: str, live, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        "PATH": os.environ["PATH"],
+        "LITELLM_API_BASE": live.base_url,
+        "LITELLM_API_KEY": live.master_key,
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), action], env=environment, capture_output=True, text=True, timeout=120
+    )
 
 
-@pytest.fixture
-def fake_gateway():
-    _FakeLiteLLM.calls, _FakeLiteLLM.known_aliases = [], set()
-    server = HTTPServer(("127.0.0.1", 0), _FakeLiteLLM)
-    # shutdown() waits for serve_forever's next poll: the default 0.5 s interval added that much to every test
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+def _team(live, alias: str, **fields) -> str:
+    reply = live.call("POST", "/team/new", {"team_alias": alias, "models": ["gpt-4o", "qwen-max"], **fields})
+    assert reply.status == 200, reply.text
+    return reply.body["team_id"]
 
 
-def _script(action: str, base: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {"PATH": os.environ["PATH"], "LITELLM_API_BASE": base, "LITELLM_API_KEY": "master-test", **env}
-    return subprocess.run([sys.executable, str(SCRIPT), action], env=environment, capture_output=True, text=True)
+def _keys(live, alias: str) -> list[dict]:
+    """The keys LiteLLM holds under exactly this alias (`/key/list` matches aliases loosely)."""
+    reply = live.call("GET", f"/key/list?key_alias={alias}&return_full_object=true")
+    assert reply.status == 200, reply.text
+    return [key for key in reply.body["keys"] if key["key_alias"] == alias]
+
+
+def _new_key() -> str:
+    return "sk-" + secrets.token_hex(24)
 
 
 MODEL_LIMITS = {
     "model_rpm_limit": {"gpt-4o": 30},
     "model_tpm_limit": {},
-    "model_max_budget": {"gpt-4o": {"budget_limit": 300.0, "time_period": "1d"}},
+    "model_max_budget": {},
 }
 
 
-def test_registration_registers_the_callers_key_under_the_team(fake_gateway):
-    key = "sk-" + "a1" * 24
+def test_registration_registers_the_callers_key_under_the_team(litellm_live):
+    key, team = _new_key(), _team(litellm_live, "t-register")
     result = _script(
         "register",
-        fake_gateway,
+        litellm_live,
         AGENT_KEY=key,
-        KEY_ALIAS="dev-code",
-        TEAM_ID="team-1",
-        MODELS='["gpt-4o"]',
-        METADATA='{"agent": "code"}',
+        KEY_ALIAS="t-register",
+        TEAM_ID=team,
         MODEL_LIMITS=json.dumps(MODEL_LIMITS),
     )
+    # LiteLLM answers /key/delete for an unknown alias with HTTP 404 {'error': 'No keys found'}
+    # (litellm/proxy/management_endpoints/key_management_endpoints.py:5046): a first registration must pass it.
     assert result.returncode == 0, result.stderr
-    paths = [call[0] for call in _FakeLiteLLM.calls]
-    assert paths == ["/key/delete", "/key/generate"]
-    _, body, auth = _FakeLiteLLM.calls[1]
-    assert body == {
-        "key": key,
-        "key_alias": "dev-code",
-        "team_id": "team-1",
-        "models": ["gpt-4o"],
-        "metadata": {"agent": "code"},
-        **MODEL_LIMITS,
-    }
-    assert auth == "Bearer master-test"
+    (registered,) = _keys(litellm_live, "t-register")
+    # LiteLLM keeps per-model rate limits in the key's metadata (key_management_endpoints.py, prepare_metadata_fields)
+    assert registered["team_id"] == team and registered["metadata"]["model_rpm_limit"] == {"gpt-4o": 30}
+    assert litellm_live.chat(key, "gpt-4o").status == 200
     assert key not in result.stdout + result.stderr
 
 
-def test_rotation_revokes_the_old_key_then_registers_the_new(fake_gateway):
-    for suffix in ("1", "2"):
-        assert (
-            _script(
-                "register", fake_gateway, AGENT_KEY="sk-" + suffix * 40, KEY_ALIAS="dev-research", TEAM_ID="team-9"
-            ).returncode
-            == 0
-        )
-    deletes = [body for path, body, _ in _FakeLiteLLM.calls if path == "/key/delete"]
-    assert deletes == [{"key_aliases": ["dev-research"]}] * 2
-    assert _FakeLiteLLM.known_aliases == {"dev-research"}
+def test_registering_again_replaces_the_key_under_the_alias(litellm_live):
+    team = _team(litellm_live, "t-again")
+    first, second = _new_key(), _new_key()
+    for key in (first, second):
+        result = _script("register", litellm_live, AGENT_KEY=key, KEY_ALIAS="t-again", TEAM_ID=team)
+        assert result.returncode == 0, result.stderr
+    assert len(_keys(litellm_live, "t-again")) == 1
+    assert litellm_live.chat(second, "gpt-4o").status == 200
+    assert litellm_live.chat(first, "gpt-4o").status == 401
 
 
-def test_revoke_is_idempotent(fake_gateway):
-    assert _script("revoke", fake_gateway, KEY_ALIAS="dev-gone").returncode == 0
-
-
-def test_errors_never_print_the_key(fake_gateway):
-    key = "sk-" + "secretmaterial" * 3
-    result = _script("register", fake_gateway, AGENT_KEY=key, KEY_ALIAS="dev-x", TEAM_ID="team-rejected")
-    assert result.returncode == 1
-    assert "HTTP 400" in result.stderr and "sk-<redacted>" in result.stderr
-    assert key not in result.stderr + result.stdout
-
-
-def test_registration_refuses_a_key_that_is_not_a_virtual_key(fake_gateway):
-    result = _script("register", fake_gateway, AGENT_KEY="plain", KEY_ALIAS="dev-x", TEAM_ID="t")
-    assert result.returncode == 1 and "must start with 'sk-'" in result.stderr
-    assert _FakeLiteLLM.calls == []
-
-
-def test_limits_update_the_one_key_holding_the_exact_alias(fake_gateway):
-    _FakeLiteLLM.known_aliases = {"dev-code", "dev-code-old"}
-    result = _script("limits", fake_gateway, KEY_ALIAS="dev-code", MODEL_LIMITS=json.dumps(MODEL_LIMITS))
+def test_revoke_is_idempotent(litellm_live):
+    result = _script("revoke", litellm_live, KEY_ALIAS="t-never-registered")
     assert result.returncode == 0, result.stderr
-    (lookup, update) = _FakeLiteLLM.calls
-    assert lookup[0] == "/key/list" and lookup[1]["key_alias"] == ["dev-code"]
-    assert update[0] == "/key/update" and update[1] == {"key": "hash-of-dev-code", **MODEL_LIMITS}
-    assert _FakeLiteLLM.known_aliases == {"dev-code", "dev-code-old"}, "an update never revokes or re-issues"
 
 
-def test_limits_refuse_an_alias_that_holds_no_key(fake_gateway):
-    result = _script("limits", fake_gateway, KEY_ALIAS="dev-gone", MODEL_LIMITS="{}")
-    assert result.returncode == 1 and "exactly one key with alias 'dev-gone', found 0" in result.stderr
-    assert [call[0] for call in _FakeLiteLLM.calls] == ["/key/list"]
+def test_errors_never_print_the_key(litellm_live):
+    key = _new_key()
+    # Refused by LiteLLM without an enterprise licence (validate_model_max_budget): an error reply to print.
+    budget = {**MODEL_LIMITS, "model_max_budget": {"gpt-4o": {"budget_limit": 1.0, "time_period": "1d"}}}
+    result = _script(
+        "register",
+        litellm_live,
+        AGENT_KEY=key,
+        KEY_ALIAS="t-refused",
+        TEAM_ID=_team(litellm_live, "t-refused"),
+        MODEL_LIMITS=json.dumps(budget),
+    )
+    assert result.returncode == 1, result.stdout
+    assert "HTTP 500" in result.stderr and "enterprise license" in result.stderr
+    assert key not in result.stderr + result.stdout
+    assert _keys(litellm_live, "t-refused") == []
 
 
-def test_limits_refuse_unknown_limit_fields(fake_gateway):
-    result = _script("limits", fake_gateway, KEY_ALIAS="dev-code", MODEL_LIMITS='{"model_rpm": {}}')
+def test_registration_refuses_a_key_that_is_not_a_virtual_key(litellm_live):
+    result = _script("register", litellm_live, AGENT_KEY="plain", KEY_ALIAS="t-plain", TEAM_ID="t")
+    assert result.returncode == 1 and "must start with 'sk-'" in result.stderr
+    assert _keys(litellm_live, "t-plain") == []
+
+
+def test_limits_update_the_one_key_holding_the_exact_alias(litellm_live):
+    team = _team(litellm_live, "t-limits")
+    for alias in ("t-limits", "t-limits-old"):
+        assert _script("register", litellm_live, AGENT_KEY=_new_key(), KEY_ALIAS=alias, TEAM_ID=team).returncode == 0
+    result = _script("limits", litellm_live, KEY_ALIAS="t-limits", MODEL_LIMITS=json.dumps(MODEL_LIMITS))
+    assert result.returncode == 0, result.stderr
+    assert _keys(litellm_live, "t-limits")[0]["metadata"]["model_rpm_limit"] == {"gpt-4o": 30}
+    assert "model_rpm_limit" not in _keys(litellm_live, "t-limits-old")[0]["metadata"], "only the exact alias"
+
+
+def test_limits_refuse_an_alias_that_holds_no_key(litellm_live):
+    result = _script("limits", litellm_live, KEY_ALIAS="t-gone", MODEL_LIMITS="{}")
+    assert result.returncode == 1 and "exactly one key with alias 't-gone', found 0" in result.stderr
+
+
+def test_limits_refuse_unknown_limit_fields(litellm_live):
+    result = _script("limits", litellm_live, KEY_ALIAS="t-any", MODEL_LIMITS='{"model_rpm": {}}')
     assert result.returncode == 1 and "unknown fields ['model_rpm']" in result.stderr
-    assert _FakeLiteLLM.calls == []
 
 
 def _agent_data(stack: dict, agent: str, resource: str) -> dict:
