@@ -8,6 +8,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cdktf
@@ -51,8 +52,9 @@ def test_one_team_registration_secret_and_identity_per_agent(cloud, quotas_json,
     stack = quotas_json[cloud]["resource"]
     agents = sorted(agent.name for agent in dev_config.agents)
     assert sorted(team["team_alias"] for team in stack["litellm_team"].values()) == [f"dev-{a}" for a in agents]
-    registrations = [data for data in stack["terraform_data"].values() if "input" in data]
-    assert sorted(data["input"]["alias"] for data in registrations) == [f"dev-{a}" for a in agents]
+    registrations = [data for data in stack["terraform_data"].values() if "alias" in data.get("input", {})]
+    # One alias per key version, so a rotation's old and new keys can coexist during the overlap.
+    assert sorted(data["input"]["alias"] for data in registrations) == [f"dev-{a}-v1" for a in agents]
     assert len(stack["terraform_data"]) == 2 * len(agents), "a registration and a model-limits update per agent"
     secret_type, identity_type = {
         "aws": ("aws_secretsmanager_secret", "aws_iam_role"),
@@ -112,15 +114,17 @@ def test_removing_an_agent_removes_its_key_secret_and_identity(cloud, dev_config
     remaining = [agent for agent in dev_config.agents if agent.name != "support"]
     after = json.dumps(_quotas_stack(cloud, dev_config.model_copy(update={"agents": remaining})))
     assert "support" not in after.replace("support-ops@acme.example", "")
-    # What makes the removal effective: the registration revokes the key by alias when destroyed.
+    # What makes the removal effective is the team's deletion (LiteLLM deletes a team's keys with it, shown
+    # against the real proxy in test_litellm_team_standin.py), not the registration's destroy-time step: deleting
+    # the agent's block drops its provisioners with it. That step only retires a rotated-out key.
     registration = next(
         body
         for body in quotas_json[cloud]["resource"]["terraform_data"].values()
-        if body.get("input", {}).get("alias") == "dev-support"
+        if body.get("input", {}).get("alias") == "dev-support-v1"
     )
-    revoke = registration["provisioner"][1]["local-exec"]
-    assert revoke["when"] == "destroy" and revoke["command"].endswith(" revoke")
-    assert revoke["environment"]["KEY_ALIAS"] == "${self.input.alias}"
+    retire = registration["provisioner"][1]["local-exec"]
+    assert retire["when"] == "destroy" and retire["command"].endswith(" retire")
+    assert registration["triggers_replace"]["team_id"].startswith("${litellm_team.")
 
 
 def test_aws_agent_role_reads_only_its_own_secret(quotas_json):
@@ -202,7 +206,8 @@ def test_key_version_bump_rotates_only_that_agents_key(dev_config, quotas_json):
     changed = sorted(
         (kind, name) for kind in before for name in before[kind] if before[kind][name] != after[kind].get(name)
     )
-    assert [kind for kind, _ in changed] == ["aws_secretsmanager_secret_version", "terraform_data"]
+    # the secret version, the registration (new versioned alias) and the per-model limits of that alias
+    assert [kind for kind, _ in changed] == ["aws_secretsmanager_secret_version", "terraform_data", "terraform_data"]
     assert all(name.startswith(("access-research", "agent-research")) for _, name in changed)
 
 
@@ -390,10 +395,133 @@ def test_changing_a_per_model_limit_updates_the_key_without_reissuing_it(cloud, 
     assert new_limits["triggers_replace"] != limits["triggers_replace"]
 
 
-def test_script_is_copied_into_each_quotas_stack_output(quotas_json):
+def test_provisioners_run_the_script_content_kept_in_their_input(quotas_json):
+    script = SCRIPT.read_text()
     for stack in quotas_json.values():
-        registrations = [_agent_data(stack, agent, "registration") for agent in ("research", "code")]
-        for registration in registrations:
-            command = registration["provisioner"][0]["local-exec"]["command"]
-            assert command.startswith("python3 assets/litellm-agent-key-script/") and command.endswith(" register")
-    assert Path(SCRIPT).is_file()
+        for agent in ("research", "code"):
+            for resource in ("registration", "model-limits"):
+                body = _agent_data(stack, agent, resource)
+                assert body["input"]["script"] == script
+                for provisioner in body["provisioner"]:
+                    block = provisioner["local-exec"]
+                    assert block["command"].startswith('python3 -c "$LITELLM_AGENT_KEY_SCRIPT" ')
+                    assert block["environment"]["LITELLM_AGENT_KEY_SCRIPT"] == "${self.input.script}"
+
+
+# --- the synthesized provisioners, run as Terraform runs them, against the real LiteLLM ---------------------
+
+
+def _registration(stack: dict, agent: str) -> dict:
+    return _agent_data(stack, agent, "registration")
+
+
+def _run_provisioner(live, resource: dict, index: int, cwd: Path, **references: str):
+    """Run `resource`'s local-exec provisioner `index` as Terraform does: `/bin/sh -c command` in the stack's
+    directory, `${self.input.<name>}` from the resource's input, other `${...}` references from `references`,
+    and the master key from the environment of the run."""
+    block = resource["provisioner"][index]["local-exec"]
+
+    def resolve(text: str) -> str:
+        for name, value in resource.get("input", {}).items():
+            text = text.replace(f"${{self.input.{name}}}", value)
+        for expression, value in references.items():
+            text = text.replace(expression, value)
+        assert "${" not in text, text[:200]
+        return text.replace(GATEWAY_URL, live.base_url)  # the stacks' gateway URL is this loopback proxy
+
+    environment = {"PATH": os.environ["PATH"], "LITELLM_API_KEY": live.master_key}
+    environment |= {name: resolve(value) for name, value in block.get("environment", {}).items()}
+    return subprocess.run(
+        ["/bin/sh", "-c", resolve(block["command"])],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _stack_dir(tmp_path: Path, resource: dict) -> Path:
+    """The stack's output directory as a synth leaves it: any script file its commands name is there."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    for provisioner in resource["provisioner"]:
+        for word in provisioner["local-exec"]["command"].split():
+            if word.startswith("assets/"):
+                (tmp_path / word).parent.mkdir(parents=True, exist_ok=True)
+                (tmp_path / word).write_text(SCRIPT.read_text())
+    return tmp_path
+
+
+def _live_team(live, stack: dict, agent: str) -> str:
+    (team,) = [body for body in stack["resource"]["litellm_team"].values() if body["team_alias"] == f"dev-{agent}"]
+    fields = {name: team[name] for name in ("rpm_limit", "max_budget", "budget_duration", "models", "metadata")}
+    return _team(live, f"{team['team_alias']}-{secrets.token_hex(3)}", **fields)
+
+
+def _registered(live, stack: dict, agent: str, tmp_path: Path, key: str) -> tuple[str, dict]:
+    registration = _registration(stack, agent)
+    team = _live_team(live, stack, agent)
+    team_reference = registration["triggers_replace"]["team_id"]
+    result = _run_provisioner(
+        live,
+        registration,
+        0,
+        _stack_dir(tmp_path, registration),
+        **{team_reference: team, registration["provisioner"][0]["local-exec"]["environment"]["AGENT_KEY"]: key},
+    )
+    assert result.returncode == 0, result.stderr
+    return team, registration
+
+
+def test_a_model_added_to_the_team_reaches_the_key(litellm_live, quotas_json, tmp_path):
+    """Issue 25, defect 3: the key must follow its team's model list, not keep the one it was registered with."""
+    key = _new_key()
+    team, _ = _registered(litellm_live, quotas_json["aws"], "code", tmp_path, key)
+    assert litellm_live.chat(key, "deepseek-chat").status == 200
+    assert litellm_live.chat(key, "gpt-4o").status in (401, 403), "not one of the agent's models yet"
+    reply = litellm_live.call(
+        "POST", "/team/update", {"team_id": team, "models": ["claude-sonnet", "deepseek-chat", "gpt-4o"]}
+    )
+    assert reply.status == 200, reply.text
+    assert litellm_live.chat(key, "gpt-4o").status == 200
+
+
+def test_destroy_runs_after_the_script_changed(litellm_live, quotas_json, tmp_path):
+    """Issue 25, defect 6: the destroy-time step must not need a file of the synth that registered the key (a
+    changed script, or a fresh CI checkout and synth, has another content hash)."""
+    key = _new_key()
+    _, registration = _registered(litellm_live, quotas_json["gcp"], "support", tmp_path / "first-synth", key)
+    fresh_checkout = tmp_path / "fresh-synth"
+    fresh_checkout.mkdir()
+    result = _run_provisioner(litellm_live, registration, 1, fresh_checkout)
+    assert result.returncode == 0, result.stderr
+
+
+def test_rotation_keeps_the_old_key_working_for_the_overlap_only(litellm_live, dev_config, quotas_json, tmp_path):
+    """Issue 25, defect 7: bumping key_version replaces the registration (its destroy step, then the new one's
+    create step); the old key keeps working for the overlap, then is refused; the new key works at once."""
+    old_key, new_key = _new_key(), _new_key()
+    team, old_registration = _registered(litellm_live, quotas_json["alicloud"], "schedule", tmp_path / "v1", old_key)
+    agents = [a.model_copy(update={"key_version": 2}) if a.name == "schedule" else a for a in dev_config.agents]
+    rotated = _quotas_stack("alicloud", dev_config.model_copy(update={"agents": agents}))
+    new_registration = _registration(rotated, "schedule")
+    # The stacks' overlap is an hour; the test shortens it to seconds (same code path, a shorter duration).
+    overlap_seconds = 3
+    old_registration = {**old_registration, "input": {**old_registration["input"], "overlap": f"{overlap_seconds}s"}}
+    retired = _run_provisioner(litellm_live, old_registration, 1, _stack_dir(tmp_path / "v1", old_registration))
+    assert retired.returncode == 0, retired.stderr
+    environment = new_registration["provisioner"][0]["local-exec"]["environment"]
+    registered = _run_provisioner(
+        litellm_live,
+        new_registration,
+        0,
+        _stack_dir(tmp_path / "v2", new_registration),
+        **{new_registration["triggers_replace"]["team_id"]: team, environment["AGENT_KEY"]: new_key},
+    )
+    assert registered.returncode == 0, registered.stderr
+    assert litellm_live.chat(new_key, "qwen-max").status == 200
+    assert litellm_live.chat(old_key, "qwen-max").status == 200, "the old key works during the overlap"
+    time.sleep(overlap_seconds + 1)
+    refused = litellm_live.chat(old_key, "qwen-max")
+    assert refused.status == 401 and refused.body["error"]["type"] == "expired_key", refused.text
+    assert litellm_live.chat(new_key, "qwen-max").status == 200
