@@ -23,7 +23,10 @@ MASTER_KEY_VARIABLE = "litellm_api_key"
 
 
 def configure_litellm(stack: TerraformStack, gateway_url: str) -> None:
-    """LiteLLM + random providers. The master key is a sensitive input variable fed by TF_VAR_litellm_api_key.
+    """LiteLLM + random providers. The master key is an ephemeral, sensitive input variable fed by
+    TF_VAR_litellm_api_key: ephemeral (Terraform >= 1.10) keeps it out of saved plan files and state, which
+    the workflows upload as artifacts; Terraform then lets it flow only into ephemeral contexts such as this
+    provider block (https://developer.hashicorp.com/terraform/language/values/variables#exclude-values-from-state).
 
     The provider's own LITELLM_API_KEY default cannot be relied on: the SDK reports `api_key` as required
     unless that variable is set, so a config without it would validate only where the key is exported.
@@ -36,6 +39,8 @@ def configure_litellm(stack: TerraformStack, gateway_url: str) -> None:
         nullable=False,
         description="LiteLLM master key, from the environment of the run (TF_VAR_litellm_api_key); never in code",
     )
+    # cdktf 0.21's TerraformVariable has no `ephemeral` argument (hashicorp/terraform-cdk#3886): an override.
+    master_key.add_override("ephemeral", True)
     LitellmProvider(stack, "litellm", api_base=gateway_url, api_key=master_key.string_value)
     RandomProvider(stack, "random")
 

@@ -215,6 +215,8 @@ def test_master_key_is_an_input_variable_never_a_value(quotas_json):
     for cloud, stack in quotas_json.items():
         assert stack["provider"]["litellm"][0]["api_key"] == "${var.litellm_api_key}", cloud
         assert stack["variable"]["litellm_api_key"]["sensitive"] is True
+        # Issue 25, defect 4: a sensitive variable is still written into saved plan files; an ephemeral one is not.
+        assert stack["variable"]["litellm_api_key"]["ephemeral"] is True
 
 
 # --- the registration script, against the real LiteLLM proxy (tools/litellm_live) ---------------------------
