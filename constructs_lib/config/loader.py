@@ -117,7 +117,28 @@ def load_environment(path: Path) -> EnvironmentConfig:
         raise ConfigError(
             path, "env", f"{config.env!r} does not match the file name {path.name!r}", _line_of(root_node, ("env",))
         )
+    _check_model_budgets_are_licensed(path, root_node, config)
     return config
+
+
+def _check_model_budgets_are_licensed(path: Path, root_node: yaml.Node, config: EnvironmentConfig) -> None:
+    """A per-model daily budget becomes the key's `model_max_budget`, which LiteLLM 1.106.12 refuses without an
+    enterprise licence (litellm/proxy/management_endpoints/key_management_endpoints.py:7876-7893): refuse it here,
+    at synth, instead of at the first key registration."""
+    if config.quotas.litellm_enterprise_license:
+        return
+    for index, agent in enumerate(config.agents):
+        for model, limit in agent.model_limits.items():
+            if limit.daily_budget is not None:
+                location = ("agents", index, "model_limits", model, "daily_budget")
+                raise ConfigError(
+                    path,
+                    _format_location(location),
+                    "per-model daily budgets need a LiteLLM enterprise licence (LiteLLM refuses model_max_budget "
+                    "without one): remove it, or set quotas.litellm_enterprise_license: true if the gateways run "
+                    "with LITELLM_LICENSE",
+                    _line_of(root_node, location),
+                )
 
 
 def _check_consistent(environments: list[LoadedEnvironment]) -> None:

@@ -17,6 +17,14 @@ class QuotasConfig(StrictModel):
             "inside its network (self-hosted runner or Atlantis in the VPC). Default: [self-hosted, llmgw-<env>]."
         ),
     )
+    litellm_enterprise_license: bool = Field(
+        default=False,
+        description=(
+            "True only when the gateways run LiteLLM with an enterprise licence (LITELLM_LICENSE, put in their "
+            "environment out of band). Per-model daily budgets (agents[].model_limits.<model>.daily_budget) need "
+            "it: LiteLLM 1.106.12 refuses model_max_budget on keys without one (validate_model_max_budget)."
+        ),
+    )
     secret_recovery_window_days: int = Field(
         default=7,
         ge=7,
