@@ -154,11 +154,12 @@ def litellm_check(tmp_path_factory) -> Iterator[Callable[[list[Path]], tuple[int
 def litellm_live(tmp_path_factory) -> Iterator[LiveLiteLLM]:
     """The real LiteLLM proxy (the pinned app, tools/litellm_live) on the loopback with a real redis-server and
     the dev environment's shipped proxy config; `.base_url`, `.master_key`, `.call(...)`, `.chat(...)`."""
-    from constructs_lib._common.litellm_config import ProxyRuntime, proxy_config_document
+    from constructs_lib._common.litellm_config import ProxyRuntime, proxy_config_document, render_proxy_config
     from constructs_lib.config import load_environment
 
-    document = proxy_config_document(load_environment(CONFIG_DIR / "dev.yaml"), ProxyRuntime(redis="plaintext"))
-    with LiveLiteLLM(tmp_path_factory.mktemp("litellm-live"), document) as live:
+    config, runtime = load_environment(CONFIG_DIR / "dev.yaml"), ProxyRuntime(redis="plaintext")
+    hooks = {hook.name: hook.text for hook in render_proxy_config(config, runtime).hooks}
+    with LiveLiteLLM(tmp_path_factory.mktemp("litellm-live"), proxy_config_document(config, runtime), hooks) as live:
         yield live
 
 

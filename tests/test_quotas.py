@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import secrets
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cdktf
@@ -17,7 +17,6 @@ from cdktf import App
 
 from constructs_lib._common.agent_key import SCRIPT
 from constructs_lib.config import load_environment
-from constructs_lib.config.llm import MINUTES_PER_DAY, tokens_per_minute
 from stacks.context import StackContext
 from tests.conftest import CONFIG_DIR
 
@@ -71,7 +70,8 @@ def test_team_limits_follow_the_config(cloud, quotas_json, dev_config):
     for agent in dev_config.agents:
         team = teams[f"dev-{agent.name}"]
         assert team["rpm_limit"] == agent.requests_per_minute
-        assert team["tpm_limit"] == math.ceil(agent.tokens_per_day / MINUTES_PER_DAY)
+        assert "tpm_limit" not in team, "no per-minute share of the day (issue 25, defect 9)"
+        assert team["metadata"]["tokens_per_day"] == str(agent.tokens_per_day), "read by the daily token cap hook"
         assert team["max_budget"] == float(agent.daily_budget)
         assert team["budget_duration"] == "1d"
         assert team["models"] == agent.models
@@ -80,13 +80,13 @@ def test_team_limits_follow_the_config(cloud, quotas_json, dev_config):
 
 def test_seed_agents_get_the_documented_limits(quotas_json):
     teams = _by_agent(quotas_json["aws"]["resource"]["litellm_team"], "team_alias")
-    assert {alias: (t["rpm_limit"], t["tpm_limit"], t["max_budget"]) for alias, t in teams.items()} == {
-        "dev-research": (120, 1389, 800.0),
-        "dev-code": (60, 695, 500.0),
-        "dev-support": (300, 2084, 600.0),
-        "dev-schedule": (10, 70, 40.0),
+    limits = {alias: (t["rpm_limit"], t["metadata"]["tokens_per_day"], t["max_budget"]) for alias, t in teams.items()}
+    assert limits == {
+        "dev-research": (120, "2000000", 800.0),
+        "dev-code": (60, "1000000", 500.0),
+        "dev-support": (300, "3000000", 600.0),
+        "dev-schedule": (10, "100000", 40.0),
     }
-    assert tokens_per_minute(1440) == 1 and tokens_per_minute(1441) == 2
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)
@@ -456,7 +456,8 @@ def _stack_dir(tmp_path: Path, resource: dict) -> Path:
 
 def _live_team(live, stack: dict, agent: str) -> str:
     (team,) = [body for body in stack["resource"]["litellm_team"].values() if body["team_alias"] == f"dev-{agent}"]
-    fields = {name: team[name] for name in ("rpm_limit", "max_budget", "budget_duration", "models", "metadata")}
+    names = ("rpm_limit", "tpm_limit", "max_budget", "budget_duration", "models", "metadata")
+    fields = {name: team[name] for name in names if name in team}
     return _team(live, f"{team['team_alias']}-{secrets.token_hex(3)}", **fields)
 
 
@@ -527,3 +528,27 @@ def test_rotation_keeps_the_old_key_working_for_the_overlap_only(litellm_live, d
     refused = litellm_live.chat(old_key, "qwen-max")
     assert refused.status == 401 and refused.body["error"]["type"] == "expired_key", refused.text
     assert litellm_live.chat(new_key, "qwen-max").status == 200
+
+
+def test_an_agent_bursts_under_its_daily_token_cap_and_is_refused_once_spent(litellm_live, quotas_json, tmp_path):
+    """Issue 25, defect 9: `tokens_per_day` is a daily cap, not a per-minute share of it. The `schedule` agent
+    (100,000 tokens a day, 10 requests a minute) spends 90,000 tokens in three requests within a minute, then is
+    admitted once more while under the cap, and refused (HTTP 429) once the day's tokens are spent."""
+    key = _new_key()
+    team, _ = _registered(litellm_live, quotas_json["aws"], "schedule", tmp_path, key)
+    burst = [litellm_live.chat(key, "qwen-max", 10_000, 20_000) for _ in range(3)]
+    assert [reply.status for reply in burst] == [200, 200, 200], burst[-1].text
+    assert litellm_live.chat(key, "qwen-max", 5_000, 5_000).status == 200, "90,000 of 100,000 spent: admitted"
+    refused = litellm_live.chat(key, "qwen-max")
+    assert refused.status == 429 and "Daily token cap" in refused.text, refused.text
+    assert "resets at 00:00 UTC" in refused.text
+    # The count lives in the gateway's Redis (shared by every replica), per team and UTC day.
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert litellm_live.redis("GET", f"llmgw:daily-tokens:{team}:{day}") == "100000"
+
+
+def test_requests_per_minute_plus_one_is_refused(litellm_live, quotas_json, tmp_path):
+    key = _new_key()
+    _registered(litellm_live, quotas_json["gcp"], "schedule", tmp_path, key)  # 10 requests a minute
+    statuses = [litellm_live.chat(key, "qwen-max").status for _ in range(11)]
+    assert statuses == [200] * 10 + [429]

@@ -67,7 +67,6 @@ class AgentKey(Construct):
             "team",
             team_alias=quota.alias,
             rpm_limit=quota.rpm_limit,
-            tpm_limit=quota.tpm_limit,
             max_budget=quota.max_budget,
             budget_duration=quota.budget_duration,
             models=list(quota.models),

@@ -66,7 +66,14 @@ def upstream_config(document: Mapping[str, Any], upstream_url: str) -> dict[str,
 
 
 class LiveLiteLLM:
-    def __init__(self, work_dir: Path, proxy_config: Mapping[str, Any], extra_env: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        work_dir: Path,
+        proxy_config: Mapping[str, Any],
+        files: Mapping[str, str] | None = None,
+        extra_env: Mapping[str, str] | None = None,
+    ):
+        """`files`: name -> text of the files the gateways ship beside config.yaml (the hooks it loads)."""
         if shutil.which("redis-server") is None:
             raise RuntimeError("redis-server is not installed: apt-get install -y redis-server (.ci/run does)")
         if not LITELLM_PYTHON.exists():
@@ -81,6 +88,8 @@ class LiveLiteLLM:
         try:
             self._start_redis()
             self.upstream = FakeUpstream()
+            for name, text in (files or {}).items():
+                (work_dir / name).write_text(text)
             self._start_proxy(upstream_config(proxy_config, self.upstream.url), extra_env or {})
         except BaseException:
             self.close()
