@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import textwrap
 
@@ -446,10 +447,12 @@ def test_proxy_config_lives_in_s3_and_its_digest_rolls_the_services(stack, examp
     env = stack["//"]["metadata"]["stackName"].removeprefix("aws-")
     config = next(loaded.config for loaded in example_environments if loaded.config.env == env)
     rendered = render_proxy_config(config)
-    (config_object,) = resources(stack, "aws_s3_object").values()
-    assert config_object["key"] == rendered.object_key
-    assert config_object["content"] == rendered.text
-    assert config_object["server_side_encryption"] == "aws:kms"
+    objects = {body["key"]: body for body in resources(stack, "aws_s3_object").values()}
+    assert set(objects) == {rendered.object_key} | {hook.object_key for hook in rendered.hooks}
+    assert objects[rendered.object_key]["content"] == rendered.text
+    for hook in rendered.hooks:  # the daily token cap hook, loaded by LiteLLM from the config's directory
+        assert objects[hook.object_key]["content"] == hook.text
+    assert all(body["server_side_encryption"] == "aws:kms" for body in objects.values())
     found = containers(stack)
     for component in ("gateway", "backend"):
         environment = {item["name"]: item["value"] for item in found[component]["environment"]}
@@ -461,14 +464,14 @@ def test_proxy_config_lives_in_s3_and_its_digest_rolls_the_services(stack, examp
         assert "download_file" in command and CONFIG_SHA_ENV in command and "exec uvicorn" in command
 
 
-# Stands in for boto3 in the container: "downloads" the object from a local file named by the test.
+# Stands in for boto3 in the container: "downloads" an object from the local file of that key's basename.
 _FAKE_BOTO3 = textwrap.dedent(
     """
     import os, shutil
 
     class _S3:
         def download_file(self, bucket, key, path):
-            shutil.copyfile(os.environ["FAKE_S3_SOURCE"], path)
+            shutil.copyfile(os.path.join(os.environ["FAKE_S3_DIR"], os.path.basename(key)), path)
 
     def client(service, region_name):
         assert service == "s3" and region_name
@@ -484,20 +487,43 @@ def test_the_digest_check_refuses_any_other_file_even_optimized(stack, tmp_path,
     (gateway,) = containers(stack)["gateway"]["command"]
     fetch = gateway.split(" && exec ")[0]
     environment = {item["name"]: item["value"] for item in containers(stack)["gateway"]["environment"]}
-    (config_object,) = resources(stack, "aws_s3_object").values()
+    objects = {body["key"]: body for body in resources(stack, "aws_s3_object").values()}
     (tmp_path / "boto3.py").write_text(_FAKE_BOTO3)
-    source = tmp_path / "object.yaml"
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    # Terraform resolves the object keys in the env (`${aws_s3_object.<name>.key}`): the test puts them in.
+    config_key = next(key for key in objects if key.endswith(".yaml"))
+    hook_keys = {os.path.basename(key).split(".")[0] + ".py": key for key in objects if key.endswith(".py")}
+    # `${aws_s3_object.<name>.key}|<file name>|<sha256>`, comma-separated
+    hooks = [entry.split("|") for entry in environment["LLMGW_PROXY_HOOKS"].split(",")]
+    assert all(reference.startswith("${aws_s3_object.proxy-hook-") for reference, _, _ in hooks)
+    hooks = [f"{hook_keys[name]}|{name}|{digest}" for _, name, digest in hooks]
+    for key in hook_keys.values():
+        (bucket / os.path.basename(key)).write_text(objects[key]["content"])
     env = {
         "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}",
         "PYTHONPATH": str(tmp_path),
         "PYTHONOPTIMIZE": optimize,
         "AWS_REGION": "eu-west-1",
-        "FAKE_S3_SOURCE": str(source),
-        **{name: environment[name] for name in ("LITELLM_PROXY_CONFIG_S3_BUCKET", "LITELLM_PROXY_CONFIG_S3_OBJECT")},
+        "FAKE_S3_DIR": str(bucket),
+        "LITELLM_PROXY_CONFIG_S3_BUCKET": environment["LITELLM_PROXY_CONFIG_S3_BUCKET"],
+        "LITELLM_PROXY_CONFIG_S3_OBJECT": config_key,
+        "LLMGW_PROXY_HOOKS": ",".join(hooks),
         "CONFIG_FILE_PATH": str(tmp_path / "litellm" / "proxy_config.yaml"),
         CONFIG_SHA_ENV: environment[CONFIG_SHA_ENV],
     }
-    assert_digest_check_passes_then_refuses(fetch, env, source, config_object["content"])
+    deployed = bucket / os.path.basename(config_key)
+    assert_digest_check_passes_then_refuses(fetch, env, deployed, objects[config_key]["content"])
+    # The hook lands beside the config, where LiteLLM resolves `llmgw_daily_tokens.daily_token_cap`.
+    assert (tmp_path / "litellm" / "llmgw_daily_tokens.py").read_text() == objects[hook_keys["llmgw_daily_tokens.py"]][
+        "content"
+    ]
+    for key in hook_keys.values():
+        (bucket / os.path.basename(key)).write_text("tampered = True\n")
+    deployed.write_text(objects[config_key]["content"])
+    refused = subprocess.run(["sh", "-c", fetch], env=env, capture_output=True, text=True, check=False, timeout=60)
+    assert refused.returncode == 1 and "proxy config digest mismatch" in refused.stderr
+    assert "llmgw_daily_tokens.py" in refused.stderr
 
 
 def test_services_start_only_after_migrations_which_follow_the_user_bootstrap(stack):

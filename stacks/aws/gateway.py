@@ -77,15 +77,21 @@ PORTS = {"gateway": GATEWAY_PORT, "backend": BACKEND_PORT, "ui": UI_PORT}
 HEALTH = {"gateway": GATEWAY_HEALTH_PATH, "backend": BACKEND_HEALTH_PATH, "ui": UI_HEALTH_PATH}
 # Written at start by the task itself (Fargate's writable layer), read by LiteLLM; never shared between tasks.
 CONFIG_PATH = "/tmp/litellm/proxy_config.yaml"  # noqa: S108
-# Fetch the proxy config the task definition names, refuse it unless its SHA-256 is the one in the definition.
-# `sys.exit(<text>)` exits 1 with the text on stderr; an `assert` would vanish under PYTHONOPTIMIZE.
+# Fetch the proxy config the task definition names and the hook files LiteLLM loads from its directory
+# (LLMGW_PROXY_HOOKS: `<object key>|<file name>|<sha256>`, comma-separated: no quotes, as the value sits inside the
+# container definitions' JSON text); refuse to start unless every file's SHA-256 is
+# the one in the definition. `sys.exit(<text>)` exits 1 with the text on stderr; an `assert` would vanish under
+# PYTHONOPTIMIZE.
+HOOKS_ENV = "LLMGW_PROXY_HOOKS"
 FETCH_CONFIG_COMMAND = (
     'python -c "import hashlib, os, sys, boto3; e = os.environ; '
-    "os.makedirs(os.path.dirname(e['CONFIG_FILE_PATH']), exist_ok=True); "
-    "boto3.client('s3', region_name=e['AWS_REGION']).download_file("
-    "e['LITELLM_PROXY_CONFIG_S3_BUCKET'], e['LITELLM_PROXY_CONFIG_S3_OBJECT'], e['CONFIG_FILE_PATH']); "
-    "digest = hashlib.sha256(open(e['CONFIG_FILE_PATH'], 'rb').read()).hexdigest(); "
-    f"sys.exit(0 if digest == e['{CONFIG_SHA_ENV}'] else 'proxy config digest mismatch')\""
+    "d = os.path.dirname(e['CONFIG_FILE_PATH']); os.makedirs(d, exist_ok=True); "
+    "s3 = boto3.client('s3', region_name=e['AWS_REGION']); "
+    f"files = [(e['LITELLM_PROXY_CONFIG_S3_OBJECT'], e['CONFIG_FILE_PATH'], e['{CONFIG_SHA_ENV}'])] "
+    f"+ [(k, os.path.join(d, n), h) for k, n, h in (x.split('|') for x in e['{HOOKS_ENV}'].split(',') if x)]; "
+    "[s3.download_file(e['LITELLM_PROXY_CONFIG_S3_BUCKET'], k, p) for k, p, h in files]; "
+    "bad = [p for k, p, h in files if hashlib.sha256(open(p, 'rb').read()).hexdigest() != h]; "
+    "sys.exit('proxy config digest mismatch: ' + ', '.join(bad) if bad else 0)\""
 )
 # Creates the IAM-auth application user; idempotent (re-granting is a no-op), so a re-run is harmless.
 _BOOTSTRAP_SQL = """DO $$
@@ -372,6 +378,24 @@ class AwsGatewayStack(AwsStack):
             kms_key_id=key.arn,
             bucket_key_enabled=True,
         )
+        # The files LiteLLM loads beside the config (the daily token cap hook), content-addressed like it.
+        hook_objects = [
+            (
+                S3Object(
+                    self,
+                    f"proxy-hook-{hook.name.removesuffix('.py').replace('_', '-')}",
+                    bucket=bucket.name,
+                    key=hook.object_key,
+                    content=terraform_literal(hook.text),
+                    content_type="text/x-python",
+                    server_side_encryption="aws:kms",
+                    kms_key_id=key.arn,
+                    bucket_key_enabled=True,
+                ),
+                hook,
+            )
+            for hook in proxy_config.hooks
+        ]
         if aws.bedrock_custom_model_import:
             _bedrock_model_import_role(self, naming.name("bedrock-model-import", "aws_iam_role"), aws, bucket, key.arn)
 
@@ -498,8 +522,9 @@ class AwsGatewayStack(AwsStack):
             "CONFIG_FILE_PATH": CONFIG_PATH,
             "LITELLM_PROXY_CONFIG_S3_BUCKET": bucket.name,
             "LITELLM_PROXY_CONFIG_S3_OBJECT": config_object.key,
-            # A changed proxy config is a new task definition revision, so the services roll onto it.
+            # A changed proxy config (or hook) is a new task definition revision, so the services roll onto it.
             CONFIG_SHA_ENV: proxy_config.sha256,
+            HOOKS_ENV: ",".join(f"{obj.key}|{hook.name}|{hook.sha256}" for obj, hook in hook_objects),
         }
         if database is not None and aws.database.readers:
             runtime_env |= {
