@@ -93,6 +93,11 @@ class GatewayRelease(Construct):
         requirements = REQUIREMENTS_LOCK.read_text()
         self.requirements = self._object(props, "requirements", "litellm-proxy.lock.txt", requirements, "text/plain")
         self.config = self._object(props, "config", "config.yaml", props.proxy_config.text, "application/yaml")
+        # Files LiteLLM loads from the config's directory (the daily token cap hook): installed beside config.yaml.
+        self.hooks = {
+            hook.name: self._object(props, f"hook-{hook.name}", hook.name, hook.text, "text/x-python")
+            for hook in props.proxy_config.hooks
+        }
         self.redis_ca = (
             self._object(props, "redis-ca", "redis-ca.pem", props.redis_ca_certificate, "application/x-pem-file")
             if props.redis_ca_certificate is not None
@@ -121,7 +126,8 @@ class GatewayRelease(Construct):
 
     @property
     def object_arns(self) -> list[str]:
-        return [artifact.arn for artifact in (self.requirements, self.config, self.redis_ca) if artifact is not None]
+        artifacts = (self.requirements, self.config, self.redis_ca, *self.hooks.values())
+        return [artifact.arn for artifact in artifacts if artifact is not None]
 
 
 @dataclass(frozen=True)

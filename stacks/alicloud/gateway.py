@@ -206,6 +206,7 @@ class AlicloudGatewayStack(AlicloudStack):
                 "litellm_version": release.litellm_version,
                 "requirements": release.requirements.document(),
                 "config": release.config.document(),
+                "hooks": [{**artifact.document(), "name": name} for name, artifact in sorted(release.hooks.items())],
                 **({"redis_ca": release.redis_ca.document()} if release.redis_ca else {}),
                 "port": GATEWAY_PORT,
                 "workers": alicloud.gateway.workers,
