@@ -53,7 +53,7 @@ def test_one_team_registration_secret_and_identity_per_agent(cloud, quotas_json,
     assert sorted(team["team_alias"] for team in stack["litellm_team"].values()) == [f"dev-{a}" for a in agents]
     registrations = [data for data in stack["terraform_data"].values() if "alias" in data.get("input", {})]
     # One alias per key version, so a rotation's old and new keys can coexist during the overlap.
-    assert sorted(data["input"]["alias"] for data in registrations) == [f"dev-{a}-v1" for a in agents]
+    assert sorted(data["input"]["alias"] for data in registrations) == [f"dev-{a}-v1-m1" for a in agents]
     assert len(stack["terraform_data"]) == 2 * len(agents), "a registration and a model-limits update per agent"
     secret_type, identity_type = {
         "aws": ("aws_secretsmanager_secret", "aws_iam_role"),
@@ -120,7 +120,7 @@ def test_removing_an_agent_removes_its_key_secret_and_identity(cloud, dev_config
     registration = next(
         body
         for body in quotas_json[cloud]["resource"]["terraform_data"].values()
-        if body.get("input", {}).get("alias") == "dev-support-v1"
+        if body.get("input", {}).get("alias") == "dev-support-v1-m1"
     )
     retire = registration["provisioner"][1]["local-exec"]
     assert retire["when"] == "destroy" and retire["command"].endswith(" retire")
@@ -185,18 +185,19 @@ def test_alicloud_ram_policy_names_only_its_own_secret(quotas_json):
 
 @pytest.mark.parametrize("cloud", ["aws", "gcp"])
 def test_key_material_is_ephemeral_and_written_only_through_write_only_arguments(cloud, quotas_json):
+    """The key is derived from the ephemeral master-key variable (so Terraform keeps it out of plan and state) and
+    reaches only the secret's write-only argument and the registration's environment."""
     stack = quotas_json[cloud]
-    assert set(stack["ephemeral"]["random_password"]) == {
-        f"agent_key_{a}" for a in ("research", "code", "support", "schedule")
-    }
+    assert "random_password" not in stack.get("ephemeral", {})
+    assert stack["variable"]["litellm_api_key"]["ephemeral"] is True
     text = json.dumps(stack["resource"])
     version_type, argument = {
         "aws": ("aws_secretsmanager_secret_version", "secret_string_wo"),
         "gcp": ("google_secret_manager_secret_version", "secret_data_wo"),
     }[cloud]
     for version in stack["resource"][version_type].values():
-        assert version[argument].startswith("sk-${ephemeral.random_password.agent_key_")
-    assert text.count("${ephemeral.") == 2 * 4, "only the write-only argument and the registration see the key"
+        assert version[argument].startswith('sk-${sha256(join("|", [var.litellm_api_key, "llmgw-agent-key", "dev-')
+    assert text.count("var.litellm_api_key") == 2 * 4, "only the write-only argument and the registration see it"
 
 
 def test_key_version_bump_rotates_only_that_agents_key(dev_config, quotas_json):
@@ -552,3 +553,43 @@ def test_requests_per_minute_plus_one_is_refused(litellm_live, quotas_json, tmp_
     _registered(litellm_live, quotas_json["gcp"], "schedule", tmp_path, key)  # 10 requests a minute
     statuses = [litellm_live.chat(key, "qwen-max").status for _ in range(11)]
     assert statuses == [200] * 10 + [429]
+
+
+def _console(expression: str, work: Path, master_key: str) -> subprocess.CompletedProcess[str]:
+    """Evaluate a Terraform template with the real terraform (`terraform console`), the master key as the
+    variable the quotas stacks declare."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "main.tf.json").write_text(json.dumps({"variable": {"litellm_api_key": {"type": "string"}}}))
+    environment = {**os.environ, "TF_VAR_litellm_api_key": master_key, "CHECKPOINT_DISABLE": "1"}
+    return subprocess.run(
+        ["terraform", "console"],
+        input=f'"{expression}"\n',  # an HCL template: quotes inside ${...} need no escaping
+        cwd=work,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp"])
+def test_every_write_of_an_agents_key_computes_the_same_key(cloud, quotas_json, tmp_path):
+    """Issue 25, defect 5: the registration and the secret version each compute the key when they are (re)created.
+    A retry or a `-replace` of one of them without the other (a failed secret write, a version deleted out of
+    band) must produce the value the other holds, so the key is a function of the run's inputs, never a fresh
+    ephemeral value per run. Both write the same expression, and the real terraform evaluates it to the same key
+    in two separate runs."""
+    stack = quotas_json[cloud]
+    registered = _registration(stack, "code")["provisioner"][0]["local-exec"]["environment"]["AGENT_KEY"]
+    version_type, argument = {
+        "aws": ("aws_secretsmanager_secret_version", "secret_string_wo"),
+        "gcp": ("google_secret_manager_secret_version", "secret_data_wo"),
+    }[cloud]
+    (written,) = [body[argument] for name, body in stack["resource"][version_type].items() if "access-code" in name]
+    assert written == registered
+    runs = [_console(registered, tmp_path / f"run-{run}", "sk-master-for-the-test") for run in (1, 2)]
+    assert all(run.returncode == 0 for run in runs), runs[0].stderr
+    first, second = (json.loads(run.stdout.strip()) for run in runs)
+    assert first == second and first.startswith("sk-") and len(first) >= 40
+    other_master = _console(registered, tmp_path / "other-master", "sk-another-master")
+    assert json.loads(other_master.stdout.strip()) != first, "derived from the master key, not a constant"

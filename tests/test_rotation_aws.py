@@ -107,14 +107,23 @@ def test_database_credentials_are_never_static_in_the_services(before):
     assert _secrets_of(before, "bootstrap-db")["PGPASSWORD"].endswith(":password::")
 
 
-@pytest.mark.parametrize("bump", ["provider_key", "master_key", "redis"])
+@pytest.mark.parametrize("bump", ["provider_key", "redis"])
 def test_no_bump_changes_anything_agent_side(dev, bump):
     bumped = {
         "provider_key": lambda: _bump(dev, "openai"),
-        "master_key": lambda: _aws_secrets(dev, master_key_version=2),
         "redis": lambda: _aws_secrets(dev, redis_auth_version=2),
     }[bump]()
     assert _changed(_stack_json("aws", "quotas", dev), _stack_json("aws", "quotas", bumped)) == []
+
+
+def test_a_master_key_rotation_re_keys_every_agent(dev):
+    """Agent keys are derived from the master key (stacks/quotas.py, derived_agent_key: a retried write computes
+    the same key, issue 25 defect 5), so whoever held the old master key could derive them: its rotation re-keys
+    every agent, registration and secret version together, and nothing else agent-side."""
+    changed = _changed(
+        _stack_json("aws", "quotas", dev), _stack_json("aws", "quotas", _aws_secrets(dev, master_key_version=2))
+    )
+    assert {kind for kind, *_ in changed} == {"terraform_data", "aws_secretsmanager_secret_version"}, changed
 
 
 def test_a_proxy_config_change_rolls_gateway_and_backend_through_the_digest(dev, before):

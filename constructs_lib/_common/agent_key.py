@@ -33,9 +33,10 @@ def script_command(action: str) -> str:
     return f'python3 -c "${SCRIPT_VARIABLE}" {action}'
 
 
-def versioned_alias(quota: AgentQuota) -> str:
-    """One alias per key version: the old and the new key of a rotation coexist during the overlap."""
-    return f"{quota.alias}-v{quota.key_version}"
+def versioned_alias(quota: AgentQuota, master_key_version: int) -> str:
+    """One alias per key version and master-key version (both re-key the agent: stacks/quotas.py,
+    derived_agent_key): the old and the new key of a rotation coexist during the overlap."""
+    return f"{quota.alias}-v{quota.key_version}-m{master_key_version}"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class AgentKeyProps:
     # An expression for the key material: ephemeral or from state, never a literal.
     key_expression: str
     gateway_url: str
+    # The gateway master key's version: a rotation of the master key re-registers the key (see stacks/quotas.py).
+    master_key_version: int
 
 
 class AgentKey(Construct):
@@ -61,7 +64,7 @@ class AgentKey(Construct):
         self.quota = quota = props.quota
         # What the agent's secret must hold: exactly what the registration sends.
         self.key_material = f"sk-{props.key_expression}"
-        self.alias = alias = versioned_alias(quota)
+        self.alias = alias = versioned_alias(quota, props.master_key_version)
         self.team = Team(
             self,
             "team",
@@ -78,7 +81,12 @@ class AgentKey(Construct):
             self,
             "registration",
             # A new key version (rotation) or a new team replaces the registration: retire the old, register new.
-            triggers_replace={"key_version": str(quota.key_version), "team_id": self.team.id, "alias": alias},
+            triggers_replace={
+                "key_version": str(quota.key_version),
+                "master_key_version": str(props.master_key_version),
+                "team_id": self.team.id,
+                "alias": alias,
+            },
             # Destroy-time provisioners may only read `self`: keep what retiring needs here, the script included.
             input={"gateway_url": props.gateway_url, "alias": alias, "overlap": ROTATION_OVERLAP, "script": script},
             provisioners=[
