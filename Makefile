@@ -17,7 +17,7 @@ export CHECKPOINT_DISABLE := 1
 export TF_IN_AUTOMATION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv litellm-venv synth stacks test lint config-schema bindings schemas plan-offline bench clean scan
+.PHONY: help venv litellm-venv synth stacks test drill lint config-schema bindings schemas plan-offline bench clean scan
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,7 +46,10 @@ litellm-venv: $(LITELLM_STAMP) ## Create the hash-locked venv with the real lite
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 test: venv litellm-venv node_modules/.package-lock.json ## Run the whole test suite (unit, snapshot, property, workflow lint, offline plan)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not drill"
+
+drill: venv litellm-venv node_modules/.package-lock.json ## Offline-apply drills: apply, re-plan, destroy every stack against stand-ins (docs/OFFLINE_PLAN.md)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m drill
 
 lint: venv node_modules/.package-lock.json ## ruff, actionlint, zizmor, workflow schema + rules, secret scan
 	$(PY) -m tools.lint.run

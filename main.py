@@ -28,10 +28,13 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-import constructs_lib  # installs the lean provider imports first
+import synth_speed
 from constructs_lib._common.errors import PropsError
 from constructs_lib.config import CLOUDS, ConfigError, load_all
 from stacks.catalog import PREBUILT_PROVIDERS, StackSpec, stack_specs, with_dependencies
+
+# Once, before anything imports jsii (none of the imports above does; the stacks import it when built).
+synth_speed.enable()
 
 EXIT_USAGE = 2
 
@@ -98,7 +101,7 @@ def synthesize(specs: list[StackSpec], outdir: Path, *, jobs: int = 1) -> None:
 
 def _synthesize_here(specs: list[StackSpec], staging: Path) -> None:
     clouds = dict.fromkeys(spec.context.cloud for spec in specs)
-    constructs_lib.prefetch_provider_packages(tuple(p for cloud in clouds for p in PREBUILT_PROVIDERS[cloud]))
+    synth_speed.prefetch_provider_packages(tuple(p for cloud in clouds for p in PREBUILT_PROVIDERS[cloud]))
     from cdktf import App
 
     app = App(outdir=str(staging))

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._common import binding_bytecode
-from constructs_lib._common.user_cache import project_cache_dir
+from synth_speed import binding_bytecode
 from tools import schemas_from_jsii
 from tools.plan_offline import PlanOfflineError, StackResult, discover_stacks, main, plan_stacks
 from tools.standin_provider import protos, schema, server, values
@@ -230,8 +229,7 @@ def test_random_schema_has_the_hand_written_ephemeral_password():
 def test_recovered_schemas_are_reused_and_keyed_by_generator_and_package(tmp_path, monkeypatch):
     """The cache lives outside the checkout (a clean clone reuses it); a changed generator gets a new file."""
     assert not schemas_from_jsii.DEFAULT_OUT.is_relative_to(REPO)
-    assert project_cache_dir("schemas") == schemas_from_jsii.DEFAULT_OUT
-    assert schemas_from_jsii.DEFAULT_OUT.parent == binding_bytecode.default_cache_dir().parent
+    assert binding_bytecode.default_cache_dir().parent / "schemas" == schemas_from_jsii.DEFAULT_OUT
     first = schemas_from_jsii.ensure_schema("random", tmp_path)
     written = first.stat().st_mtime_ns
     assert schemas_from_jsii.ensure_schema("random", tmp_path) == first
@@ -251,14 +249,32 @@ def aws_standin() -> server.StandinProvider:
     return server.StandinProvider(pb, schema.cached_response_bytes(path, "registry.terraform.io/hashicorp/aws", cache))
 
 
-def test_standin_refuses_to_apply_or_import(aws_standin):
+def _apply(standin: server.StandinProvider, type_name: str, planned: dict) -> dict:
+    pb = standin.pb
+    request = pb.ApplyResourceChange.Request(
+        type_name=type_name,
+        prior_state=pb.DynamicValue(msgpack=values.encode(None)),
+        planned_state=pb.DynamicValue(msgpack=values.encode(planned)),
+        config=pb.DynamicValue(msgpack=values.encode(planned)),
+    )
+    response = standin.ApplyResourceChange(request)
+    assert not response.diagnostics, response.diagnostics
+    return values.decode(response.new_state.msgpack)
+
+
+def test_standin_applies_with_deterministic_computed_values_and_imports(aws_standin):
+    """The offline-apply harness's generic behaviour (tools/standin_provider/behaviours): unknowns filled from
+    the resource's known values, so the same resource gets the same ARN and another one a different ARN."""
+    planned = {"bucket": "logs", "arn": values.UNKNOWN, "id": values.UNKNOWN, "tags": {"a": "b"}}
+    first, again = _apply(aws_standin, "aws_s3_bucket", planned), _apply(aws_standin, "aws_s3_bucket", planned)
+    other = _apply(aws_standin, "aws_s3_bucket", {**planned, "bucket": "other"})
+    assert first == again and first["arn"] != other["arn"]
+    assert first["bucket"] == "logs" and first["arn"].startswith("arn:aws:s3:")
     pb = aws_standin.pb
-    applied = aws_standin.ApplyResourceChange(pb.ApplyResourceChange.Request(type_name="aws_s3_bucket"))
     imported = aws_standin.ImportResourceState(pb.ImportResourceState.Request(type_name="aws_s3_bucket", id="x"))
-    for response in (applied, imported):
-        (diagnostic,) = response.diagnostics
-        assert diagnostic.severity == pb.Diagnostic.ERROR
-        assert diagnostic.summary == server.NEVER_APPLY
+    (resource,) = imported.imported_resources
+    state = values.decode(resource.state.msgpack)
+    assert state["id"] == "x" and state["bucket"] is None and "versioning" in state
 
 
 def test_data_source_placeholders_are_well_typed(aws_standin):

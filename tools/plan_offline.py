@@ -154,7 +154,8 @@ class StandinServers:
     so a server never outlives the process that started it, even one that is killed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self._env = env  # the servers' environment (the offline-apply harness adds LLMGW_OFFLINE_DIR); None: ours
         self._lock = threading.Lock()
         self._processes: dict[Provider, subprocess.Popen[bytes]] = {}
         self._entries: dict[Provider, dict[str, Any]] = {}
@@ -202,7 +203,7 @@ class StandinServers:
         with self._logs[provider].open("wb") as log:
             # cwd on sys.path (python -m) makes `tools` importable
             self._processes[provider] = subprocess.Popen(
-                command, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log
+                command, cwd=REPO_ROOT, env=self._env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log
             )
 
     def _wait_ready(self, provider: Provider) -> dict[str, Any]:
@@ -349,6 +350,20 @@ def plan_stack(name: str, stack_file: Path, env: dict[str, str], scratch: Path) 
     return StackResult(name, ok, time.monotonic() - started, "\n".join(outputs))
 
 
+def stack_providers(stack_files: list[Path]) -> list[Provider]:
+    """The providers these stacks require, with their schemas encoded (once, not by each server that starts)."""
+    requirements = {
+        requirement for path in stack_files for requirement in required_providers(json.loads(path.read_text()))
+    }
+    providers = sorted(
+        {Provider(address, resolve_schema(address, constraint)) for address, constraint in requirements},
+        key=lambda provider: provider.address,
+    )
+    for provider in providers:
+        standin_schema.cached_response_bytes(provider.schema_file, provider.address, CACHE_DIR)
+    return providers
+
+
 def plan_stacks(out_dir: Path, only: list[str] | None = None) -> list[StackResult]:
     """Validate and plan the stacks synthesized in out_dir (all of them unless `only` names some)."""
     if shutil.which("terraform") is None:
@@ -359,17 +374,7 @@ def plan_stacks(out_dir: Path, only: list[str] | None = None) -> list[StackResul
         if unknown:
             raise PlanOfflineError(f"unknown stacks {unknown}; {out_dir} has: {', '.join(sorted(stacks))}")
         stacks = {name: path for name, path in stacks.items() if name in only}
-    requirements = {
-        requirement for path in stacks.values() for requirement in required_providers(json.loads(path.read_text()))
-    }
-    providers = sorted(
-        {Provider(address, resolve_schema(address, constraint)) for address, constraint in requirements},
-        key=lambda provider: provider.address,
-    )
-    for provider in providers:
-        # encode each schema once here, not in parallel by the first plugin process of every stack
-        standin_schema.cached_response_bytes(provider.schema_file, provider.address, CACHE_DIR)
-    reattach = SERVERS.reattach(providers)
+    reattach = SERVERS.reattach(stack_providers(list(stacks.values())))
     with tempfile.TemporaryDirectory(prefix="plan-offline-") as tmp:
         scratch = Path(tmp)
         env = terraform_env(write_cli_config(scratch), reattach)

@@ -31,12 +31,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tools.standin_provider import protos, schema, values
+from tools.standin_provider import behaviours, computed, protos, schema, values
+from tools.standin_provider.session import Session, session_from_env
 
 MAGIC_COOKIE_KEY = "TF_PLUGIN_MAGIC_COOKIE"
 MAGIC_COOKIE_VALUE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
 PROTOCOL_VERSION = 6
-NEVER_APPLY = "stand-in provider: test harness, never apply"
+INJECTED_FAILURE = "stand-in provider: injected failure"
 _MAX_MESSAGE = 256 << 20
 
 
@@ -81,13 +82,17 @@ def _server_certificate() -> tuple[bytes, bytes, bytes]:
 
 
 class StandinProvider:
-    """The provider RPCs: Terraform validates and plans, the stand-in answers from the schema alone."""
+    """The provider RPCs: Terraform validates and plans from the schema; applies, reads and destroys go through
+    the per-resource behaviours (tools/standin_provider/behaviours), generic unless a resource has its own."""
 
-    def __init__(self, pb: Any, schema_bytes: bytes) -> None:
+    def __init__(self, pb: Any, schema_bytes: bytes, session: Session | None = None) -> None:
         self.pb = pb
         self.schema_bytes = schema_bytes
+        self.session = session or session_from_env()
+        self.provider_config: dict[str, Any] = {}
         self._schema: Any = None
         self._lock = threading.Lock()
+        behaviours.load_all()
 
     def _schemas(self) -> Any:
         with self._lock:
@@ -135,6 +140,9 @@ class StandinProvider:
         return self.pb.ValidateEphemeralResourceConfig.Response()
 
     def ConfigureProvider(self, request: Any) -> Any:
+        # every Terraform run configures the (shared, reattached) provider again with its stack's provider block
+        config = values.decode(request.config.msgpack) if request.config.msgpack else None
+        self.provider_config = config if isinstance(config, dict) else {}
         return self.pb.ConfigureProvider.Response()
 
     def GetFunctions(self, request: Any) -> Any:
@@ -149,25 +157,100 @@ class StandinProvider:
         # the state is already in the schema's shape: hand it back as JSON, which Terraform decodes
         return self.pb.UpgradeResourceState.Response(upgraded_state=self.pb.DynamicValue(json=request.raw_state.json))
 
+    def _context(self, type_name: str, block: Any, planned: Any = None) -> behaviours.Context:
+        located = self.session.locate(type_name, planned) if isinstance(planned, dict) else None
+        return behaviours.Context(
+            type_name=type_name,
+            provider_config=self.provider_config,
+            offline_dir=self.session.offline_dir,
+            block=block,
+            stack=located.stack if located else None,
+            address=located.address if located else None,
+            conventions=computed.provider_conventions(type_name, self.provider_config),
+        )
+
+    def _diagnostic(self, error: behaviours.BehaviourError) -> Any:
+        return self._error(error.summary, error.detail)
+
     def ReadResource(self, request: Any) -> Any:
-        return self.pb.ReadResource.Response(new_state=request.current_state, private=request.private)
+        block = self._block("resource_schemas", request.type_name)
+        state = values.decode(request.current_state.msgpack)
+        if block is None or not isinstance(state, dict):
+            return self.pb.ReadResource.Response(new_state=request.current_state, private=request.private)
+        try:
+            new_state = behaviours.behaviour_for(request.type_name).read(self._context(request.type_name, block), state)
+        except behaviours.BehaviourError as error:
+            return self.pb.ReadResource.Response(diagnostics=[self._diagnostic(error)])
+        return self.pb.ReadResource.Response(new_state=self._dynamic(new_state), private=request.private)
 
     def PlanResourceChange(self, request: Any) -> Any:
         block = self._block("resource_schemas", request.type_name)
         if block is None:
             return self.pb.PlanResourceChange.Response(diagnostics=[self._unknown_type("resource", request.type_name)])
         proposed = values.decode(request.proposed_new_state.msgpack)
-        creating = values.decode(request.prior_state.msgpack) is None
-        planned = values.plan_object(block, proposed, creating)
+        prior = values.decode(request.prior_state.msgpack)
+        planned = values.plan_object(block, proposed, prior is None)
+        behaviour = behaviours.behaviour_for(request.type_name)
+        replace = []
+        if isinstance(planned, dict):
+            config = values.decode(request.config.msgpack) or {}
+            for name, default in behaviour.defaults.items():
+                if config.get(name) is None and planned.get(name) is None:
+                    planned[name] = default
+            try:
+                planned = behaviour.plan(self._context(request.type_name, block), prior, planned)
+            except behaviours.BehaviourError as error:
+                return self.pb.PlanResourceChange.Response(diagnostics=[self._diagnostic(error)])
+        if isinstance(prior, dict) and isinstance(planned, dict):
+            for name in behaviour.requires_replace:
+                if planned.get(name) != prior.get(name):
+                    replace.append(self.pb.AttributePath(steps=[self.pb.AttributePath.Step(attribute_name=name)]))
         return self.pb.PlanResourceChange.Response(
-            planned_state=self._dynamic(planned), planned_private=request.prior_private
+            planned_state=self._dynamic(planned),
+            requires_replace=replace,
+            planned_private=request.prior_private,
+            legacy_type_system=bool(behaviour.defaults),
         )
 
     def ApplyResourceChange(self, request: Any) -> Any:
-        return self.pb.ApplyResourceChange.Response(diagnostics=[self._error(NEVER_APPLY, request.type_name)])
+        block = self._block("resource_schemas", request.type_name)
+        if block is None:
+            return self.pb.ApplyResourceChange.Response(diagnostics=[self._unknown_type("resource", request.type_name)])
+        prior = values.decode(request.prior_state.msgpack)
+        planned = values.decode(request.planned_state.msgpack)
+        config = values.decode(request.config.msgpack) or {}
+        ctx = self._context(request.type_name, block, planned)
+        behaviour = behaviours.behaviour_for(request.type_name)
+        try:
+            if planned is None:
+                behaviour.delete(ctx, prior)
+                return self.pb.ApplyResourceChange.Response(new_state=self._dynamic(None))
+            if self.session.take_failure(ctx.stack, ctx.address):
+                raise behaviours.BehaviourError(
+                    INJECTED_FAILURE, f"{ctx.address} ({request.type_name}): failing once, as the test asked"
+                )
+            if prior is None:
+                new_state = behaviour.create(ctx, planned, config)
+            else:
+                new_state = behaviour.update(ctx, prior, planned, config)
+        except behaviours.BehaviourError as error:
+            return self.pb.ApplyResourceChange.Response(diagnostics=[self._diagnostic(error)])
+        # write-only values never reach the state, whatever a behaviour returned
+        new_state = computed.fill_unknowns(block, new_state, request.type_name, ctx.seed(planned), ctx.conventions)
+        return self.pb.ApplyResourceChange.Response(
+            new_state=self._dynamic(new_state),
+            private=request.planned_private,
+            legacy_type_system=bool(behaviour.defaults),
+        )
 
     def ImportResourceState(self, request: Any) -> Any:
-        return self.pb.ImportResourceState.Response(diagnostics=[self._error(NEVER_APPLY, request.type_name)])
+        # generic: the imported object is its id; the following ReadResource (a behaviour's) fills in the rest
+        block = self._block("resource_schemas", request.type_name)
+        if block is None:
+            return self.pb.ImportResourceState.Response(diagnostics=[self._unknown_type("resource", request.type_name)])
+        state = {**values.null_object(block), "id": request.id}
+        imported = self.pb.ImportResourceState.ImportedResource(type_name=request.type_name, state=self._dynamic(state))
+        return self.pb.ImportResourceState.Response(imported_resources=[imported])
 
     # --- data sources and ephemeral resources -----------------------------------------------------
 
@@ -184,7 +267,15 @@ class StandinProvider:
             return self.pb.OpenEphemeralResource.Response(
                 diagnostics=[self._unknown_type("ephemeral resource", request.type_name)]
             )
-        result = values.fill_object(block, values.decode(request.config.msgpack), fill_optional=False)
+        config = values.decode(request.config.msgpack)
+        opener = behaviours.EPHEMERALS.get(request.type_name)
+        if opener is None:
+            result = values.fill_object(block, config, fill_optional=False)
+        else:
+            try:
+                result = opener(self._context(request.type_name, block), config)
+            except behaviours.BehaviourError as error:
+                return self.pb.OpenEphemeralResource.Response(diagnostics=[self._diagnostic(error)])
         return self.pb.OpenEphemeralResource.Response(result=self._dynamic(result))
 
     def RenewEphemeralResource(self, request: Any) -> Any:

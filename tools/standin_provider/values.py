@@ -112,7 +112,7 @@ def fill_object(block: Any, config: Any, fill_optional: bool) -> Any:
         value = config.get(attr.name)
         if value is None:
             if attr.computed or (fill_optional and not attr.write_only):
-                out[attr.name] = placeholder(_attribute_type(attr), attr.name)
+                out[attr.name] = placeholder(attribute_type(attr), attr.name)
         elif attr.HasField("nested_type"):
             out[attr.name] = _map_nested(attr.nested_type.nesting, value, fill_object, attr.nested_type, fill_optional)
     for nested in _nested_blocks(block):
@@ -122,11 +122,11 @@ def fill_object(block: Any, config: Any, fill_optional: bool) -> Any:
     return out
 
 
-def _attribute_type(attr: Any) -> Any:
+def attribute_type(attr: Any) -> Any:
     """The cty type (as decoded JSON) of an attribute, also for nested attribute types."""
     if not attr.HasField("nested_type"):
         return json.loads(attr.type)
-    obj = ["object", {inner.name: _attribute_type(inner) for inner in attr.nested_type.attributes}]
+    obj = ["object", {inner.name: attribute_type(inner) for inner in attr.nested_type.attributes}]
     nesting = attr.nested_type.nesting
     if nesting == NESTING_LIST:
         return ["list", obj]
@@ -165,3 +165,16 @@ def placeholder(cty_type: Any, name: str, index: int | None = None) -> Any:
     if kind == "tuple":
         return [placeholder(item, name, i) for i, item in enumerate(inner)]
     raise ValueError(f"unsupported cty type {cty_type!r} for {name}")
+
+
+def null_object(block: Any) -> dict[str, Any]:
+    """An object of the block's type with every attribute null and no nested blocks (as Terraform expects)."""
+    out: dict[str, Any] = {attr.name: None for attr in block.attributes}
+    for nested in _nested_blocks(block):
+        if nested.nesting in (NESTING_LIST, NESTING_SET):
+            out[nested.type_name] = []
+        elif nested.nesting == NESTING_MAP:
+            out[nested.type_name] = {}
+        else:
+            out[nested.type_name] = None
+    return out
