@@ -53,12 +53,20 @@ def _is_set(value: Any) -> bool:
     return value not in (None, 0, 0.0, "", False) and value != [] and value != {}
 
 
+def _as_go_json(value: Any) -> Any:
+    """Go's encoding/json writes a float64 with no fraction as an integer (`10`, not `10.0`): numbers reach the
+    provider as float64 (schema TypeFloat for `number`)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def build_team_data(attributes: dict[str, Any], team_id: str) -> dict[str, Any]:
     """resource_team.go:237-250."""
     data: dict[str, Any] = {"team_id": team_id, "team_alias": attributes.get("team_alias") or ""}
     for key in OPTIONAL_ATTRIBUTES:
         if _is_set(attributes.get(key)):
-            data[key] = attributes[key]
+            data[key] = _as_go_json(attributes[key])
     return data
 
 
@@ -126,7 +134,11 @@ class TeamApi:
             new_state["blocked"] = True
         permissions_status, permissions_text = self._call("GET", f"{TEAM_PERMISSIONS_LIST}?team_id={state['id']}")
         if permissions_status == 200:
-            new_state["team_member_permissions"] = json.loads(permissions_text).get("team_member_permissions")
+            permissions = json.loads(permissions_text).get("team_member_permissions")
+            # terraform-plugin-sdk v2 keeps an unset optional list unset when Read sets it empty
+            # (helper/schema/grpc_provider.go, normalizeNullValues): no diff against a configuration without it.
+            if permissions or state.get("team_member_permissions") is not None:
+                new_state["team_member_permissions"] = permissions
         elif top.get("team_member_permissions"):
             new_state["team_member_permissions"] = top["team_member_permissions"]
         return new_state

@@ -8,6 +8,7 @@ resource (the keys are registered by the registration script, constructs_lib/_co
 from __future__ import annotations
 
 from tools.litellm_live.team_api import TeamApi, TeamApiError
+from tools.standin_provider import computed
 from tools.standin_provider.behaviours import Behaviour, BehaviourError, behaviour
 
 
@@ -18,11 +19,16 @@ def _api(ctx) -> TeamApi:
     return TeamApi(config["api_base"], config["api_key"])
 
 
+def _known(planned: dict) -> dict:
+    """The planned values without the unknown placeholders (only `id` is computed: the create sets it)."""
+    return {key: (None if value is computed.UNKNOWN else value) for key, value in planned.items()}
+
+
 @behaviour("litellm_team")
 class LiteLLMTeam(Behaviour):
     def create(self, ctx, planned: dict, config: dict) -> dict:
         try:
-            return _api(ctx).create(planned)
+            return ctx.fill(_api(ctx).create(_known(planned)))
         except TeamApiError as error:
             raise BehaviourError(error.summary, error.detail) from None
 
@@ -34,7 +40,7 @@ class LiteLLMTeam(Behaviour):
 
     def update(self, ctx, prior: dict, planned: dict, config: dict) -> dict:
         try:
-            return _api(ctx).update(prior, planned)
+            return ctx.fill(_api(ctx).update(prior, _known(planned)))
         except TeamApiError as error:
             raise BehaviourError(error.summary, error.detail) from None
 
