@@ -60,6 +60,7 @@ def agent_keys(
                 key_expression=key_expression(quota),
                 gateway_url=gateway_url,
                 master_key_version=master_key_version(config, cloud),
+                rotation_overlap=config.quotas.key_rotation_overlap,
             ),
         )
         TerraformOutput(stack, f"agent-{quota.agent}-team-id", value=key.team.id)

@@ -21,8 +21,6 @@ from constructs_lib._common.terraform_data import TerraformData
 from imports.litellm.team import Team
 
 SCRIPT = Path(__file__).resolve().parent / "assets" / "litellm_agent_key.py"
-# How long a rotated-out key keeps working (a LiteLLM duration): agents re-read their secret within this window.
-ROTATION_OVERLAP = "1h"
 # The environment variable the provisioners hand the script's content in (`python3 -c "$VAR" <action>`).
 SCRIPT_VARIABLE = "LITELLM_AGENT_KEY_SCRIPT"
 
@@ -47,11 +45,13 @@ class AgentKeyProps:
     gateway_url: str
     # The gateway master key's version: a rotation of the master key re-registers the key (see stacks/quotas.py).
     master_key_version: int
+    # How long a rotated-out key keeps working (a LiteLLM duration; `quotas.key_rotation_overlap`).
+    rotation_overlap: str
 
 
 class AgentKey(Construct):
     """`team` holds the models, limits and metadata; `registration` (terraform_data) registers the key under a
-    versioned alias and, when replaced, retires the old key after `ROTATION_OVERLAP`; `limits` (terraform_data)
+    versioned alias and, when replaced, retires the old key after `rotation_overlap`; `limits` (terraform_data)
     re-applies the per-model limits, which LiteLLM keeps on keys only, whenever they change.
 
     A removed agent's key is refused because its team is deleted: LiteLLM's /team/delete deletes the team's keys
@@ -88,7 +88,12 @@ class AgentKey(Construct):
                 "alias": alias,
             },
             # Destroy-time provisioners may only read `self`: keep what retiring needs here, the script included.
-            input={"gateway_url": props.gateway_url, "alias": alias, "overlap": ROTATION_OVERLAP, "script": script},
+            input={
+                "gateway_url": props.gateway_url,
+                "alias": alias,
+                "overlap": props.rotation_overlap,
+                "script": script,
+            },
             provisioners=[
                 LocalExecProvisioner(
                     type="local-exec",

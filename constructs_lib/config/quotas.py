@@ -17,6 +17,14 @@ class QuotasConfig(StrictModel):
             "inside its network (self-hosted runner or Atlantis in the VPC). Default: [self-hosted, llmgw-<env>]."
         ),
     )
+    key_rotation_overlap: str = Field(
+        default="1h",
+        pattern=r"^[1-9][0-9]*[smhd]$",
+        description=(
+            "How long an agent's old key keeps working after a rotation (key_version bump), as a LiteLLM duration "
+            "(30s, 10m, 1h, 1d): agents must re-read their secret within it. Then LiteLLM refuses the old key."
+        ),
+    )
     litellm_enterprise_license: bool = Field(
         default=False,
         description=(
