@@ -58,6 +58,7 @@ class AlicloudQuotasStack(AlicloudStack):
                     key_material=key.key_material,
                     key_version=key.quota.key_version,
                     recovery_window_days=config.quotas.secret_recovery_window_days,
+                    registration=key.registration,
                 ),
             )
             TerraformOutput(self, f"agent-{key.quota.agent}-role-name", value=access.role.role_name)
