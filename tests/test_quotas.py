@@ -196,8 +196,13 @@ def test_key_material_is_ephemeral_and_written_only_through_write_only_arguments
         "gcp": ("google_secret_manager_secret_version", "secret_data_wo"),
     }[cloud]
     for version in stack["resource"][version_type].values():
-        assert version[argument].startswith('sk-${sha256(join("|", [var.litellm_api_key, "llmgw-agent-key", "dev-')
-    assert text.count("var.litellm_api_key") == 2 * 4, "only the write-only argument and the registration see it"
+        assert version[argument].startswith("sk-${local.agent_key_")
+    for agent in ("research", "code", "support", "schedule"):
+        assert stack["locals"][f"agent_key_{agent}"] == (
+            "${sha256(join(local.agent_key_separator, [var.litellm_api_key, local.agent_key_input_" + agent + "]))}"
+        )
+    assert "var.litellm_api_key" not in text, "the derivation is in locals"
+    assert text.count("${local.agent_key_") == 2 * 4, "only the write-only argument and the registration see the key"
 
 
 def test_key_version_bump_rotates_only_that_agents_key(dev_config, quotas_json):
@@ -555,11 +560,12 @@ def test_requests_per_minute_plus_one_is_refused(litellm_live, quotas_json, tmp_
     assert statuses == [200] * 10 + [429]
 
 
-def _console(expression: str, work: Path, master_key: str) -> subprocess.CompletedProcess[str]:
+def _console(expression: str, work: Path, master_key: str, locals_: dict) -> subprocess.CompletedProcess[str]:
     """Evaluate a Terraform template with the real terraform (`terraform console`), the master key as the
-    variable the quotas stacks declare."""
+    variable the quotas stacks declare, and the stack's locals."""
     work.mkdir(parents=True, exist_ok=True)
-    (work / "main.tf.json").write_text(json.dumps({"variable": {"litellm_api_key": {"type": "string"}}}))
+    config = {"variable": {"litellm_api_key": {"type": "string"}}, **({"locals": locals_} if locals_ else {})}
+    (work / "main.tf.json").write_text(json.dumps(config))
     environment = {**os.environ, "TF_VAR_litellm_api_key": master_key, "CHECKPOINT_DISABLE": "1"}
     return subprocess.run(
         ["terraform", "console"],
@@ -587,9 +593,10 @@ def test_every_write_of_an_agents_key_computes_the_same_key(cloud, quotas_json, 
     }[cloud]
     (written,) = [body[argument] for name, body in stack["resource"][version_type].items() if "access-code" in name]
     assert written == registered
-    runs = [_console(registered, tmp_path / f"run-{run}", "sk-master-for-the-test") for run in (1, 2)]
+    locals_ = stack.get("locals", {})
+    runs = [_console(registered, tmp_path / f"run-{run}", "sk-master-for-the-test", locals_) for run in (1, 2)]
     assert all(run.returncode == 0 for run in runs), runs[0].stderr
     first, second = (json.loads(run.stdout.strip()) for run in runs)
     assert first == second and first.startswith("sk-") and len(first) >= 40
-    other_master = _console(registered, tmp_path / "other-master", "sk-another-master")
+    other_master = _console(registered, tmp_path / "other-master", "sk-another-master", locals_)
     assert json.loads(other_master.stdout.strip()) != first, "derived from the master key, not a constant"

@@ -29,7 +29,11 @@ class AwsQuotasStack(AwsStack):
             self, "agent-keys-kms-alias", name=f"alias/{context.naming.prefix}-agent-keys", target_key_id=kms_key.key_id
         )
         keys = agent_keys(
-            self, config, "aws", gateway_url, lambda quota: derived_agent_key(quota, master_key_version(config, "aws"))
+            self,
+            config,
+            "aws",
+            gateway_url,
+            lambda quota: derived_agent_key(self, quota, master_key_version(config, "aws")),
         )
         for key in keys:
             quota = key.quota

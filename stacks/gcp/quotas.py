@@ -20,7 +20,7 @@ class GcpQuotasStack(GcpStack):
             context.config,
             "gcp",
             gateway_url,
-            lambda quota: derived_agent_key(quota, master_key_version(context.config, "gcp")),
+            lambda quota: derived_agent_key(self, quota, master_key_version(context.config, "gcp")),
         )
         for key in keys:
             access = GcpAgentAccess(
