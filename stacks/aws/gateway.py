@@ -367,30 +367,30 @@ class AwsGatewayStack(AwsStack):
             metrics=metrics.enabled and runtime,
         )
         proxy_config = render_proxy_config(config, proxy_runtime)
-        config_object = S3Object(
-            self,
-            "proxy-config",
-            bucket=bucket.name,
-            key=proxy_config.object_key,
-            content=terraform_literal(proxy_config.text),
-            content_type="application/yaml",
-            server_side_encryption="aws:kms",
-            kms_key_id=key.arn,
-            bucket_key_enabled=True,
-        )
-        # The files LiteLLM loads beside the config (the daily token cap hook), content-addressed like it.
+
+        def config_file(construct_id: str, object_key: str, text: str, content_type: str) -> S3Object:
+            """A file the tasks fetch before LiteLLM starts: content-addressed, KMS-encrypted."""
+            return S3Object(
+                self,
+                construct_id,
+                bucket=bucket.name,
+                key=object_key,
+                content=terraform_literal(text),
+                content_type=content_type,
+                server_side_encryption="aws:kms",
+                kms_key_id=key.arn,
+                bucket_key_enabled=True,
+            )
+
+        config_object = config_file("proxy-config", proxy_config.object_key, proxy_config.text, "application/yaml")
+        # The files LiteLLM loads beside the config (the daily token cap hook).
         hook_objects = [
             (
-                S3Object(
-                    self,
+                config_file(
                     f"proxy-hook-{hook.name.removesuffix('.py').replace('_', '-')}",
-                    bucket=bucket.name,
-                    key=hook.object_key,
-                    content=terraform_literal(hook.text),
-                    content_type="text/x-python",
-                    server_side_encryption="aws:kms",
-                    kms_key_id=key.arn,
-                    bucket_key_enabled=True,
+                    hook.object_key,
+                    hook.text,
+                    "text/x-python",
                 ),
                 hook,
             )
