@@ -362,7 +362,7 @@ def test_per_model_limits_reach_the_key_at_registration_and_on_change(cloud, quo
     expected = {
         "model_max_budget": {},  # per-model budgets need a LiteLLM enterprise licence (quotas config)
         "model_rpm_limit": {"claude-sonnet": 30},
-        "model_tpm_limit": {},
+        "model_tpm_limit": {"claude-sonnet": 20000},
     }
     sent = registration["provisioner"][0]["local-exec"]["environment"]["MODEL_LIMITS"]
     assert json.loads(sent) == expected
@@ -515,7 +515,7 @@ def test_rotation_keeps_the_old_key_working_for_the_overlap_only(litellm_live, d
     rotated = _quotas_stack("alicloud", dev_config.model_copy(update={"agents": agents}))
     new_registration = _registration(rotated, "schedule")
     # The stacks' overlap is an hour; the test shortens it to seconds (same code path, a shorter duration).
-    overlap_seconds = 3
+    overlap_seconds = 15
     old_registration = {**old_registration, "input": {**old_registration["input"], "overlap": f"{overlap_seconds}s"}}
     retired = _run_provisioner(litellm_live, old_registration, 1, _stack_dir(tmp_path / "v1", old_registration))
     assert retired.returncode == 0, retired.stderr
@@ -530,7 +530,11 @@ def test_rotation_keeps_the_old_key_working_for_the_overlap_only(litellm_live, d
     assert registered.returncode == 0, registered.stderr
     assert litellm_live.chat(new_key, "qwen-max").status == 200
     assert litellm_live.chat(old_key, "qwen-max").status == 200, "the old key works during the overlap"
-    time.sleep(overlap_seconds + 1)
+    # LiteLLM set the old key's expiry to the retire step's time + overlap: wait until it has passed.
+    expires = litellm_live.call("GET", f"/key/info?key={old_key}").body["info"]["expires"]
+    remaining = (datetime.fromisoformat(expires.replace("Z", "+00:00")) - datetime.now(UTC)).total_seconds()
+    assert 0 < remaining <= overlap_seconds
+    time.sleep(remaining + 1)
     refused = litellm_live.chat(old_key, "qwen-max")
     assert refused.status == 401 and refused.body["error"]["type"] == "expired_key", refused.text
     assert litellm_live.chat(new_key, "qwen-max").status == 200

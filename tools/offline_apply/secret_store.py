@@ -10,8 +10,8 @@ Version semantics, per cloud (the API behaviour each provider's resource relies 
 - **aws** (Secrets Manager): versions have ids and staging labels. PutSecretValue without `VersionStages` moves
   `AWSCURRENT` to the new version, and the label `AWSPREVIOUS` to the version `AWSCURRENT` was removed from;
   a label given explicitly is moved from whichever version held it. A read without version returns `AWSCURRENT`.
-  (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html, `VersionStages`;
-  API_GetSecretValue.html, `VersionStage`.)
+  (Secrets Manager API reference, https://docs.aws.amazon.com/secretsmanager/latest/apireference/:
+  PutSecretValue's `VersionStages` and GetSecretValue's `VersionStage` parameters.)
 - **alicloud** (KMS secrets): the same model with the labels `ACSCurrent` / `ACSPrevious`; version ids are the
   caller's (`PutSecretValue.VersionId` is required; https://www.alibabacloud.com/help/en/kms/key-management-service/
   developer-reference/api-kms-2016-01-20-putsecretvalue).

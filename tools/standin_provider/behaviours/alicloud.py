@@ -12,7 +12,7 @@ from tools.standin_provider.behaviours import Behaviour, BehaviourError, Context
 @behaviour("alicloud_kms_secret")
 class KmsSecret(Behaviour):
     """- schema (lines 27-143): ForceNew secret_name, secret_type, encryption_key_id, dkms_instance_id,
-      extended_config; Default secret_data_type "text";
+      extended_config; the Default of secret_data_type is text;
     - Create (lines 145-223) sends SecretData and VersionId (lines 153-154) with CreateSecret, the id is the
       secret name (line 220), then runs Update;
     - Read (lines 225-288) sets **`secret_data` from GetSecretValue** (line 270), with `version_id` and
@@ -23,7 +23,7 @@ class KmsSecret(Behaviour):
     """
 
     requires_replace = ("secret_name", "secret_type", "encryption_key_id", "dkms_instance_id", "extended_config")
-    defaults = {"secret_data_type": "text"}
+    defaults = {"secret_data_type": "text"}  # pragma: allowlist secret (the data type's default, no secret)
 
     def _current(self, ctx: Context, planned: dict[str, Any], name: str) -> dict[str, Any]:
         described = ctx.store("alicloud").describe(name) or {}

@@ -45,10 +45,10 @@ def _secret_arn(ctx: Context, name: str, planned: dict[str, Any]) -> str:
 @behaviour("aws_secretsmanager_secret")
 class SecretsManagerSecret(AwsResource):
     """The secret exists in the stand-in store from create to delete; `id` is its ARN (as the provider's).
-    secret.go (stored version 00c21ced), resourceSecretDelete: `recovery_window_in_days` 0 deletes at once
-    (ForceDeleteWithoutRecovery), else the deletion is scheduled (schema Default 30), and findSecretByID treats
-    a secret with a DeletedDate as not found; CreateSecret of a name scheduled for deletion fails
-    (InvalidRequestException: "The secret is scheduled for deletion",
+    In internal/service/secretsmanager/secret.go (stored version 00c21ced) resourceSecretDelete deletes at once
+    (ForceDeleteWithoutRecovery) when `recovery_window_in_days` is 0, else schedules the deletion (schema
+    Default 30), and findSecretByID treats a secret with a DeletedDate as not found; CreateSecret of a name
+    scheduled for deletion fails (InvalidRequestException: "The secret is scheduled for deletion",
     https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html, Errors)."""
 
     requires_replace = ("name", "name_prefix")
