@@ -18,6 +18,7 @@ os.environ.setdefault("CHECKPOINT_DISABLE", "1")
 
 import synth_speed
 from tests.litellm_check import LiteLLMChecker
+from tools.litellm_live import LiveLiteLLM
 
 # As main.py does, once, before any test imports jsii or a provider class (tests/test_synth_speed_boundary.py).
 synth_speed.enable()
@@ -152,9 +153,22 @@ def litellm_check(tmp_path_factory) -> Iterator[Callable[[list[Path]], tuple[int
     checker.close()
 
 
+@pytest.fixture(scope="session")
+def litellm_live(tmp_path_factory) -> Iterator[LiveLiteLLM]:
+    """The real LiteLLM proxy (the pinned app, tools/litellm_live) on the loopback with a real redis-server and
+    the dev environment's shipped proxy config; `.base_url`, `.master_key`, `.call(...)`, `.chat(...)`."""
+    from constructs_lib._common.litellm_config import ProxyRuntime, proxy_config_document, render_proxy_config
+    from constructs_lib.config import load_environment
+
+    config, runtime = load_environment(CONFIG_DIR / "dev.yaml"), ProxyRuntime(redis="plaintext")
+    hooks = {hook.name: hook.text for hook in render_proxy_config(config, runtime).hooks}
+    with LiveLiteLLM(tmp_path_factory.mktemp("litellm-live"), proxy_config_document(config, runtime), hooks) as live:
+        yield live
+
+
 # Session fixtures whose set-up starts a process that takes seconds (a full synth, LiteLLM's import) and returns at
 # once: set up before the first test when any collected test needs them, so that work overlaps the tests before.
-EARLY_STARTS = ("_separate_synth_process", "litellm_check")
+EARLY_STARTS = ("_separate_synth_process", "litellm_check", "litellm_live")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from constructs_lib._common.litellm_config import DAILY_CAP_HOOK
 from tests.litellm_check import LITELLM_PYTHON
 
 REPO = Path(__file__).resolve().parent.parent
@@ -96,9 +97,11 @@ def test_the_release_config_loads_the_shipped_logger_through_the_proxy_loader(sy
     stack = synthesized["alicloud-dev"]
     (tmp_path / "config.yaml").write_text(_release_object(stack, "/config.yaml")["content"])
     (tmp_path / "llmgw_request_log.py").write_text(_release_object(stack, "/llmgw_request_log.py")["content"])
+    # The daily token cap hook ships beside them (constructs_lib/_common/litellm_config.py DAILY_CAP_HOOK).
+    (tmp_path / DAILY_CAP_HOOK.name).write_text(_release_object(stack, f"/{DAILY_CAP_HOOK.name}")["content"])
     result = _run_driver("load", str(tmp_path / "config.yaml"))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.split() == ["llmgw_request_log.RequestLog"]
+    assert "llmgw_request_log.RequestLog" in result.stdout.split()
 
 
 def test_the_runtime_document_installs_the_logger_and_the_logtail_identity(synthesized):

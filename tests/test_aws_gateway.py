@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import textwrap
 
@@ -454,10 +455,12 @@ def test_proxy_config_lives_in_s3_and_its_digest_rolls_the_services(stack, examp
     env = stack["//"]["metadata"]["stackName"].removeprefix("aws-")
     config = next(loaded.config for loaded in example_environments if loaded.config.env == env)
     rendered = render_proxy_config(config)
-    (config_object,) = resources(stack, "aws_s3_object").values()
-    assert config_object["key"] == rendered.object_key
-    assert config_object["content"] == rendered.text
-    assert config_object["server_side_encryption"] == "aws:kms"
+    objects = {body["key"]: body for body in resources(stack, "aws_s3_object").values()}
+    assert set(objects) == {rendered.object_key} | {hook.object_key for hook in rendered.hooks}
+    assert objects[rendered.object_key]["content"] == rendered.text
+    for hook in rendered.hooks:  # the daily token cap hook, loaded by LiteLLM from the config's directory
+        assert objects[hook.object_key]["content"] == hook.text
+    assert all(body["server_side_encryption"] == "aws:kms" for body in objects.values())
     found = containers(stack)
     for component in ("gateway", "backend"):
         environment = {item["name"]: item["value"] for item in found[component]["environment"]}
@@ -469,21 +472,16 @@ def test_proxy_config_lives_in_s3_and_its_digest_rolls_the_services(stack, examp
         assert "download_file" in command and CONFIG_SHA_ENV in command and "exec uvicorn" in command
 
 
-# Stands in for boto3 in the container: "downloads" one version of the object from local files named by the test
-# (FAKE_S3_SOURCE, or FAKE_S3_DIR/<VersionId>). boto3's S3 download_file(Bucket, Key, Filename, ExtraArgs=None, ...)
-# takes the version as ExtraArgs["VersionId"] (boto3/s3/transfer.py, S3Transfer.ALLOWED_DOWNLOAD_ARGS).
+# Stands in for boto3 in the container: "downloads" the version of an object that ExtraArgs["VersionId"] names from the
+# local file FAKE_S3_DIR/<VersionId>. boto3's S3 download_file(Bucket, Key, Filename, ExtraArgs=None, ...) takes the
+# version as ExtraArgs["VersionId"] (boto3/s3/transfer.py, S3Transfer.ALLOWED_DOWNLOAD_ARGS).
 _FAKE_BOTO3 = textwrap.dedent(
     """
     import os, shutil
 
     class _S3:
         def download_file(self, bucket, key, path, ExtraArgs=None):
-            version = (ExtraArgs or {}).get("VersionId")
-            if "FAKE_S3_DIR" in os.environ:
-                source = os.path.join(os.environ["FAKE_S3_DIR"], version or "latest")
-            else:
-                source = os.environ["FAKE_S3_SOURCE"]
-            shutil.copyfile(source, path)
+            shutil.copyfile(os.path.join(os.environ["FAKE_S3_DIR"], ExtraArgs["VersionId"]), path)
 
     def client(service, region_name):
         assert service == "s3" and region_name
@@ -499,27 +497,46 @@ def test_the_digest_check_refuses_any_other_file_even_optimized(stack, tmp_path,
     (gateway,) = containers(stack)["gateway"]["command"]
     fetch = gateway.split(" && exec ")[0]
     environment = {item["name"]: item["value"] for item in containers(stack)["gateway"]["environment"]}
-    (config_object,) = resources(stack, "aws_s3_object").values()
+    objects = {body["key"]: body for body in resources(stack, "aws_s3_object").values()}
     (tmp_path / "boto3.py").write_text(_FAKE_BOTO3)
-    source = tmp_path / "object.yaml"
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    # Terraform resolves the object keys in the env (`${aws_s3_object.<name>.key}`): the test puts them in.
+    config_key = next(key for key in objects if key.endswith(".yaml"))
+    hook_keys = {os.path.basename(key).split(".")[0] + ".py": key for key in objects if key.endswith(".py")}
+    # `${aws_s3_object.<name>.key}|${aws_s3_object.<name>.version_id}|<file name>|<sha256>`, comma-separated
+    hooks = [entry.split("|") for entry in environment["LLMGW_PROXY_HOOKS"].split(",")]
+    assert all(reference.startswith("${aws_s3_object.proxy-hook-") for reference, _, _, _ in hooks)
+    assert all(version.endswith(".version_id}") for _, version, _, _ in hooks)
+    # Terraform resolves the version ids; the test names each one after its file.
+    hooks = [f"{hook_keys[name]}|{name}-version|{name}|{digest}" for _, _, name, digest in hooks]
+    for name, key in hook_keys.items():
+        (bucket / f"{name}-version").write_text(objects[key]["content"])
     env = {
         "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}",
         "PYTHONPATH": str(tmp_path),
         "PYTHONOPTIMIZE": optimize,
         "AWS_REGION": "eu-west-1",
-        "FAKE_S3_SOURCE": str(source),
-        **{
-            name: environment[name]
-            for name in (
-                "LITELLM_PROXY_CONFIG_S3_BUCKET",
-                "LITELLM_PROXY_CONFIG_S3_OBJECT",
-                "LITELLM_PROXY_CONFIG_S3_VERSION",
-            )
-        },
+        "FAKE_S3_DIR": str(bucket),
+        "LITELLM_PROXY_CONFIG_S3_BUCKET": environment["LITELLM_PROXY_CONFIG_S3_BUCKET"],
+        "LITELLM_PROXY_CONFIG_S3_OBJECT": config_key,
+        "LITELLM_PROXY_CONFIG_S3_VERSION": "config-version",
+        "LLMGW_PROXY_HOOKS": ",".join(hooks),
         "CONFIG_FILE_PATH": str(tmp_path / "litellm" / "proxy_config.yaml"),
         CONFIG_SHA_ENV: environment[CONFIG_SHA_ENV],
     }
-    assert_digest_check_passes_then_refuses(fetch, env, source, config_object["content"])
+    deployed = bucket / "config-version"
+    assert_digest_check_passes_then_refuses(fetch, env, deployed, objects[config_key]["content"])
+    # The hook lands beside the config, where LiteLLM resolves `llmgw_daily_tokens.daily_token_cap`.
+    assert (tmp_path / "litellm" / "llmgw_daily_tokens.py").read_text() == objects[hook_keys["llmgw_daily_tokens.py"]][
+        "content"
+    ]
+    for name in hook_keys:
+        (bucket / f"{name}-version").write_text("tampered = True\n")
+    deployed.write_text(objects[config_key]["content"])
+    refused = subprocess.run(["sh", "-c", fetch], env=env, capture_output=True, text=True, check=False, timeout=60)
+    assert refused.returncode == 1 and "proxy config digest mismatch" in refused.stderr
+    assert "llmgw_daily_tokens.py" in refused.stderr
 
 
 def test_services_start_only_after_migrations_which_follow_the_user_bootstrap(stack):

@@ -304,7 +304,7 @@ def test_defaults_keep_managed_stores_and_nothing_optional(default_dev):
     assert not any(rule["from_port"] == 9090 for rule in _sg_rules(stack, "aws_vpc_security_group_ingress_rule"))
     document = _proxy_config(stack)
     assert document["litellm_settings"]["cache_params"]["ssl"] is True
-    assert "callbacks" not in document["litellm_settings"]
+    assert document["litellm_settings"]["callbacks"] == ["llmgw_daily_tokens.daily_token_cap"], "no Prometheus"
     assert document["general_settings"]["database_url"] == "os.environ/DATABASE_URL"
     outputs = stack["output"]
     assert "database_url_secret_arn" not in outputs and "runtime_role_arns" not in outputs
@@ -656,7 +656,7 @@ def test_metrics_sidecar_shares_the_multiprocess_dir_and_stays_off_the_alb(sidec
     scrape = [rule for rule in _sg_rules(stack, "aws_vpc_security_group_ingress_rule") if rule["from_port"] == 9464]
     assert [rule["cidr_ipv4"] for rule in scrape] == ["10.10.16.0/20"]
     assert "gateway-tasks-sg" in scrape[0]["security_group_id"]
-    assert _proxy_config(stack)["litellm_settings"]["callbacks"] == ["prometheus"]
+    assert _proxy_config(stack)["litellm_settings"]["callbacks"] == ["llmgw_daily_tokens.daily_token_cap", "prometheus"]
 
 
 def test_collector_sidecar_shares_the_transport_and_is_carved_out(sidecars):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from constructs_lib._common.litellm_config import CONFIG_SHA_ENV
+from constructs_lib._common.litellm_config import CONFIG_SHA_ENV, DAILY_CAP_HOOK
 from tests.test_aws_gateway import _FAKE_BOTO3, containers, named, policy_statements, resources, task_definition
 from tests.test_aws_stack_options import DEV, _synth
 from tests.test_aws_stack_options import _load as load_aws
@@ -38,14 +38,19 @@ def _two_revisions(tmp_path: Path) -> tuple[dict, dict]:
     return before, _synth(load_environment(path))
 
 
+def _config_objects(stack: dict) -> dict[str, dict]:
+    """The proxy config's S3 object (the hook objects beside it follow the same one-key, by-version rule)."""
+    return {name: body for name, body in resources(stack, "aws_s3_object").items() if body["key"].endswith(".yaml")}
+
+
 def _env(container: dict) -> dict[str, str]:
     return {item["name"]: item["value"] for item in container["environment"]}
 
 
 def test_a_changed_config_is_a_new_version_of_the_same_object_not_a_replacement(tmp_path):
     before, after = _two_revisions(tmp_path)
-    ((name_before, object_before),) = resources(before, "aws_s3_object").items()
-    ((name_after, object_after),) = resources(after, "aws_s3_object").items()
+    ((name_before, object_before),) = _config_objects(before).items()
+    ((name_after, object_after),) = _config_objects(after).items()
     assert object_before["content"] != object_after["content"]
     # Same resource, same key (ForceNew), so Terraform updates the content in place.
     assert name_before == name_after and object_before["key"] == object_after["key"]
@@ -54,12 +59,12 @@ def test_a_changed_config_is_a_new_version_of_the_same_object_not_a_replacement(
 
 def test_every_task_definition_pins_the_config_version_it_was_written_with(tmp_path):
     before, _ = _two_revisions(tmp_path)
-    (name,) = resources(before, "aws_s3_object")
+    (name,) = _config_objects(before)
     for component in ("gateway", "backend"):
         env = _env(containers(before)[component])
         assert env["LITELLM_PROXY_CONFIG_S3_VERSION"] == f"${{aws_s3_object.{name}.version_id}}"
         (command,) = containers(before)[component]["command"]
-        assert "'VersionId': e['LITELLM_PROXY_CONFIG_S3_VERSION']" in command
+        assert "e['LITELLM_PROXY_CONFIG_S3_VERSION']" in command and "ExtraArgs={'VersionId': v}" in command
     # Reading a given version needs s3:GetObjectVersion (GetObject alone reads the current one).
     _, task = task_definition(before, "gateway")
     actions = {
@@ -71,14 +76,15 @@ def test_every_task_definition_pins_the_config_version_it_was_written_with(tmp_p
 def test_the_previous_revision_still_starts_after_the_config_changed(tmp_path):
     """Run the old revision's fetch for real after the new version was written: it gets its own document."""
     before, after = _two_revisions(tmp_path)
-    ((_, old_object),) = resources(before, "aws_s3_object").items()
-    ((_, new_object),) = resources(after, "aws_s3_object").items()
+    ((_, old_object),) = _config_objects(before).items()
+    ((_, new_object),) = _config_objects(after).items()
     store = tmp_path / "s3"
     store.mkdir()
     # The bucket after the apply: the new version is current, the old one noncurrent (versioned bucket).
     (store / "version-1").write_text(old_object["content"])
     (store / "version-2").write_text(new_object["content"])
     (store / "latest").write_text(new_object["content"])
+    (store / "hook-version-1").write_text(DAILY_CAP_HOOK.text)
     (tmp_path / "boto3.py").write_text(_FAKE_BOTO3)
     old_gateway = containers(before)["gateway"]
     (command,) = old_gateway["command"]
@@ -93,6 +99,11 @@ def test_the_previous_revision_still_starts_after_the_config_changed(tmp_path):
         "LITELLM_PROXY_CONFIG_S3_OBJECT": env["LITELLM_PROXY_CONFIG_S3_OBJECT"],
         # The version id Terraform recorded for the old revision.
         "LITELLM_PROXY_CONFIG_S3_VERSION": "version-1",
+        # Its hook files, each pinned the same way (`<key>|<version id>|<file name>|<sha256>`).
+        "LLMGW_PROXY_HOOKS": ",".join(
+            f"{key}|hook-version-1|{name}|{digest}"
+            for key, _, name, digest in (entry.split("|") for entry in env["LLMGW_PROXY_HOOKS"].split(","))
+        ),
         "CONFIG_FILE_PATH": str(tmp_path / "litellm" / "proxy_config.yaml"),
         CONFIG_SHA_ENV: env[CONFIG_SHA_ENV],
     }

@@ -238,6 +238,33 @@ def test_every_file_is_reported_in_one_run_sorted_by_file_and_line(tmp_path):
     ]
 
 
+def _with_model_budget(extra: str = "") -> str:
+    return (CONFIG_DIR / "dev.yaml").read_text().replace(
+        "        requests_per_minute: 30\n", "        requests_per_minute: 30\n        daily_budget: 300\n", 1
+    ) + extra
+
+
+def test_a_per_model_budget_without_an_enterprise_licence_is_a_config_error(tmp_path):
+    """Issue 25, defect 2: LiteLLM 1.106.12 refuses model_max_budget on keys without an enterprise licence
+    (key_management_endpoints.py:7876-7893; shown against the real proxy in test_quotas.py), so the config must
+    refuse it at synth, naming the field and its line."""
+    text = _with_model_budget()
+    path = tmp_path / "dev.yaml"
+    path.write_text(text)
+    line = next(number for number, row in enumerate(text.splitlines(), 1) if "daily_budget: 300" in row)
+    with pytest.raises(
+        ConfigError, match=rf"dev\.yaml:{line}: agents\[0\]\.model_limits\.claude-sonnet\.daily_budget: .*licence"
+    ):
+        load_environment(path)
+
+
+def test_a_per_model_budget_is_accepted_with_an_enterprise_licence(tmp_path):
+    path = tmp_path / "dev.yaml"
+    path.write_text(_with_model_budget("quotas:\n  litellm_enterprise_license: true\n"))
+    config = load_environment(path)
+    assert config.agents[0].model_limits["claude-sonnet"].daily_budget == 300
+
+
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(ConfigError, match="file not found"):
         load_environment(tmp_path / "dev.yaml")

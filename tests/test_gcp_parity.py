@@ -703,5 +703,6 @@ def test_plaintext_redis_opt_in_drops_the_ca_and_redis_ssl(tmp_path):
         assert "REDIS_SSL" not in env and "REDIS_SSL_CA_CERTS" not in env
         assert isinstance(env["REDIS_PASSWORD"], dict) and "REDIS_HOST" in env
         # No CA volume: the proxy config is the only mount, and it says plaintext too.
-        assert [volume["name"] for volume in service["template"]["volumes"]] == ["proxy-config"]
+        volumes = [volume["name"] for volume in service["template"]["volumes"]]
+        assert volumes == ["proxy-config", "proxy-hook-llmgw-daily-tokens"]  # the config and the daily cap hook
         assert proxy_document(stack, component)["litellm_settings"]["cache_params"]["ssl"] is False

@@ -348,7 +348,7 @@ def test_container_env_agrees_with_the_document(variants, variant):
             assert "STORE_MODEL_IN_DB" not in env_of(container)
 
         # Metrics: the Prometheus callback exactly when the gateway has its multiprocess directory.
-        assert ("callbacks" in litellm_settings) is runtime.metrics
+        assert ("prometheus" in litellm_settings["callbacks"]) is runtime.metrics
     gateway_env = env_of(containers(stack, "gateway")[0])
     assert ("PROMETHEUS_MULTIPROC_DIR" in gateway_env) is runtime.metrics
 

@@ -116,8 +116,10 @@ def test_the_document_follows_the_gateways_runtime(example_environments):
     assert "database_url" not in documents["no-database"]["general_settings"]
     assert documents["no-database"]["general_settings"]["store_model_in_db"] is False
     assert documents["default"]["general_settings"]["store_model_in_db"] is True
-    assert documents["metrics"]["litellm_settings"]["callbacks"] == ["prometheus"]
-    assert all("callbacks" not in documents[name]["litellm_settings"] for name in RUNTIMES if name != "metrics")
+    # The daily token cap hook on every gateway; Prometheus only with the metrics sidecar.
+    cap = "llmgw_daily_tokens.daily_token_cap"
+    assert documents["metrics"]["litellm_settings"]["callbacks"] == [cap, "prometheus"]
+    assert all(documents[name]["litellm_settings"]["callbacks"] == [cap] for name in RUNTIMES if name != "metrics")
     assert len({render_proxy_config(config, runtime).sha256 for runtime in RUNTIMES.values()}) == len(RUNTIMES)
 
 

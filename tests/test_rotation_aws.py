@@ -121,14 +121,32 @@ def test_database_credentials_are_never_static_in_the_services(before):
     assert _secrets_of(before, "bootstrap-db")["PGPASSWORD"].endswith(":password::")
 
 
-@pytest.mark.parametrize("bump", ["provider_key", "master_key", "redis"])
+@pytest.mark.parametrize("bump", ["provider_key", "redis"])
 def test_no_bump_changes_anything_agent_side(dev, bump):
     bumped = {
         "provider_key": lambda: _bump(dev, "openai"),
-        "master_key": lambda: _aws_secrets(dev, master_key_version=2),
         "redis": lambda: _aws_secrets(dev, redis_auth_version=2),
     }[bump]()
     assert _changed(_stack_json("aws", "quotas", dev), _stack_json("aws", "quotas", bumped)) == []
+
+
+def test_a_master_key_rotation_re_keys_every_agent(dev):
+    """Agent keys are derived from the master key (stacks/quotas.py, derived_agent_key: a retried write computes
+    the same key, issue 25 defect 5), so whoever held the old master key could derive them: its rotation re-keys
+    every agent (new alias and derived input, the registration replaced, and with it the secret version, which
+    follows the registration), and nothing else agent-side."""
+    before = _stack_json("aws", "quotas", dev)
+    after = _stack_json("aws", "quotas", _aws_secrets(dev, master_key_version=2))
+    changed = _changed(before, after)
+    assert {kind for kind, _ in changed} == {"terraform_data"}, changed
+    assert {name.split("_")[0] for _, name in changed} == {
+        f"agent-{a}" for a in ("research", "code", "support", "schedule")
+    }
+    inputs = {name for name in before["locals"] if before["locals"][name] != after["locals"][name]}
+    assert inputs == {f"agent_key_input_{a}" for a in ("research", "code", "support", "schedule")}
+    for version in after["resource"]["aws_secretsmanager_secret_version"].values():
+        (trigger,) = version["lifecycle"]["replace_triggered_by"]
+        assert trigger.startswith("terraform_data.agent-") and "_registration_" in trigger
 
 
 def test_a_proxy_config_change_rolls_gateway_and_backend_through_the_digest(dev, before):

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf import AssetType, LocalExecProvisioner, TerraformAsset, TerraformStack
+from cdktf import LocalExecProvisioner
 from constructs import Construct
 
 from constructs_lib._common.quotas import AgentQuota
@@ -21,16 +21,20 @@ from constructs_lib._common.terraform_data import TerraformData
 from imports.litellm.team import Team
 
 SCRIPT = Path(__file__).resolve().parent / "assets" / "litellm_agent_key.py"
-_SCRIPT_ID = "litellm-agent-key-script"
+# The environment variable the provisioners hand the script's content in (`python3 -c "$VAR" <action>`).
+SCRIPT_VARIABLE = "LITELLM_AGENT_KEY_SCRIPT"
 
 
-def registration_script(scope: Construct) -> str:
-    """The script, copied once per stack into its output; returns its path relative to the stack directory."""
-    stack = TerraformStack.of(scope)
-    asset = stack.node.try_find_child(_SCRIPT_ID) or TerraformAsset(
-        stack, _SCRIPT_ID, path=str(SCRIPT), type=AssetType.FILE
-    )
-    return asset.path
+def script_command(action: str) -> str:
+    """The script runs from its content, kept in the registration's `input`: no file path that a later synth
+    (another content hash) or a fresh CI checkout would not have, so a destroy always finds what it runs."""
+    return f'python3 -c "${SCRIPT_VARIABLE}" {action}'
+
+
+def versioned_alias(quota: AgentQuota, master_key_version: int) -> str:
+    """One alias per key version and master-key version (both re-key the agent: stacks/quotas.py,
+    derived_agent_key): the old and the new key of a rotation coexist during the overlap."""
+    return f"{quota.alias}-v{quota.key_version}-m{master_key_version}"
 
 
 @dataclass(frozen=True)
@@ -39,12 +43,20 @@ class AgentKeyProps:
     # An expression for the key material: ephemeral or from state, never a literal.
     key_expression: str
     gateway_url: str
+    # The gateway master key's version: a rotation of the master key re-registers the key (see stacks/quotas.py).
+    master_key_version: int
+    # How long a rotated-out key keeps working (a LiteLLM duration; `quotas.key_rotation_overlap`).
+    rotation_overlap: str
 
 
 class AgentKey(Construct):
-    """`team` holds the limits; `registration` (terraform_data) registers/revokes the key by alias; `limits`
-    (terraform_data) re-applies the per-model limits, which LiteLLM keeps on keys only, whenever they change
-    (the registration already sends them, so a key is never usable without them).
+    """`team` holds the models, limits and metadata; `registration` (terraform_data) registers the key under a
+    versioned alias and, when replaced, retires the old key after `rotation_overlap`; `limits` (terraform_data)
+    re-applies the per-model limits, which LiteLLM keeps on keys only, whenever they change.
+
+    A removed agent's key is refused because its team is deleted: LiteLLM's /team/delete deletes the team's keys
+    (litellm/proxy/management_endpoints/team_endpoints.py:4468). Deleting the agent's block drops its
+    registration's provisioners with it, so nothing here is credited with that revocation.
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: AgentKeyProps) -> None:
@@ -52,36 +64,45 @@ class AgentKey(Construct):
         self.quota = quota = props.quota
         # What the agent's secret must hold: exactly what the registration sends.
         self.key_material = f"sk-{props.key_expression}"
+        self.alias = alias = versioned_alias(quota, props.master_key_version)
         self.team = Team(
             self,
             "team",
             team_alias=quota.alias,
             rpm_limit=quota.rpm_limit,
-            tpm_limit=quota.tpm_limit,
             max_budget=quota.max_budget,
             budget_duration=quota.budget_duration,
             models=list(quota.models),
             metadata=quota.metadata,
         )
-        script = registration_script(self)
         model_limits = json.dumps(quota.model_limits(), sort_keys=True)
+        script = SCRIPT.read_text(encoding="utf-8")
         self.registration = TerraformData(
             self,
             "registration",
-            # A new key version (rotation) or a new team replaces the registration: revoke, then register.
-            triggers_replace={"key_version": str(quota.key_version), "team_id": self.team.id, "alias": quota.alias},
-            # Destroy-time provisioners may only read `self`: keep what revoking needs here.
-            input={"gateway_url": props.gateway_url, "alias": quota.alias, "script": script},
+            # A new key version (rotation) or a new team replaces the registration: retire the old, register new.
+            triggers_replace={
+                "key_version": str(quota.key_version),
+                "master_key_version": str(props.master_key_version),
+                "team_id": self.team.id,
+                "alias": alias,
+            },
+            # Destroy-time provisioners may only read `self`: keep what retiring needs here, the script included.
+            input={
+                "gateway_url": props.gateway_url,
+                "alias": alias,
+                "overlap": props.rotation_overlap,
+                "script": script,
+            },
             provisioners=[
                 LocalExecProvisioner(
                     type="local-exec",
-                    command=f"python3 {script} register",
+                    command=script_command("register"),
                     environment={
+                        SCRIPT_VARIABLE: "${self.input.script}",
                         "LITELLM_API_BASE": props.gateway_url,
-                        "KEY_ALIAS": quota.alias,
+                        "KEY_ALIAS": alias,
                         "TEAM_ID": self.team.id,
-                        "MODELS": json.dumps(list(quota.models)),
-                        "METADATA": json.dumps(quota.metadata, sort_keys=True),
                         "MODEL_LIMITS": model_limits,
                         "AGENT_KEY": self.key_material,
                     },
@@ -89,10 +110,12 @@ class AgentKey(Construct):
                 LocalExecProvisioner(
                     type="local-exec",
                     when="destroy",
-                    command="python3 ${self.input.script} revoke",
+                    command=script_command("retire"),
                     environment={
+                        SCRIPT_VARIABLE: "${self.input.script}",
                         "LITELLM_API_BASE": "${self.input.gateway_url}",
                         "KEY_ALIAS": "${self.input.alias}",
+                        "KEY_OVERLAP": "${self.input.overlap}",
                     },
                 ),
             ],
@@ -103,14 +126,16 @@ class AgentKey(Construct):
             self,
             "model-limits",
             triggers_replace={"model_limits": model_limits, "registration": self.registration.id},
+            input={"script": script},
             depends_on=[self.registration],
             provisioners=[
                 LocalExecProvisioner(
                     type="local-exec",
-                    command=f"python3 {script} limits",
+                    command=script_command("limits"),
                     environment={
+                        SCRIPT_VARIABLE: "${self.input.script}",
                         "LITELLM_API_BASE": props.gateway_url,
-                        "KEY_ALIAS": quota.alias,
+                        "KEY_ALIAS": alias,
                         "MODEL_LIMITS": model_limits,
                     },
                 )

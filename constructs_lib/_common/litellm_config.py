@@ -10,7 +10,8 @@ with the real `litellm` library and builds its Router, so a config LiteLLM would
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -34,6 +35,35 @@ CONFIG_SHA_ENV = "LITELLM_PROXY_CONFIG_SHA256"
 ENV_REFERENCE_PREFIX = "os.environ/"
 # LiteLLM's Prometheus callback: /metrics on the gateway, scraped by a sidecar (never through the load balancer).
 PROMETHEUS_CALLBACK = "prometheus"
+
+
+@dataclass(frozen=True)
+class HookFile:
+    """A Python file LiteLLM loads from the config file's directory (`<module>.<instance>` in `callbacks`,
+    resolved to `<config dir>/<module>.py`: litellm/proxy/types_utils/utils.py:38-50). Every gateway puts it
+    beside its config.yaml and checks its digest, as it does the config's."""
+
+    name: str
+    text: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @property
+    def object_key(self) -> str:
+        """One key for every revision, as the config's (ProxyConfig.object_key): tasks fetch it by version."""
+        return f"litellm/{self.name}"
+
+
+# The agents' daily token cap (tokens_per_day): LiteLLM has no tokens-per-day limit for chat calls.
+DAILY_CAP_HOOK = HookFile(
+    name="llmgw_daily_tokens.py",
+    text=(Path(__file__).resolve().parent / "assets" / "llmgw_daily_tokens.py").read_text(encoding="utf-8"),
+)
+DAILY_CAP_CALLBACK = "llmgw_daily_tokens.daily_token_cap"
+# Names of environment variables, not values: the digest of the hook file, checked before LiteLLM starts.
+DAILY_CAP_SHA_ENV = "LLMGW_DAILY_TOKENS_SHA256"
 
 
 @dataclass(frozen=True)
@@ -65,6 +95,8 @@ class ProxyConfig:
 
     text: str
     sha256: str
+    # Files LiteLLM loads from the config's directory: every gateway ships them beside config.yaml.
+    hooks: tuple[HookFile, ...] = field(default=(DAILY_CAP_HOOK,))
 
     @property
     def object_key(self) -> str:
@@ -111,10 +143,13 @@ def proxy_config_document(config: EnvironmentConfig, runtime: ProxyRuntime | Non
                 "ssl": runtime.redis == "tls",
             }
         litellm_settings["cache_params"] = cache_params
-    if runtime.metrics:
-        litellm_settings["callbacks"] = [PROMETHEUS_CALLBACK]
-    if runtime.callbacks:
-        litellm_settings.setdefault("callbacks", []).extend(runtime.callbacks)
+    # The daily token cap on every gateway (its hook file ships beside this document); Prometheus when asked; then
+    # the cloud's own callbacks (e.g. Alibaba Cloud's request log for SLS).
+    litellm_settings["callbacks"] = [
+        DAILY_CAP_CALLBACK,
+        *([PROMETHEUS_CALLBACK] if runtime.metrics else []),
+        *runtime.callbacks,
+    ]
     general_settings: dict[str, Any] = {"master_key": env_reference(MASTER_KEY_ENV)}
     if runtime.database:
         general_settings["database_url"] = env_reference(DATABASE_URL_ENV)

@@ -1,10 +1,11 @@
-"""Per-agent limits as LiteLLM enforces them, derived from the config in one place for every cloud.
+"""Per-agent limits as the gateway enforces them, derived from the config in one place for every cloud.
 
-LiteLLM limits are per minute (rpm/tpm) plus a budget with a reset period; it has no tokens-per-day limit.
-`tokens_per_day` therefore becomes a tokens-per-minute cap of tokens_per_day / 1440, rounded up. Consequence:
-an agent can never exceed its daily token allowance, but it cannot spend the allowance in a burst either: a
-minute's share is the most it gets in any minute. Size `tokens_per_day` for the agent's peak minute x 1440 if
-it is bursty; the `daily_budget` (spend in the gateway's currency, reset daily) is the hard daily ceiling.
+LiteLLM limits requests per minute (`rpm_limit`) and spend per period (`max_budget` + `budget_duration`); it has no
+tokens-per-day limit for chat calls. `tokens_per_day` is enforced by the gateway's daily token cap hook
+(constructs_lib/_common/assets/llmgw_daily_tokens.py, shipped beside every gateway's config.yaml), which reads it
+from the team's metadata: an agent bursts as fast as its requests per minute allow and is refused (HTTP 429) once
+the UTC day's tokens are spent. No per-minute token limit is derived from it (a minute's share of the day would
+refuse an ordinary request: issue 25, defect 9).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from constructs_lib._common.tags import MANAGED_BY
 from constructs_lib.config.environment import EnvironmentConfig
-from constructs_lib.config.llm import Agent, tokens_per_minute
+from constructs_lib.config.llm import Agent
 
 BUDGET_DURATION = "1d"
 
@@ -23,7 +24,7 @@ class AgentQuota:
     agent: str
     alias: str
     rpm_limit: int
-    tpm_limit: int
+    tokens_per_day: int
     max_budget: float
     budget_duration: str
     models: tuple[str, ...]
@@ -51,7 +52,7 @@ def agent_quota(config: EnvironmentConfig, agent: Agent) -> AgentQuota:
         agent=agent.name,
         alias=f"{config.env}-{agent.name}",
         rpm_limit=agent.requests_per_minute,
-        tpm_limit=tokens_per_minute(agent.tokens_per_day),
+        tokens_per_day=agent.tokens_per_day,
         max_budget=float(agent.daily_budget),
         budget_duration=BUDGET_DURATION,
         models=tuple(agent.models),
@@ -65,6 +66,8 @@ def agent_quota(config: EnvironmentConfig, agent: Agent) -> AgentQuota:
             "team": agent.team,
             "tenant": config.tenant,
             "managed-by": MANAGED_BY,
+            # Read by the daily token cap hook (llmgw_daily_tokens.METADATA_FIELD).
+            "tokens_per_day": str(agent.tokens_per_day),
         },
         key_version=agent.key_version,
     )

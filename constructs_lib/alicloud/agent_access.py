@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from cdktf import TerraformResource
 from constructs import Construct
 
 from constructs_lib._common.naming import Naming
@@ -29,6 +30,8 @@ class AlicloudAgentAccessProps:
     key_material: str
     key_version: int
     recovery_window_days: int
+    # The key registration: the secret is written only once LiteLLM knows the key (nothing orphaned if it fails).
+    registration: TerraformResource
 
 
 class AlicloudAgentAccess(Construct):
@@ -44,6 +47,7 @@ class AlicloudAgentAccess(Construct):
             version_id=f"v{props.key_version}",
             encryption_key_id=props.kms_key_id,
             recovery_window_in_days=props.recovery_window_days,
+            depends_on=[props.registration],
         )
         self.role = RamRole(
             self,

@@ -98,6 +98,11 @@ class GatewayRelease(Construct):
         requirements = REQUIREMENTS_LOCK.read_text()
         self.requirements = self._object(props, "requirements", "litellm-proxy.lock.txt", requirements, "text/plain")
         self.config = self._object(props, "config", "config.yaml", props.proxy_config.text, "application/yaml")
+        # Files LiteLLM loads from the config's directory (the daily token cap hook): installed beside config.yaml.
+        self.hooks = {
+            hook.name: self._object(props, f"hook-{hook.name}", hook.name, hook.text, "text/x-python")
+            for hook in props.proxy_config.hooks
+        }
         self.redis_ca = self._object(
             props, "redis-ca", "redis-ca.pem", props.redis_ca_certificate, "application/x-pem-file"
         )
@@ -128,7 +133,8 @@ class GatewayRelease(Construct):
 
     @property
     def object_arns(self) -> list[str]:
-        return [artifact.arn for artifact in (self.requirements, self.config, self.redis_ca, self.request_log)]
+        artifacts = (self.requirements, self.config, self.redis_ca, self.request_log, *self.hooks.values())
+        return [artifact.arn for artifact in artifacts]
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,7 @@ def command_seconds(mode: str, document: Mapping[str, Any]) -> int:
     waits, requests, pause = runtime.STEP_WAITS, runtime.REQUEST_TIMEOUTS, runtime.RETRY_SECONDS
     credentials = waits["credentials"] + 2 * requests["metadata"] + pause
     objects = sum(1 for name in ("config", "requirements", "redis_ca", "request_log") if document.get(name))
+    objects += len(document.get("hooks", ()))
     total = BOOT_WAIT_SECONDS + credentials + objects * requests["oss"] + waits["install"]
     if document.get("database"):
         total += waits["prisma"]

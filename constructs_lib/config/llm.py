@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 from typing import Annotated
 
@@ -12,12 +11,6 @@ from constructs_lib.config.base import Slug, StrictModel
 from constructs_lib.config.messages import raise_problems, shown
 
 PositiveInt = Annotated[int, Field(gt=0)]
-MINUTES_PER_DAY = 24 * 60
-
-
-def tokens_per_minute(tokens_per_day: int) -> int:
-    """LiteLLM limits tokens per minute: an agent's daily allowance becomes a per-minute share, rounded up."""
-    return math.ceil(tokens_per_day / MINUTES_PER_DAY)
 
 
 def _number_not_text(value: object) -> object:
@@ -91,7 +84,12 @@ class Agent(StrictModel):
     owner: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", description="Owner's e-mail, recorded in key metadata.")
     team: Slug
     requests_per_minute: PositiveInt
-    tokens_per_day: PositiveInt
+    tokens_per_day: PositiveInt = Field(
+        description=(
+            "Tokens (prompt + completion) per UTC day, enforced by the gateway's daily token cap hook: calls are "
+            "refused with HTTP 429 once the day's tokens are spent; it resets at 00:00 UTC."
+        )
+    )
     daily_budget: Money = Field(
         description="Spend cap per day in the gateway's currency (USD in LiteLLM's cost map); resets daily."
     )
@@ -115,11 +113,11 @@ class Agent(StrictModel):
                 (("model_limits", model), f"agent {shown(self.name)}: {shown(model)} is not in its models list")
             )
         # A per-model cap above the agent's own cap would never bind: almost certainly a typo.
-        overall_tpm = tokens_per_minute(self.tokens_per_day)
         for model, limit in sorted(self.model_limits.items()):
             for field, value, ceiling in (
                 ("requests_per_minute", limit.requests_per_minute, self.requests_per_minute),
-                ("tokens_per_minute", limit.tokens_per_minute, overall_tpm),
+                # no minute can use more than the day's tokens
+                ("tokens_per_minute", limit.tokens_per_minute, self.tokens_per_day),
                 ("daily_budget", limit.daily_budget, self.daily_budget),
             ):
                 if value is not None and value > ceiling:

@@ -321,7 +321,33 @@ def _load(path: Path) -> tuple[EnvironmentConfig | None, yaml.Node | None, list[
                 f"{shown(env)} does not match the file name {path.name!r}",
             )
         )
+    if config is not None:
+        problems += _unlicensed_model_budgets(path, root_node, config)
     return (config if not problems else None), root_node, problems
+
+
+def _unlicensed_model_budgets(path: Path, root_node: yaml.Node | None, config: EnvironmentConfig) -> list[Problem]:
+    """A per-model daily budget becomes the key's `model_max_budget`, which LiteLLM 1.106.12 refuses without an
+    enterprise licence (litellm/proxy/management_endpoints/key_management_endpoints.py:7876-7893): refuse it here,
+    at synth, instead of at the first key registration."""
+    if config.quotas.litellm_enterprise_license:
+        return []
+    problems = []
+    for index, agent in enumerate(config.agents):
+        for model, limit in agent.model_limits.items():
+            if limit.daily_budget is not None:
+                location = ("agents", index, "model_limits", model, "daily_budget")
+                problems.append(
+                    Problem(
+                        str(path),
+                        _line_of(root_node, location),
+                        _format_location(location),
+                        "per-model daily budgets need a LiteLLM enterprise licence (LiteLLM refuses "
+                        "model_max_budget without one): remove it, or set quotas.litellm_enterprise_license: true "
+                        "if the gateways run with LITELLM_LICENSE",
+                    )
+                )
+    return problems
 
 
 def load_environment(path: Path) -> EnvironmentConfig:

@@ -17,6 +17,7 @@ _IMAGE = "an image reference `host/path:tag` or `host/path@sha256:<digest>` (low
 
 # Each pattern a config field uses, in words. Keep the key byte-for-byte equal to the pattern in the model.
 PATTERN_WORDS: dict[str, str] = {
+    r"^[1-9][0-9]*[smhd]$": "a LiteLLM duration: a whole number and s, m, h or d (30s, 10m, 1h, 1d)",
     r"^[a-z][a-z0-9]{1,9}$": f"2-10 lowercase letters or digits, {_LOWER_START}",
     r"^[a-z][a-z0-9]{1,7}$": f"2-8 lowercase letters or digits, {_LOWER_START}",
     r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$": "a GitHub repository written `owner/name`",

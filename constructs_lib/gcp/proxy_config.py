@@ -14,6 +14,11 @@ reach running instances without a new revision.
 
 The digest goes into the container env as `sha256:<hex>` (a changed config is a new revision, so the services
 roll), and `check` refuses to start LiteLLM unless the mounted file has that digest.
+
+The hook files LiteLLM loads (the daily token cap, `ProxyConfig.hooks`) are secrets of their own, mounted under
+/etc/litellm/proxy-hooks/<module>/ (Cloud Run mounts one secret per directory, so they cannot sit beside
+config.yaml) and put on PYTHONPATH: LiteLLM imports a callback module that is not beside its config by name
+(litellm/proxy/types_utils/utils.py:51-52). `check` verifies their digests as well.
 """
 
 from __future__ import annotations
@@ -38,10 +43,16 @@ DIGEST_PREFIX = "sha256:"
 # Secret Manager's limit on one version's payload.
 MAX_PAYLOAD_BYTES = 64 * 1024
 # `sys.exit(<text>)` exits 1 with the text on stderr; an `assert` would vanish under PYTHONOPTIMIZE.
+HOOKS_DIR = "/etc/litellm/proxy-hooks"
+# The mounted hook files and their digests: `<path>|sha256:<hex>`, comma-separated.
+HOOK_DIGESTS_ENV = "LLMGW_PROXY_HOOK_DIGESTS"
 CHECK_COMMAND = (
     'python -c "import hashlib, os, sys; e = os.environ; '
-    f"digest = '{DIGEST_PREFIX}' + hashlib.sha256(open(e['{CONFIG_FILE_ENV}'], 'rb').read()).hexdigest(); "
-    f"sys.exit(0 if digest == e['{CONFIG_SHA_ENV}'] else 'proxy config digest mismatch')\""
+    f"d = lambda p: '{DIGEST_PREFIX}' + hashlib.sha256(open(p, 'rb').read()).hexdigest(); "
+    f"files = [(e['{CONFIG_FILE_ENV}'], e['{CONFIG_SHA_ENV}'])] "
+    f"+ [tuple(x.split('|')) for x in e.get('{HOOK_DIGESTS_ENV}', '').split(',') if x]; "
+    "bad = [p for p, h in files if d(p) != h]; "
+    "sys.exit('proxy config digest mismatch: ' + ', '.join(bad) if bad else 0)\""
 )
 
 
@@ -80,9 +91,42 @@ class GatewayProxyConfig(Construct):
             ),
         )
         # The services wait for these: a revision whose identity cannot read its mounts fails to start.
+        self.hook_grants: dict[str, list[ITerraformDependable]] = {}
         self.grants: dict[str, ITerraformDependable] = {
             component: self.secret.grant_read(member, component) for component, member in sorted(props.readers.items())
         }
         self.file = SecretFile(secret=self.secret, volume="proxy-config", mount_dir=CONFIG_DIR, file_name=CONFIG_FILE)
+        self.hook_files: list[SecretFile] = []
+        hook_digests = []
+        for hook in props.proxy_config.hooks:
+            module = hook.name.removesuffix(".py")
+            secret = GatewaySecret(
+                self,
+                f"hook-{module}",
+                GatewaySecretProps(
+                    secret_id=f"{props.secret_id}-{module.replace('_', '-')}",
+                    env_var="",
+                    production=props.production,
+                    state_value=hook.text,
+                    pin_version=True,
+                    depends_on=props.depends_on,
+                ),
+            )
+            for component, member in sorted(props.readers.items()):
+                self.hook_grants.setdefault(component, []).append(secret.grant_read(member, component))
+            hook_file = SecretFile(
+                secret=secret,
+                volume=f"proxy-hook-{module}".replace("_", "-"),
+                mount_dir=f"{HOOKS_DIR}/{module}",
+                file_name=hook.name,
+            )
+            self.hook_files.append(hook_file)
+            hook_digests.append(f"{hook_file.path}|{DIGEST_PREFIX}{hook.sha256}")
+        self.files = [self.file, *self.hook_files]
         self.env: dict[str, str] = {CONFIG_FILE_ENV: self.file.path, CONFIG_SHA_ENV: self.digest}
+        if self.hook_files:
+            self.env |= {
+                HOOK_DIGESTS_ENV: ",".join(hook_digests),
+                "PYTHONPATH": ":".join(item.mount_dir for item in self.hook_files),
+            }
         self.check = CHECK_COMMAND

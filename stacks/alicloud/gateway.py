@@ -237,6 +237,7 @@ class AlicloudGatewayStack(AlicloudStack):
                 "litellm_version": release.litellm_version,
                 "requirements": release.requirements.document(),
                 "config": release.config.document(),
+                "hooks": [{**artifact.document(), "name": name} for name, artifact in sorted(release.hooks.items())],
                 "redis_ca": release.redis_ca.document(),
                 "request_log": {**release.request_log.document(), "logtail_identity": logs.identity},
                 "port": GATEWAY_PORT,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cdktf import TerraformOutput
 from cdktf_cdktf_provider_random.password import Password
+from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
 from constructs_lib._common.quotas import AgentQuota
@@ -20,6 +21,7 @@ class AlicloudQuotasStack(AlicloudStack):
         super().__init__(scope, context)
         config, alicloud = context.config, context.config.cloud("alicloud")
         configure_litellm(self, gateway_url)
+        RandomProvider(self, "random")  # the stored key material (below)
         account = DataAlicloudAccount(self, "account")
         kms_key = KmsKey(
             self,
@@ -44,7 +46,7 @@ class AlicloudQuotasStack(AlicloudStack):
                 keepers={"key_version": str(quota.key_version)},
             ).result
 
-        for key in agent_keys(self, config, gateway_url, stored_key):
+        for key in agent_keys(self, config, "alicloud", gateway_url, stored_key):
             access = AlicloudAgentAccess(
                 self,
                 f"access-{key.quota.agent}",
@@ -58,6 +60,7 @@ class AlicloudQuotasStack(AlicloudStack):
                     key_material=key.key_material,
                     key_version=key.quota.key_version,
                     recovery_window_days=config.quotas.secret_recovery_window_days,
+                    registration=key.registration,
                 ),
             )
             TerraformOutput(self, f"agent-{key.quota.agent}-role-name", value=access.role.role_name)

@@ -83,21 +83,27 @@ PORTS = {"gateway": GATEWAY_PORT, "backend": BACKEND_PORT, "ui": UI_PORT}
 HEALTH = {"gateway": GATEWAY_HEALTH_PATH, "backend": BACKEND_HEALTH_PATH, "ui": UI_HEALTH_PATH}
 # Written at start by the task itself (Fargate's writable layer), read by LiteLLM; never shared between tasks.
 CONFIG_PATH = "/tmp/litellm/proxy_config.yaml"  # noqa: S108
-# Fetch the proxy config version the task definition names, refuse it unless its SHA-256 is the one in the
-# definition. `sys.exit(<text>)` exits 1 with the text on stderr; an `assert` would vanish under PYTHONOPTIMIZE.
-# The version pin is what makes a rollback work: the object key never changes (an in-place update writes a new
-# version; the bucket expires noncurrent versions after its rollback window), so an older revision still fetches
-# exactly its own document. Replacing a content-addressed object instead deletes every version of the old key
-# (hashicorp/terraform-provider-aws internal/service/s3/object.go resourceObjectDelete: deleteAllObjectVersions
-# when version_id is set), and a circuit-breaker rollback then exits on NoSuchKey.
+# Fetch the proxy config and the hook files LiteLLM loads from its directory, each at the S3 object version the
+# task definition names (LLMGW_PROXY_HOOKS: `<object key>|<version id>|<file name>|<sha256>`, comma-separated: no
+# quotes, as the value sits inside the container definitions' JSON text), and refuse to start unless every file's
+# SHA-256 is the one in the definition. `sys.exit(<text>)` exits 1 with the text on stderr; an `assert` would vanish
+# under PYTHONOPTIMIZE. The version pin is what makes a rollback work: the object keys never change (an in-place
+# update writes a new version; the bucket expires noncurrent versions after its rollback window), so an older
+# revision still fetches exactly its own files. Replacing a content-addressed object instead deletes every version
+# of the old key (hashicorp/terraform-provider-aws internal/service/s3/object.go resourceObjectDelete:
+# deleteAllObjectVersions when version_id is set), and a circuit-breaker rollback then exits on NoSuchKey.
+HOOKS_ENV = "LLMGW_PROXY_HOOKS"
 FETCH_CONFIG_COMMAND = (
     'python -c "import hashlib, os, sys, boto3; e = os.environ; '
-    "os.makedirs(os.path.dirname(e['CONFIG_FILE_PATH']), exist_ok=True); "
-    "boto3.client('s3', region_name=e['AWS_REGION']).download_file("
-    "e['LITELLM_PROXY_CONFIG_S3_BUCKET'], e['LITELLM_PROXY_CONFIG_S3_OBJECT'], e['CONFIG_FILE_PATH'], "
-    "ExtraArgs={'VersionId': e['LITELLM_PROXY_CONFIG_S3_VERSION']}); "
-    "digest = hashlib.sha256(open(e['CONFIG_FILE_PATH'], 'rb').read()).hexdigest(); "
-    f"sys.exit(0 if digest == e['{CONFIG_SHA_ENV}'] else 'proxy config digest mismatch')\""
+    "d = os.path.dirname(e['CONFIG_FILE_PATH']); os.makedirs(d, exist_ok=True); "
+    "s3 = boto3.client('s3', region_name=e['AWS_REGION']); "
+    "files = [(e['LITELLM_PROXY_CONFIG_S3_OBJECT'], e['LITELLM_PROXY_CONFIG_S3_VERSION'], e['CONFIG_FILE_PATH'], "
+    f"e['{CONFIG_SHA_ENV}'])] "
+    f"+ [(k, v, os.path.join(d, n), h) for k, v, n, h in (x.split('|') for x in e['{HOOKS_ENV}'].split(',') if x)]; "
+    "b = e['LITELLM_PROXY_CONFIG_S3_BUCKET']; "
+    "[s3.download_file(b, k, p, ExtraArgs={'VersionId': v}) for k, v, p, h in files]; "
+    "bad = [p for k, v, p, h in files if hashlib.sha256(open(p, 'rb').read()).hexdigest() != h]; "
+    "sys.exit('proxy config digest mismatch: ' + ', '.join(bad) if bad else 0)\""
 )
 # Creates the IAM-auth application user; idempotent (re-granting is a no-op), so a re-run is harmless.
 _BOOTSTRAP_SQL = """DO $$
@@ -386,17 +392,35 @@ class AwsGatewayStack(AwsStack):
             metrics=metrics.enabled and runtime,
         )
         proxy_config = render_proxy_config(config, proxy_runtime)
-        config_object = S3Object(
-            self,
-            "proxy-config",
-            bucket=bucket.name,
-            key=proxy_config.object_key,
-            content=terraform_literal(proxy_config.text),
-            content_type="application/yaml",
-            server_side_encryption="aws:kms",
-            kms_key_id=key.arn,
-            bucket_key_enabled=True,
-        )
+
+        def config_file(construct_id: str, object_key: str, text: str, content_type: str) -> S3Object:
+            """A file the tasks fetch by version before LiteLLM starts (FETCH_CONFIG_COMMAND); KMS-encrypted."""
+            return S3Object(
+                self,
+                construct_id,
+                bucket=bucket.name,
+                key=object_key,
+                content=terraform_literal(text),
+                content_type=content_type,
+                server_side_encryption="aws:kms",
+                kms_key_id=key.arn,
+                bucket_key_enabled=True,
+            )
+
+        config_object = config_file("proxy-config", proxy_config.object_key, proxy_config.text, "application/yaml")
+        # The files LiteLLM loads beside the config (the daily token cap hook).
+        hook_objects = [
+            (
+                config_file(
+                    f"proxy-hook-{hook.name.removesuffix('.py').replace('_', '-')}",
+                    hook.object_key,
+                    hook.text,
+                    "text/x-python",
+                ),
+                hook,
+            )
+            for hook in proxy_config.hooks
+        ]
         if aws.bedrock_custom_model_import:
             _bedrock_model_import_role(self, naming.name("bedrock-model-import", "aws_iam_role"), aws, bucket, key.arn)
 
@@ -528,8 +552,9 @@ class AwsGatewayStack(AwsStack):
             "LITELLM_PROXY_CONFIG_S3_BUCKET": bucket.name,
             "LITELLM_PROXY_CONFIG_S3_OBJECT": config_object.key,
             "LITELLM_PROXY_CONFIG_S3_VERSION": config_object.version_id,
-            # A changed proxy config is a new task definition revision, so the services roll onto it.
+            # A changed proxy config (or hook) is a new task definition revision, so the services roll onto it.
             CONFIG_SHA_ENV: proxy_config.sha256,
+            HOOKS_ENV: ",".join(f"{obj.key}|{obj.version_id}|{hook.name}|{hook.sha256}" for obj, hook in hook_objects),
         }
         if database is not None and aws.database.readers:
             runtime_env |= {

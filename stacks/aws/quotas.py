@@ -10,7 +10,7 @@ from constructs import Construct
 from constructs_lib.aws.agent_access import AwsAgentAccess, AwsAgentAccessProps
 from stacks.aws.base import AwsStack
 from stacks.context import StackContext
-from stacks.quotas import agent_keys, configure_litellm, ephemeral_agent_key
+from stacks.quotas import agent_keys, configure_litellm, derived_agent_key, master_key_version
 
 
 class AwsQuotasStack(AwsStack):
@@ -28,7 +28,13 @@ class AwsQuotasStack(AwsStack):
         KmsAlias(
             self, "agent-keys-kms-alias", name=f"alias/{context.naming.prefix}-agent-keys", target_key_id=kms_key.key_id
         )
-        keys = agent_keys(self, config, gateway_url, lambda quota: ephemeral_agent_key(self, quota))
+        keys = agent_keys(
+            self,
+            config,
+            "aws",
+            gateway_url,
+            lambda quota: derived_agent_key(self, quota, master_key_version(config, "aws")),
+        )
         for key in keys:
             quota = key.quota
             access = AwsAgentAccess(

@@ -313,6 +313,7 @@ class GcpGatewayStack(GcpStack):
         }
         for component, grant in proxy_config.grants.items():
             grants[component].append(grant)
+            grants[component].extend(proxy_config.hook_grants.get(component, []))
 
         database_env: dict[str, str] = {}
         if database is not None:
@@ -584,7 +585,7 @@ class GcpGatewayStack(GcpStack):
                     egress=network.egress,
                     env={**runtime_env, **extra_env, **proxy_config.env},
                     secrets=[item for item in readers[component] if item is not redis_ca],
-                    secret_files=[*secret_files, proxy_config.file],
+                    secret_files=[*secret_files, *proxy_config.files],
                     command=startup(start, loads_config=True),
                     container_cpu=container_cpu if gateway else None,
                     container_memory=container_memory if gateway else None,

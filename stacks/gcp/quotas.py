@@ -8,14 +8,20 @@ from constructs import Construct
 from constructs_lib.gcp.agent_access import GcpAgentAccess, GcpAgentAccessProps
 from stacks.context import StackContext
 from stacks.gcp.base import GcpStack
-from stacks.quotas import agent_keys, configure_litellm, ephemeral_agent_key
+from stacks.quotas import agent_keys, configure_litellm, derived_agent_key, master_key_version
 
 
 class GcpQuotasStack(GcpStack):
     def __init__(self, scope: Construct, context: StackContext, gateway_url: str) -> None:
         super().__init__(scope, context)
         configure_litellm(self, gateway_url)
-        keys = agent_keys(self, context.config, gateway_url, lambda quota: ephemeral_agent_key(self, quota))
+        keys = agent_keys(
+            self,
+            context.config,
+            "gcp",
+            gateway_url,
+            lambda quota: derived_agent_key(self, quota, master_key_version(context.config, "gcp")),
+        )
         for key in keys:
             access = GcpAgentAccess(
                 self,

@@ -1,19 +1,28 @@
 #!/usr/bin/env python3
-"""Register or revoke one agent's LiteLLM virtual key. Run by Terraform (local-exec) in the quotas stacks.
+"""Register, retire or revoke one agent's LiteLLM virtual key. Run by Terraform (local-exec) in the quotas stacks.
 
-    litellm_agent_key.py register   # AGENT_KEY, KEY_ALIAS, TEAM_ID, MODELS (JSON list), METADATA (JSON object),
-                                    # MODEL_LIMITS (JSON object, see below)
+    litellm_agent_key.py register   # AGENT_KEY, KEY_ALIAS, TEAM_ID, MODEL_LIMITS (JSON object, see below)
     litellm_agent_key.py limits     # KEY_ALIAS, MODEL_LIMITS: re-applies per-model limits to the registered key
+    litellm_agent_key.py retire     # KEY_ALIAS, KEY_OVERLAP: the key keeps working for KEY_OVERLAP, then expires
     litellm_agent_key.py revoke     # KEY_ALIAS
 
-Both read LITELLM_API_BASE and the master key LITELLM_API_KEY from the environment of the run (never from
-Terraform configuration). `register` revokes any key already holding the alias (a rotation or a retry), then
-registers AGENT_KEY itself through `POST /key/generate`, which accepts a caller-chosen `key`; the agent's
-limits live on its team (`litellm_team`), so they stay declarative Terraform resources. Per-model limits exist only
-on keys: MODEL_LIMITS (`model_rpm_limit`, `model_tpm_limit`, `model_max_budget`) is sent with the registration, and
-`limits` sends it again through `POST /key/update` when it changes, so a per-model change never re-issues the key.
-`revoke` deletes by alias and treats "no such key" as done, so destroys are idempotent. No key value is ever
-printed: error output shows the HTTP status and LiteLLM's message with any `sk-` token redacted.
+All read LITELLM_API_BASE and the master key LITELLM_API_KEY from the environment of the run (never from
+Terraform configuration). Terraform runs this file's *content* (`python3 -c "$LITELLM_AGENT_KEY_SCRIPT"`, kept in the
+registration's `input`), so a destroy after the script changed still runs the script it was registered with.
+
+`register` revokes any key already holding the alias (a retry), then registers AGENT_KEY itself through
+`POST /key/generate`, which accepts a caller-chosen `key`. The key names no models and no metadata: it follows its
+team (`litellm_team`), whose models, limits and metadata are declarative Terraform resources. Per-model limits
+exist only on keys: MODEL_LIMITS (`model_rpm_limit`, `model_tpm_limit`, `model_max_budget`) is sent with the
+registration, and `limits` sends it again through `POST /key/update` when it changes.
+
+`retire` is the rotation's overlap without an enterprise licence (`/key/regenerate` with a grace period is
+enterprise-only in 1.106.12): the old key, under its own versioned alias, gets `duration = KEY_OVERLAP` through
+`/key/update`, which sets its `expires` to now + overlap
+(litellm/proxy/management_endpoints/key_management_endpoints.py:2542-2550);
+LiteLLM refuses it once expired (HTTP 401 `expired_key`). `revoke` deletes by alias; LiteLLM answers an alias with
+no key with HTTP 404, which is "already done". No key value is ever printed: error output shows the HTTP status
+and LiteLLM's message with any `sk-` token redacted.
 """
 
 from __future__ import annotations
@@ -67,7 +76,9 @@ def _fail(action: str, status: int, text: str) -> RegistrationError:
 
 def revoke(alias: str) -> None:
     status, text = _post("/key/delete", {"key_aliases": [alias]})
-    if status == 200 or (status in (400, 404) and "not found" in text.lower()):
+    # LiteLLM 1.106.12 answers an alias that holds no key with HTTP 404 {'error': 'No keys found'}
+    # (litellm/proxy/management_endpoints/key_management_endpoints.py:5046): already revoked.
+    if status in (200, 404):
         return
     raise _fail(f"revoking key alias {alias!r}", status, text)
 
@@ -80,16 +91,29 @@ def _model_limits() -> dict:
     return limits
 
 
-def _token_of(alias: str) -> str:
-    """The hashed token of the one key holding `alias` (`/key/list` matches aliases loosely: filter exactly)."""
+def _tokens_of(alias: str) -> list[str]:
+    """The hashed tokens of the keys holding `alias` (`/key/list` matches aliases loosely: filter exactly)."""
     query = urllib.parse.urlencode({"key_alias": alias, "return_full_object": "true"})
     status, text = _call("GET", f"/key/list?{query}")
     if status != 200:
         raise _fail(f"looking up key alias {alias!r}", status, text)
-    tokens = [key["token"] for key in json.loads(text).get("keys", []) if key.get("key_alias") == alias]
+    return [key["token"] for key in json.loads(text).get("keys", []) if key.get("key_alias") == alias]
+
+
+def _token_of(alias: str) -> str:
+    tokens = _tokens_of(alias)
     if len(tokens) != 1:
         raise RegistrationError(f"expected exactly one key with alias {alias!r}, found {len(tokens)}")
     return tokens[0]
+
+
+def retire(alias: str, overlap: str) -> None:
+    if not re.fullmatch(r"\d+[smhd]", overlap):
+        raise RegistrationError(f"KEY_OVERLAP must be a LiteLLM duration such as 30s, 10m, 1h or 1d, not {overlap!r}")
+    for token in _tokens_of(alias):
+        status, text = _post("/key/update", {"key": token, "duration": overlap})
+        if status != 200:
+            raise _fail(f"retiring key alias {alias!r}", status, text)
 
 
 def update_limits(alias: str) -> None:
@@ -109,8 +133,9 @@ def register() -> None:
         "key": key,
         "key_alias": alias,
         "team_id": _require("TEAM_ID"),
-        "models": json.loads(os.environ.get("MODELS", "[]")),
-        "metadata": json.loads(os.environ.get("METADATA", "{}")),
+        # No `models`: an empty list lets the key call exactly its team's models (can_key_call_model,
+        # litellm/proxy/auth/auth_checks.py:5177), so a model added to the team reaches the key without a new key.
+        "models": [],
         **_model_limits(),
     }
     status, text = _post("/key/generate", body)
@@ -124,10 +149,12 @@ def main(argv: list[str]) -> int:
             register()
         elif argv == ["limits"]:
             update_limits(_require("KEY_ALIAS"))
+        elif argv == ["retire"]:
+            retire(_require("KEY_ALIAS"), _require("KEY_OVERLAP"))
         elif argv == ["revoke"]:
             revoke(_require("KEY_ALIAS"))
         else:
-            raise RegistrationError("usage: litellm_agent_key.py register|limits|revoke")
+            raise RegistrationError("usage: litellm_agent_key.py register|limits|retire|revoke")
     except RegistrationError as error:
         print(f"litellm_agent_key: {error}", file=sys.stderr)
         return 1

@@ -254,6 +254,9 @@ def install() -> None:
     runtime = _runtime()
     credentials = _credentials(runtime["role"])
     _fetch_verified(runtime, credentials, runtime["config"], CONFIG)
+    # LiteLLM loads its hooks (the daily token cap) from the config file's directory.
+    for hook in runtime.get("hooks", []):
+        _fetch_verified(runtime, credentials, hook, os.path.join(os.path.dirname(CONFIG), hook["name"]))
     redis_ca = runtime.get("redis_ca")  # optional: only when the config names a CA chain
     if redis_ca:
         _fetch_verified(runtime, credentials, redis_ca, REDIS_CA)
