@@ -5,17 +5,34 @@
     STACKS=aws-dev,gcp-dev python main.py
     python main.py --list-stacks        # the stack list as JSON (CI's plan matrix)
 
-Configuration is validated before any construct is built. Any error is printed as
-`<file>[:line]: <field>: <problem>` with exit status 2, and an existing output directory is left as it was
-(stacks are synthesized into a temporary directory that replaces it only on success).
+Configuration is validated before any construct is built. Every problem of every file is printed, one line
+each, as `error: <file>[:line]: <field>: <problem>` (at most 20, then `... and N more`) with exit status 2, and an
+existing output directory is left as it was (stacks are synthesized into a temporary directory that replaces it
+only on success). On success one line per stack names it, its resource count and its output path.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 # Before anything imports jsii: no Node end-of-life banner on every run.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+def _outside_the_venv_hook(kind, error, traceback) -> None:
+    """`python3 main.py` with the system Python: say how to run it instead of a ModuleNotFoundError traceback."""
+    if not isinstance(error, ModuleNotFoundError):
+        sys.__excepthook__(kind, error, traceback)
+        return
+    print(
+        f"error: main.py runs in the project's virtual environment ({sys.executable} has no module "
+        f"{error.name!r}): run `make synth` (it creates .venv and synthesizes), or `.venv/bin/python main.py`",
+        file=sys.stderr,
+    )
+
+
+sys.excepthook = _outside_the_venv_hook
 
 import argparse
 import json
@@ -28,10 +45,13 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-import constructs_lib  # installs the lean provider imports first
+import synth_speed
 from constructs_lib._common.errors import PropsError
 from constructs_lib.config import CLOUDS, ConfigError, load_all
 from stacks.catalog import PREBUILT_PROVIDERS, StackSpec, stack_specs, with_dependencies
+
+# Once, before anything imports jsii (none of the imports above does; the stacks import it when built).
+synth_speed.enable()
 
 EXIT_USAGE = 2
 
@@ -68,8 +88,10 @@ def select(specs: list[StackSpec], wanted: str) -> list[StackSpec]:
     return with_dependencies(specs, [spec for spec in specs if spec.name in names])
 
 
-def synthesize(specs: list[StackSpec], outdir: Path, *, jobs: int = 1) -> None:
+def synthesize(specs: list[StackSpec], outdir: Path, *, jobs: int = 1) -> list[str]:
     """Synthesize into a temporary sibling directory, then swap it in: all or nothing.
+
+    Returns the names of the stacks the swap removed (a subset run replaces a full output directory).
 
     With `jobs > 1` and stacks of several clouds, each cloud is synthesized by its own process (clouds share
     nothing, and each prebuilt provider's assembly is loaded only by the process that needs it); the parts are
@@ -88,17 +110,55 @@ def synthesize(specs: list[StackSpec], outdir: Path, *, jobs: int = 1) -> None:
             _synthesize_here(specs, staging)
         retired = outdir.with_name(f".{outdir.name}.retired")
         shutil.rmtree(retired, ignore_errors=True)
+        previous = {path.name for path in (outdir / "stacks").glob("*") if path.is_dir()}
+        removed = sorted(previous - {spec.name for spec in specs})
         if outdir.exists():
             outdir.rename(retired)
         staging.rename(outdir)
         shutil.rmtree(retired, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    return removed
+
+
+def _resource_count(stack_dir: Path) -> int:
+    """Resources in a synthesized stack: its Terraform JSON, or its HCL when SYNTH_HCL_OUTPUT=true."""
+    json_file = stack_dir / "cdk.tf.json"
+    if json_file.is_file():
+        resources = json.loads(json_file.read_text()).get("resource", {})
+        return sum(len(by_name) for by_name in resources.values())
+    return len(re.findall(r'^resource "', (stack_dir / "cdk.tf").read_text(), flags=re.MULTILINE))
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def report_synthesized(specs: list[StackSpec], outdir: Path, removed: list[str], wanted: str) -> None:
+    """One line per stack (name, resources, output file); a note when a subset replaced other stacks."""
+    stacks_dir = outdir.resolve() / "stacks"
+    width = max(len(spec.name) for spec in specs)
+    for spec in specs:
+        stack_dir = stacks_dir / spec.name
+        output = next(path for path in (stack_dir / "cdk.tf.json", stack_dir / "cdk.tf") if path.is_file())
+        count = _resource_count(stack_dir)
+        print(f"{spec.name:<{width}}  {count:>3} resource{'' if count == 1 else 's'}  {_shown_path(output)}")
+    if removed and wanted:
+        print(
+            f"note: STACKS={wanted} replaced the whole output: {_shown_path(outdir.resolve())} now holds only these "
+            f"{len(specs)} stack(s); {len(removed)} other stack(s) were removed ({', '.join(removed)}). "
+            "Run without STACKS to synthesize them all."
+        )
+    elif removed:
+        print(f"note: removed {len(removed)} stack(s) no longer in the configuration: {', '.join(removed)}")
 
 
 def _synthesize_here(specs: list[StackSpec], staging: Path) -> None:
     clouds = dict.fromkeys(spec.context.cloud for spec in specs)
-    constructs_lib.prefetch_provider_packages(tuple(p for cloud in clouds for p in PREBUILT_PROVIDERS[cloud]))
+    synth_speed.prefetch_provider_packages(tuple(p for cloud in clouds for p in PREBUILT_PROVIDERS[cloud]))
     from cdktf import App
 
     app = App(outdir=str(staging))
@@ -179,10 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.list_stacks:
             print(json.dumps([spec.describe() for spec in select(specs, args.stacks)], indent=2))
             return 0
-        synthesize(select(specs, args.stacks), args.outdir, jobs=args.jobs)
+        selected = select(specs, args.stacks)
+        removed = synthesize(selected, args.outdir, jobs=args.jobs)
     except (ConfigError, UsageError, ChildSynthError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        for line in str(error).splitlines():
+            print(line if line.startswith("... and ") else f"error: {line}", file=sys.stderr)
         return EXIT_USAGE
+    report_synthesized(selected, args.outdir, removed, args.stacks)
     return 0
 
 

@@ -16,8 +16,11 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CHECKPOINT_DISABLE", "1")
 
-import constructs_lib  # noqa: F401  (lean provider imports before any test imports a provider class)
+import synth_speed
 from tests.litellm_check import LiteLLMChecker
+
+# As main.py does, once, before any test imports jsii or a provider class (tests/test_synth_speed_boundary.py).
+synth_speed.enable()
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO / "config"

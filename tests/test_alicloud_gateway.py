@@ -375,11 +375,11 @@ def _synth(config: EnvironmentConfig) -> dict:
         ),
         (
             {"network": {"alb_vswitch_cidrs": ["10.104.0.0/24", "10.104.33.0/24"]}},
-            "clouds.alicloud.network.alb_vswitch_cidrs",
+            "clouds.alicloud.network.alb_vswitch_cidrs[0]",
             "overlap",
         ),
         ({"secrets": {"recovery_window_days": 3}}, "clouds.alicloud.secrets.recovery_window_days", "7"),
-        ({"gateway": {"instance_type": "c7.large"}}, "clouds.alicloud.gateway.instance_type", "pattern"),
+        ({"gateway": {"instance_type": "c7.large"}}, "clouds.alicloud.gateway.instance_type", "ECS instance type"),
         ({"logs": {"retention_days": 0}}, "clouds.alicloud.logs.retention_days", "1"),
     ],
 )
@@ -621,7 +621,7 @@ def test_an_existing_vpc_can_get_the_nat_egress(tmp_path):
         ({**EXISTING, "vswitch_ids": ["vsw-uf6private1"]}, "clouds.alicloud.network.existing.vswitch_ids", "one per"),
         ({**EXISTING, "alb_vswitch_ids": ["vsw-uf6private1", "vsw-x"]}, "clouds.alicloud.network.existing", "own"),
         ({**EXISTING, "vswitch_ids": ["subnet-1", "vsw-b"]}, "clouds.alicloud.network.existing.vswitch_ids", "vSwitch"),
-        ({**EXISTING, "vpc_id": "10.0.0.0/8"}, "clouds.alicloud.network.existing.vpc_id", "pattern"),
+        ({**EXISTING, "vpc_id": "10.0.0.0/8"}, "clouds.alicloud.network.existing.vpc_id", "VPC ID"),
     ],
 )
 def test_bad_existing_network_fails_naming_the_field(tmp_path, existing, field, message):

@@ -1,32 +1,22 @@
-"""The one-off task runner's shell script, run against a stand-in `aws` CLI: exit codes, waits and messages.
+"""The one-off task runner's shell script, run against the stand-in `aws` CLI: exit codes, waits and messages.
 
-Terraform runs the same text through local-exec (bash -c) with these environment variables; here a fake `aws`
-on PATH answers run-task / wait / describe-tasks the way the real CLI prints with `--output text`.
+Terraform runs the same text through local-exec (bash -c) with these environment variables; here the offline
+harness's stand-in `aws` (tools/offline_apply/cli: the real AWS CLI's parser and output, a stand-in ECS) answers
+run-task / wait / describe-tasks, and cli-failures.json makes the task fail as ECS reports it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from constructs_lib.aws.migrations import _RUN
+from tests.test_cli_standins import calls as recorded_calls
+from tests.test_cli_standins import run_step
 
-FAKE_AWS = """#!/usr/bin/env bash
-echo "$*" >> "$CALLS"
-case "$1 $2" in
-  "ecs run-task") echo "${FAKE_TASK_ARN}" ;;
-  "ecs wait") exit "${FAKE_WAIT_RC:-0}" ;;
-  "ecs describe-tasks")
-    case "$*" in
-      *exitCode*) echo "${FAKE_EXIT_CODE}" ;;
-      *stoppedReason*) echo "Essential container in task exited" ;;
-    esac ;;
-esac
-"""
 ENVIRONMENT = {
     "STEP": "migrations",
     "REGION": "us-east-1",
@@ -38,52 +28,50 @@ ENVIRONMENT = {
 }
 
 
-def _run(tmp_path: Path, **fake: str) -> tuple[subprocess.CompletedProcess, list[str]]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    aws = bin_dir / "aws"
-    aws.write_text(FAKE_AWS)
-    aws.chmod(0o755)
-    calls = tmp_path / "calls"
-    env = {
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "CALLS": str(calls),
-        "FAKE_TASK_ARN": "arn:aws:ecs:us-east-1:111111111111:task/acme-dev-litellm/0123abcd",
-        **ENVIRONMENT,
-        **fake,
-    }
-    result = subprocess.run(["bash", "-c", _RUN], env=env, capture_output=True, text=True, timeout=30, check=False)
-    return result, calls.read_text().splitlines() if calls.exists() else []
+def _run(tmp_path: Path, failures: dict | None = None) -> tuple[subprocess.CompletedProcess, list[list[str]]]:
+    result = run_step(tmp_path, _RUN, ENVIRONMENT, failures)
+    return result, [call["argv"] for call in recorded_calls(tmp_path)]
 
 
 def test_success_starts_waits_and_checks_the_exit_code(tmp_path):
-    result, calls = _run(tmp_path, FAKE_EXIT_CODE="0")
+    result, calls = _run(tmp_path)
     assert result.returncode == 0, result.stderr
-    assert calls[0].startswith("ecs run-task --region us-east-1 --cluster acme-dev-litellm --launch-type FARGATE")
-    assert "subnets=[subnet-a,subnet-b],securityGroups=[sg-jobs],assignPublicIp=DISABLED" in calls[0]
-    assert calls[1].startswith("ecs wait tasks-stopped") and calls[1].endswith("0123abcd")
-    assert "exitCode" in calls[2]
+    assert calls[0][:9] == [
+        "ecs", "run-task", "--region", "us-east-1", "--cluster", "acme-dev-litellm", "--launch-type", "FARGATE",
+        "--task-definition",
+    ]  # fmt: skip
+    assert (
+        "awsvpcConfiguration={subnets=[subnet-a,subnet-b],securityGroups=[sg-jobs],assignPublicIp=DISABLED}" in calls[0]
+    )
+    task_arn = result.stdout.split("started ", 1)[1].split(";", 1)[0]
+    assert task_arn.startswith("arn:aws:ecs:us-east-1:111111111111:task/acme-dev-litellm/")
+    assert calls[1][:3] == ["ecs", "wait", "tasks-stopped"] and calls[1][-1] == task_arn
+    assert "tasks[0].containers[0].exitCode" in calls[2]
     assert "/acme-dev/ecs/migrations" in result.stdout
 
 
-@pytest.mark.parametrize("exit_code", ["1", "137", "None"])
-def test_a_failed_or_unstarted_container_fails_the_apply_naming_the_log_group(tmp_path, exit_code):
-    result, _ = _run(tmp_path, FAKE_EXIT_CODE=exit_code)
+# A container that exits non-zero, and one that never started (no exit code: describe-tasks prints "None").
+@pytest.mark.parametrize(
+    ("failure", "exit_code"),
+    [({"exit_code": 1}, "1"), ({"exit_code": 137}, "137"), ({"reason": "CannotPullContainerError"}, "None")],
+)
+def test_a_failed_or_unstarted_container_fails_the_apply_naming_the_log_group(tmp_path, failure, exit_code):
+    result, _ = _run(tmp_path, {"aws ecs run-task": {"times": 1, **failure}})
     assert result.returncode == 1
     assert f"migrations failed (exit code {exit_code}" in result.stderr
     assert "Logs: CloudWatch log group /acme-dev/ecs/migrations" in result.stderr
 
 
 def test_a_task_that_never_started_fails(tmp_path):
-    result, calls = _run(tmp_path, FAKE_TASK_ARN="None")
+    result, calls = _run(tmp_path, {"aws ecs run-task": 1})
     assert result.returncode == 1 and "did not start" in result.stderr
     assert len(calls) == 1
 
 
 def test_a_wait_that_gives_up_fails(tmp_path):
-    result, calls = _run(tmp_path, FAKE_WAIT_RC="255", FAKE_EXIT_CODE="0")
+    result, calls = _run(tmp_path, {"aws ecs wait tasks-stopped": 1})
     assert result.returncode != 0
-    assert not any("exitCode" in call for call in calls)
+    assert not any("tasks[0].containers[0].exitCode" in call for call in calls)
 
 
 def test_the_synthesized_step_runs_this_script_with_these_variables(synthesized):

@@ -99,7 +99,7 @@ def _synth(config: EnvironmentConfig) -> dict:
             "clouds.aws.bedrock_model_arns",
             "not an exact Bedrock ARN",
         ),
-        ({"migrations": {"memory": 1024}}, "clouds.aws.migrations.memory", "greater than or equal to 2048"),
+        ({"migrations": {"memory": 1024}}, "clouds.aws.migrations.memory", "at least 2048"),
         ({"database": {"app_user": "litellm_admin"}}, "clouds.aws.database.app_user", "must differ"),
         (
             {

@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._common import binding_bytecode
-from constructs_lib._common.binding_bytecode import CACHE_ENV, OptimizedBindingFinder
+from synth_speed import binding_bytecode
+from synth_speed.binding_bytecode import CACHE_ENV, OptimizedBindingFinder
 from tests.conftest import REPO
 
 # Bad arguments to a prebuilt binding, each reported as "<exception type>: <first line>".
 PROBE = textwrap.dedent(
     """
-    import constructs_lib
+    import synth_speed
+    synth_speed.enable()
     import cdktf
     from cdktf_cdktf_provider_random import password
     from cdktf_cdktf_provider_random.provider import RandomProvider

@@ -123,7 +123,7 @@ def dev(synthesized) -> dict:
         (
             {"database": {"connection_pool": {"max_db_connections": 0}}},
             "clouds.gcp.database.connection_pool.max_db_connections",
-            "greater than or equal to 1",
+            "at least 1",
         ),
         ({"cache": {"transit_encryption": False}}, "clouds.gcp.cache.transit_encryption", "allow_plaintext: true"),
         (
@@ -155,7 +155,7 @@ def dev(synthesized) -> dict:
         ),
         ({"metrics": {"enabled": True, "port": 4000}}, "clouds.gcp.metrics.port", "gateway port"),
         ({"metrics": {"port": 13133}}, "clouds.gcp.metrics.port", "health port"),
-        ({"metrics": {"port": 4000.5}}, "clouds.gcp.metrics.port", "valid integer"),
+        ({"metrics": {"port": 4000.5}}, "clouds.gcp.metrics.port", "whole number"),
         ({"spend_collector": {"port": 13133}}, "clouds.gcp.spend_collector.port", "health port"),
         (
             {"metrics": {"enabled": True, "port": 4100}, "spend_collector": {"enabled": True, "port": 4100}},

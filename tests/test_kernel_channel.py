@@ -13,7 +13,7 @@ from pathlib import Path
 import jsii
 import pytest
 
-from constructs_lib._common import kernel_channel
+from synth_speed import kernel_channel
 from tests.conftest import REPO
 
 # Starts a kernel, reports its process tree, makes the kernel raise, calls back into Python, then stops it.
@@ -21,7 +21,8 @@ PROBE = textwrap.dedent(
     """
     import json, os, sys
     from pathlib import Path
-    import constructs_lib
+    import synth_speed
+    synth_speed.enable()
     import cdktf, jsii
     from jsii._runtime import kernel
 

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._common.lean_imports import LAZY_INDEX_HOOK, LAZY_INDEX_NODE_OPTION, PREBUILT_PROVIDER_PACKAGES
+from synth_speed.lean_imports import LAZY_INDEX_HOOK, LAZY_INDEX_NODE_OPTION, PREBUILT_PROVIDER_PACKAGES
 from tests.conftest import REPO
 
 # Builds the same small stack through prebuilt-package submodules; run once per import path.
 SCRIPT = textwrap.dedent(
     """
     import sys
-    import constructs_lib
+    import synth_speed
+    synth_speed.enable()
     import cdktf
     from cdktf_cdktf_provider_random.provider import RandomProvider
     from cdktf_cdktf_provider_random.password import Password
@@ -66,7 +67,8 @@ def test_lean_and_naive_imports_synthesize_identical_bytes(tmp_path):
 
 def test_lean_loader_registers_packages_without_running_their_init():
     code = (
-        "import sys, constructs_lib\n"
+        "import sys, synth_speed\n"
+        "synth_speed.enable()\n"
         "import cdktf_cdktf_provider_aws as aws\n"
         "assert not hasattr(aws, '__jsii_assembly__') and 'cdktf_cdktf_provider_aws.vpc' not in sys.modules\n"
         "from cdktf_cdktf_provider_aws.vpc import Vpc\n"
@@ -171,7 +173,7 @@ def test_node_hook_leaves_other_packages_alone(tmp_path):
 )
 def test_install_sets_node_options_for_the_kernel(naive, inherited, expected):
     env = {**os.environ, "NODE_OPTIONS": inherited, "LLMGW_NAIVE_PROVIDER_IMPORTS": naive}
-    code = "import os, constructs_lib; print(repr(os.environ.get('NODE_OPTIONS')))"
+    code = "import os, synth_speed; synth_speed.enable(); print(repr(os.environ.get('NODE_OPTIONS')))"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == repr(expected)
     assert LAZY_INDEX_HOOK.is_file()

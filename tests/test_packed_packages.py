@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._common import packed_packages
-from constructs_lib._common.lean_imports import LAZY_INDEX_NODE_OPTION
 from stacks.catalog import PREBUILT_PROVIDERS
+from synth_speed import packed_packages
+from synth_speed.lean_imports import LAZY_INDEX_NODE_OPTION
 from tests.conftest import REPO
 
 RANDOM = packed_packages.assembly_of("cdktf_cdktf_provider_random")
@@ -89,8 +89,9 @@ def test_a_packed_entry_holds_every_file_but_the_modules_and_declarations_which_
 PACKED_RANDOM_SYNTH = textwrap.dedent(
     """
     import sys
-    import constructs_lib
-    from constructs_lib._common import packed_packages
+    import synth_speed
+    synth_speed.enable()
+    from synth_speed import packed_packages
     packed_packages.PACKED_PACKAGES = packed_packages.PACKED_PACKAGES | {"@cdktf/provider-random"}
     import cdktf
     from cdktf_cdktf_provider_random.provider import RandomProvider

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib._common import binding_bytecode
-from constructs_lib._common.user_cache import project_cache_dir
+from synth_speed import binding_bytecode
 from tools import schemas_from_jsii
 from tools.plan_offline import PlanOfflineError, StackResult, discover_stacks, main, plan_stacks
 from tools.standin_provider import protos, schema, server, values
@@ -230,8 +229,7 @@ def test_random_schema_has_the_hand_written_ephemeral_password():
 def test_recovered_schemas_are_reused_and_keyed_by_generator_and_package(tmp_path, monkeypatch):
     """The cache lives outside the checkout (a clean clone reuses it); a changed generator gets a new file."""
     assert not schemas_from_jsii.DEFAULT_OUT.is_relative_to(REPO)
-    assert project_cache_dir("schemas") == schemas_from_jsii.DEFAULT_OUT
-    assert schemas_from_jsii.DEFAULT_OUT.parent == binding_bytecode.default_cache_dir().parent
+    assert binding_bytecode.default_cache_dir().parent / "schemas" == schemas_from_jsii.DEFAULT_OUT
     first = schemas_from_jsii.ensure_schema("random", tmp_path)
     written = first.stat().st_mtime_ns
     assert schemas_from_jsii.ensure_schema("random", tmp_path) == first

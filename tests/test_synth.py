@@ -10,9 +10,9 @@ import tarfile
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from constructs_lib._common import kernel_channel, packed_packages
 from constructs_lib._common.tags import IDENTITY_TAG_KEYS
 from stacks.catalog import PREBUILT_PROVIDERS
+from synth_speed import kernel_channel, packed_packages
 from tests.conftest import REPO
 
 ENVIRONMENTS = ("dev", "prod", "staging")

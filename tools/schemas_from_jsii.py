@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from synth_speed.user_cache import project_cache_dir
+
 # Outside the checkout, so a clean clone (every CI run) reuses what an earlier run recovered (~15 s of CPU for
 # aws + google); one subdirectory per input digest, so checkouts with different generators or packages coexist.
-# The rule of constructs_lib/_common/user_cache.project_cache_dir (a test keeps the two equal), which is not
-# imported: `import constructs_lib` installs the jsii hooks, ~85 ms this tool does not need.
-DEFAULT_OUT = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llm-gateway-cdktf" / "schemas"
+DEFAULT_OUT = project_cache_dir("schemas")
 # bump when the output of this generator changes for the same input
 GENERATOR_VERSION = "1"
 

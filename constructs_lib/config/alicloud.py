@@ -63,8 +63,8 @@ class AlicloudNetworkConfig(StrictModel):
 
     @model_validator(mode="after")
     def _vswitches_inside_vpc(self) -> AlicloudNetworkConfig:
-        named = [("vswitch_cidrs", cidr) for cidr in self.vswitch_cidrs]
-        named += [("alb_vswitch_cidrs", cidr) for cidr in self.alb_vswitch_cidrs]
+        named = [(f"vswitch_cidrs[{index}]", cidr) for index, cidr in enumerate(self.vswitch_cidrs)]
+        named += [(f"alb_vswitch_cidrs[{index}]", cidr) for index, cidr in enumerate(self.alb_vswitch_cidrs)]
         for field, cidr in named:
             if not cidr_within(cidr, self.vpc_cidr):
                 raise ValueError(f"{field}: vswitch {cidr} is not inside vpc_cidr {self.vpc_cidr}")
@@ -204,9 +204,9 @@ class AlicloudConfig(StrictModel):
             raise ValueError(f"zones: need at least two zones for a highly available gateway, got {len(self.zones)}")
         if len(set(self.zones)) != len(self.zones):
             raise ValueError("zones: a zone is listed twice")
-        for zone in self.zones:
+        for index, zone in enumerate(self.zones):
             if not zone.startswith(self.region):
-                raise ValueError(f"zones: {zone!r} is not in region {self.region!r}")
+                raise ValueError(f"zones[{index}]: {zone!r} is not in region {self.region!r}")
         fields = ["vswitch_cidrs", "alb_vswitch_cidrs"]
         owner = {field: self.network for field in fields}
         if self.network.existing is not None:

@@ -17,6 +17,7 @@ from constructs_lib.config.base import (
     cidrs_overlap,
 )
 from constructs_lib.config.components import IMAGE_COMPONENTS, IMAGE_PATTERN, image_field, image_pin_problem, own_image
+from constructs_lib.config.messages import shown
 from constructs_lib.config.state import AwsStateConfig
 
 # Fargate task sizes: CPU units -> (lowest, highest, step) of the memory it allows, in MiB.
@@ -94,10 +95,11 @@ class AwsNetworkConfig(StrictModel):
             ids = getattr(self, field)
             if len(set(ids)) != len(ids):
                 raise ValueError(f"{field}: a subnet is listed twice")
+        for field in ("public_subnet_cidrs", "private_subnet_cidrs"):
+            for index, cidr in enumerate(getattr(self, field)):
+                if not cidr_within(cidr, self.vpc_cidr):
+                    raise ValueError(f"{field}[{index}]: subnet {cidr} is not inside vpc_cidr {self.vpc_cidr}")
         subnets = [*self.public_subnet_cidrs, *self.private_subnet_cidrs]
-        for cidr in subnets:
-            if not cidr_within(cidr, self.vpc_cidr):
-                raise ValueError(f"subnet {cidr} is not inside vpc_cidr {self.vpc_cidr}")
         for index, first in enumerate(subnets):
             for second in subnets[index + 1 :]:
                 if cidrs_overlap(first, second):
@@ -529,9 +531,9 @@ class AwsConfig(StrictModel):
                 raise ValueError("network.existing_public_subnet_ids: tasks in public subnets need two public subnets")
         if len(set(self.availability_zones)) != len(self.availability_zones):
             raise ValueError("availability_zones: an AZ is listed twice")
-        for zone in self.availability_zones:
+        for index, zone in enumerate(self.availability_zones):
             if not zone.startswith(self.region):
-                raise ValueError(f"availability_zones: {zone!r} is not in region {self.region!r}")
+                raise ValueError(f"availability_zones[{index}]: {zone!r} is not in region {self.region!r}")
         if self.network.existing_vpc_id is None:
             for field in ("public_subnet_cidrs", "private_subnet_cidrs"):
                 count = len(getattr(self.network, field))
@@ -545,8 +547,8 @@ class AwsConfig(StrictModel):
         for arn in self.bedrock_model_arns:
             if not _BEDROCK_ARN.match(arn):
                 raise ValueError(
-                    f"bedrock_model_arns: {arn!r} is not an exact Bedrock ARN (`arn:<partition>:bedrock:<region>:"
-                    "<account>:<type>/<id>`, no wildcard)"
+                    f"bedrock_model_arns: {shown(arn)} is not an exact Bedrock ARN "
+                    "(`arn:<partition>:bedrock:<region>:<account>:<type>/<id>`, no wildcard)"
                 )
         return self
 

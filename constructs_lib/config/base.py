@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from constructs_lib.config.messages import raise_problems, shown
+
 
 class StrictModel(BaseModel):
     """Unknown keys are errors, values are immutable once loaded, and no type coercion happens."""
@@ -19,16 +21,17 @@ def _cidr(value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError as error:
-        raise ValueError(f"{value!r} is not a valid CIDR block ({error})") from None
+        reason = str(error).replace(repr(value), "it").replace(value, "it")
+        raise ValueError(f"{shown(value)} is not a valid CIDR block ({reason})") from None
     if network.version != 4:
-        raise ValueError(f"{value!r}: only IPv4 CIDR blocks are supported")
+        raise ValueError(f"{shown(value)}: only IPv4 CIDR blocks are supported")
     return value
 
 
 def _any_cidr(value: str) -> str:
     """Ingress allow-lists accept host addresses written as /32 too, but never bare IPs."""
     if "/" not in value:
-        raise ValueError(f"{value!r} is not a CIDR block (write {value}/32 for one host)")
+        raise ValueError(f"{shown(value)} is not a CIDR block (write {shown(value + '/32')} for one host)")
     return _cidr(value)
 
 
@@ -46,13 +49,25 @@ _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 
 def _labels(value: dict[str, str]) -> dict[str, str]:
     """Tags become GCP labels too, so they obey the strictest of the three clouds' rules."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
     for key, item in value.items():
         if not _LABEL_KEY.match(key):
-            raise ValueError(
-                f"tag key {key!r} must match {_LABEL_KEY.pattern} (GCP label rules: lower case, no colons)"
+            problems.append(
+                (
+                    (key,),
+                    f"tag key {shown(key)} must be 1-63 lowercase letters, digits, '_' or '-', starting with a letter "
+                    "(GCP label rules: lower case, no colons)",
+                )
             )
-        if not _LABEL_VALUE.match(item):
-            raise ValueError(f"tag {key!r}: value {item!r} must match {_LABEL_VALUE.pattern}")
+        elif not _LABEL_VALUE.match(item):
+            problems.append(
+                (
+                    (key,),
+                    "the value must be 0-63 lowercase letters, digits, '_' or '-' (GCP label rules), "
+                    f"got {shown(item)}",
+                )
+            )
+    raise_problems(problems)
     return value
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
@@ -14,6 +14,7 @@ from constructs_lib.config.base import Labels, StrictModel
 from constructs_lib.config.ci import CiConfig
 from constructs_lib.config.gcp import GcpConfig
 from constructs_lib.config.llm import Agent, LlmModel, ProviderKey
+from constructs_lib.config.messages import raise_problems, shown
 from constructs_lib.config.quotas import QuotasConfig
 
 CLOUDS: tuple[str, ...] = ("aws", "gcp", "alicloud")
@@ -27,8 +28,74 @@ class Clouds(StrictModel):
     alicloud: AlicloudConfig | None = None
 
 
-def _duplicates(names: list[str]) -> list[str]:
-    return sorted(name for name, count in Counter(names).items() if count > 1)
+Problems = list[tuple[tuple[str | int, ...], str]]
+
+
+def _entries(data: Mapping[str, Any], field: str) -> list[tuple[int, Mapping[str, Any]]]:
+    """(index, entry) of a list of mappings; anything else in it is the field validation's to report."""
+    items = data.get(field)
+    return (
+        [(index, item) for index, item in enumerate(items) if isinstance(item, Mapping)]
+        if isinstance(items, list)
+        else []
+    )
+
+
+def _duplicate_problems(data: Mapping[str, Any], field: str, attribute: str) -> Problems:
+    """Each repeat of a value, at the repeat's own line, naming where the value first appeared."""
+    first_index: dict[str, int] = {}
+    problems: Problems = []
+    for index, entry in _entries(data, field):
+        value = entry.get(attribute)
+        if not isinstance(value, str):
+            continue
+        if value in first_index:
+            problems.append(
+                (
+                    (field, index, attribute),
+                    f"duplicate {attribute} {shown(value)} (also {field}[{first_index[value]}])",
+                )
+            )
+        first_index.setdefault(value, index)
+    return problems
+
+
+def reference_problems(data: Mapping[str, Any]) -> Problems:
+    """Duplicate names and references to unknown keys or models, on plain data.
+
+    The model validator runs it on the validated config; the loader runs it on the parsed YAML when other fields
+    failed (pydantic then skips model validators), so one run reports these mistakes too.
+    """
+    problems: Problems = []
+    for field, attribute in (
+        ("provider_keys", "name"),
+        ("provider_keys", "env_var"),
+        ("models", "name"),
+        ("agents", "name"),
+    ):
+        problems += _duplicate_problems(data, field, attribute)
+    key_names = {entry.get("name") for _, entry in _entries(data, "provider_keys")}
+    for index, model in _entries(data, "models"):
+        if isinstance(model.get("provider_key"), str) and model["provider_key"] not in key_names:
+            problems.append(
+                (
+                    ("models", index, "provider_key"),
+                    f"{shown(model['provider_key'])} (of model {shown(model.get('name'))}) is not in provider_keys",
+                )
+            )
+    model_names = {model.get("name") for _, model in _entries(data, "models")}
+    for index, agent in _entries(data, "agents"):
+        allowed = agent.get("models")
+        for position, model_name in enumerate(allowed if isinstance(allowed, list) else []):
+            if isinstance(model_name, str) and model_name not in model_names:
+                problems.append(
+                    (
+                        ("agents", index, "models", position),
+                        f"agent {shown(agent.get('name'))} allows the unknown model {shown(model_name)} "
+                        "(not in models)",
+                    )
+                )
+    return problems
 
 
 class EnvironmentConfig(StrictModel):
@@ -57,33 +124,16 @@ class EnvironmentConfig(StrictModel):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> EnvironmentConfig:
+        """Every problem at the line of the value that causes it: the duplicate, the unknown name in a list."""
+        problems: Problems = []
         if self.env in RESERVED_ENVIRONMENTS:
-            raise ValueError(f"env: {self.env!r} is reserved (one of {sorted(RESERVED_ENVIRONMENTS)})")
-        clashing = sorted(set(self.tags) & set(IDENTITY_TAG_KEYS))
-        if clashing:
-            raise ValueError(f"tags: {clashing} are set by the stacks themselves and cannot be overridden")
-        for field, names in (
-            ("provider_keys", [key.name for key in self.provider_keys]),
-            ("provider_keys (env_var)", [key.env_var for key in self.provider_keys]),
-            ("models", [model.name for model in self.models]),
-            ("agents", [agent.name for agent in self.agents]),
-        ):
-            duplicated = _duplicates(names)
-            if duplicated:
-                raise ValueError(f"{field}: duplicate names {duplicated}")
-        key_names = {key.name for key in self.provider_keys}
-        for model in self.models:
-            if model.provider_key not in key_names:
-                raise ValueError(
-                    f"models: {model.name!r} uses provider_key {model.provider_key!r}, which is not in provider_keys"
-                )
-        model_names = {model.name for model in self.models}
-        for agent in self.agents:
-            unknown = sorted(set(agent.models) - model_names)
-            if unknown:
-                raise ValueError(f"agents: {agent.name!r} allows unknown models {unknown} (not in models)")
+            problems.append((("env",), f"{shown(self.env)} is reserved (one of {sorted(RESERVED_ENVIRONMENTS)})"))
+        for key in sorted(set(self.tags) & set(IDENTITY_TAG_KEYS)):
+            problems.append((("tags", key), "the stacks set this tag themselves; it cannot be overridden"))
+        problems += reference_problems(self.model_dump(include={"provider_keys", "models", "agents"}))
         if not self.enabled_clouds:
-            raise ValueError("clouds: no cloud is enabled; enable at least one of aws, gcp, alicloud")
+            problems.append((("clouds",), "no cloud is enabled; enable at least one of aws, gcp, alicloud"))
+        raise_problems(problems)
         return self
 
     @property

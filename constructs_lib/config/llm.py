@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, model_validator
 
 from constructs_lib.config.base import Slug, StrictModel
+from constructs_lib.config.messages import raise_problems, shown
 
 PositiveInt = Annotated[int, Field(gt=0)]
 MINUTES_PER_DAY = 24 * 60
@@ -21,7 +22,8 @@ def tokens_per_minute(tokens_per_day: int) -> int:
 
 def _number_not_text(value: object) -> object:
     if isinstance(value, (str, bool)):
-        raise ValueError(f"must be a number, got {type(value).__name__} {value!r}")
+        kind = "text" if isinstance(value, str) else "a true/false value"
+        raise ValueError(f"must be a number, got {kind} {shown(value)}")
     return value
 
 
@@ -94,11 +96,16 @@ class Agent(StrictModel):
 
     @model_validator(mode="after")
     def _model_limits_name_allowed_models(self) -> Agent:
-        if len(set(self.models)) != len(self.models):
-            raise ValueError(f"agent {self.name!r}: models lists a model twice")
-        stray = sorted(set(self.model_limits) - set(self.models))
-        if stray:
-            raise ValueError(f"agent {self.name!r}: model_limits names models not in its models list: {stray}")
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        seen: set[str] = set()
+        for position, model in enumerate(self.models):
+            if model in seen:
+                problems.append((("models", position), f"agent {shown(self.name)} lists model {shown(model)} twice"))
+            seen.add(model)
+        for model in sorted(set(self.model_limits) - set(self.models)):
+            problems.append(
+                (("model_limits", model), f"agent {shown(self.name)}: {shown(model)} is not in its models list")
+            )
         # A per-model cap above the agent's own cap would never bind: almost certainly a typo.
         overall_tpm = tokens_per_minute(self.tokens_per_day)
         for model, limit in sorted(self.model_limits.items()):
@@ -108,8 +115,11 @@ class Agent(StrictModel):
                 ("daily_budget", limit.daily_budget, self.daily_budget),
             ):
                 if value is not None and value > ceiling:
-                    raise ValueError(
-                        f"agent {self.name!r}: model_limits.{model}.{field} is {value}, above the agent's own "
-                        f"limit of {ceiling}"
+                    problems.append(
+                        (
+                            ("model_limits", model, field),
+                            f"agent {shown(self.name)}: {value} is above the agent's own limit of {ceiling}",
+                        )
                     )
+        raise_problems(problems)
         return self

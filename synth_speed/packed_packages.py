@@ -50,7 +50,7 @@ from pathlib import Path, PurePosixPath
 
 from isal import igzip  # ISA-L's inflate: half the time of zlib's on these tarballs
 
-from constructs_lib._common.user_cache import project_cache_dir
+from synth_speed.user_cache import project_cache_dir
 
 PACKED_PACKAGES = frozenset({"@cdktf/provider-aws", "@cdktf/provider-google"})
 CACHE_ENV = "LLMGW_PACKAGE_CACHE"

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import CodeType, ModuleType
 
-from constructs_lib._common.user_cache import project_cache_dir
+from synth_speed.user_cache import project_cache_dir
 
 JSII_BINDING_PACKAGES: tuple[str, ...] = (
     "cdktf",
@@ -122,7 +122,7 @@ def install(packages: Iterable[str] = JSII_BINDING_PACKAGES) -> bool:
     """Put the optimized finder first on ``sys.meta_path``; returns False when turned off or not writable.
 
     Modules imported before this call keep their code, so it must run before the first ``import cdktf``
-    (``import constructs_lib`` calls it first thing). Calling it again is a no-op.
+    (``synth_speed.enable()`` does). Calling it again is a no-op.
     """
     setting = os.environ.get(CACHE_ENV, "").strip()
     if setting.lower() in _OFF:

@@ -64,7 +64,7 @@ def install() -> bool:
     """Register the lean packages and the Node hook; returns False when disabled by the environment.
 
     Must run before the jsii kernel starts (the first ``import cdktf``/``constructs``): the kernel reads
-    NODE_OPTIONS once, when it starts. ``import constructs_lib`` calls this first thing.
+    NODE_OPTIONS once, when it starts. ``synth_speed.enable()`` calls this first.
     """
     naive = os.environ.get("LLMGW_NAIVE_PROVIDER_IMPORTS") == "1"
     _set_lazy_index_hook(not naive)

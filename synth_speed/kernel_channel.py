@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from constructs_lib._common import packed_packages
+from synth_speed import packed_packages
 
 VERIFIED_JSII = "1.142.0"
 KERNEL_ARGS = ("--max-old-space-size=4069", "--preserve-symlinks")  # what bin/jsii-runtime.js passes
@@ -144,8 +144,8 @@ def prefetch(python_packages: tuple[str, ...]) -> None:
 def install() -> bool:
     """Patch the pinned jsii's kernel process; returns False (jsii untouched) when it does not apply.
 
-    Must run before the kernel starts (the first ``import constructs``/``cdktf``); ``import constructs_lib``
-    calls it first thing. Calling it again is a no-op.
+    Must run before the kernel starts (the first ``import constructs``/``cdktf``); ``synth_speed.enable()``
+    calls it. Calling it again is a no-op.
     """
     if os.environ.get(SWITCH_ENV, "1") == "0" or "JSII_RUNTIME" in os.environ:
         return False
