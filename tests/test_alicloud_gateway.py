@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import gzip
 import json
 import re
 from pathlib import Path
@@ -13,9 +14,9 @@ import pytest
 import yaml
 
 from constructs_lib._common.errors import PropsError
-from constructs_lib.alicloud.secrets import PLACEHOLDER
 from constructs_lib.config import ConfigError, EnvironmentConfig, load_environment
 from stacks.context import StackContext
+from tests.alicloud_standins import ca_pem
 from tests.conftest import CONFIG_DIR
 from tests.test_gcp_stack_options import _merge
 
@@ -60,7 +61,10 @@ def test_policy_names_exactly_the_gateway_secrets_and_key_without_wildcards(stac
     get_secret, decrypt, get_object = document.split("kms:GetSecretValue")[1], "kms:Decrypt", "oss:GetObject"
     for name in secrets:
         assert ref("alicloud_kms_secret", name, "arn") in get_secret.split(decrypt)[0]
-    assert get_secret.split(decrypt)[0].count("alicloud_kms_secret.") == len(secrets) == 3 + len(PROVIDER_KEYS)
+    assert get_secret.split(decrypt)[0].count("alicloud_kms_secret.") == len(secrets) == 3
+    # Provider keys by exact name (no resource holds them): acs:kms:<region>:<account>:secret/<name>.
+    for provider in PROVIDER_KEYS:
+        assert re.search(rf"acs:kms:cn-shanghai:\$\{{[^}}]+\}}:secret/acme-\w+-provider-{provider}\b", get_secret)
     assert ref("alicloud_kms_key", key_name, "arn") in document.split(decrypt)[1].split(get_object)[0]
     actions = {"kms:GetSecretValue", "kms:Decrypt", "oss:GetObject"}
     assert {part.split('"')[0] for part in document.split('Action" = ["')[1:]} == actions
@@ -91,13 +95,10 @@ def test_no_access_key_anywhere(stack):
 # --- Secrets: values never in the synthesized JSON ------------------------------------------------------------
 
 
-def test_one_kms_secret_per_provider_key_under_the_customer_key_with_placeholder_ignored(stack):
+def test_kms_secrets_are_the_generated_ones_under_the_customer_key_and_none_holds_a_provider_key(stack):
     (key_name,) = resources(stack, "alicloud_kms_key")
     by_name = {body["secret_name"]: body for body in resources(stack, "alicloud_kms_secret").values()}
-    for provider in PROVIDER_KEYS:
-        (body,) = [body for name, body in by_name.items() if name.endswith(f"-provider-{provider}")]
-        assert body["secret_data"] == PLACEHOLDER and body["version_id"] == "v0"
-        assert body["lifecycle"]["ignore_changes"] == ["secret_data", "version_id"]
+    assert not [name for name in by_name if "-provider-" in name]
     for body in by_name.values():
         assert body["encryption_key_id"] == f"${{alicloud_kms_key.{key_name}.id}}"
         assert body["recovery_window_in_days"] == 30 and body["rotation_interval"] == "30d"
@@ -122,7 +123,7 @@ def test_user_data_holds_no_secret_no_version_and_never_traces(stack):
     for script in _user_data(stack):
         assert "set -euo pipefail" in script and "set -x" not in script and "set -euxo" not in script
         assert "${" not in script, "user data must be static: a change reboots the instance"
-        assert PLACEHOLDER not in script and "secret_data" not in script and "runtime.py" not in script
+        assert "secret_data" not in script and "runtime.py" not in script
         for provider in PROVIDER_KEYS:
             assert f"provider-{provider}" not in script
     assert len(set(_user_data(stack))) == 1
@@ -135,8 +136,14 @@ def test_runtime_script_keeps_secret_values_in_memory_only():
     compile(source, str(RUNTIME_SCRIPT), "exec")
     # The only files it writes are the release artifacts it downloads (hash-checked).
     writes = [line.strip() for line in source.splitlines() if re.search(r"\bopen\(.*\"wb?\"", line)]
-    # The downloaded release artifact (hash-checked) and the empty venv marker: nothing else is ever written.
-    assert writes == ['with open(destination + ".new", "wb") as handle:', 'open(f"{venv}/.installed", "w").close()']
+    # The downloaded release artifact (hash-checked), prisma's settings file and the empty venv markers: nothing else
+    # is ever written.
+    assert writes == [
+        'with open(destination + ".new", "wb") as handle:',
+        'with open(f"{workdir}/pyproject.toml", "w", encoding="utf-8") as handle:',
+        'open(f"{venv}/.installed", "w").close()',
+        'open(f"{venv}/.prisma-generated", "w").close()',
+    ]
     assert '"VersionId": version' in source and "/health/readiness" in source
     assert "print(value" not in source and "_log(value" not in source
 
@@ -145,14 +152,10 @@ def test_outputs_name_secrets_url_and_role_and_nothing_sensitive(stack):
     outputs = stack["output"]
     assert {"gateway_url", "gateway_role_name", "provider_key_secret_names", "master_key_secret_name"} <= set(outputs)
     text = json.dumps(outputs)
-    assert "random_password" not in text and "secret_data" not in text and PLACEHOLDER not in text
+    assert "random_password" not in text and "secret_data" not in text
     assert set(outputs["provider_key_secret_names"]["value"]) == set(PROVIDER_KEYS)
-    # HTTPS names the certificate's domain (prod); plain HTTP inside the VPC uses the ALB's DNS name (dev, staging).
-    url = outputs["gateway_url"]["value"]
-    if url.startswith("https://"):
-        assert url == "https://llm-gateway.prod.ali.acme.example"
-    else:
-        assert url.startswith("http://${alicloud_alb_load_balancer.")
+    # HTTPS names the certificate's domain in every example (plain HTTP is an opt-in no example takes).
+    assert re.fullmatch(r"https://llm-gateway\.(dev|staging|prod)\.ali\.acme\.example", outputs["gateway_url"]["value"])
     assert "alicloud_alb_load_balancer." in outputs["alb_dns_name"]["value"]
 
 
@@ -177,11 +180,6 @@ def test_listener_is_https_with_a_certificate_and_http_only_by_opt_in(synthesize
     prod = only(synthesized["alicloud-prod"], "alicloud_alb_listener")
     assert prod["listener_protocol"] == "HTTPS" and prod["listener_port"] == 443
     assert prod["certificates"][0]["certificate_id"] and prod["security_policy_id"].startswith("tls_cipher_policy_1_2")
-    dev = only(synthesized["alicloud-dev"], "alicloud_alb_listener")
-    assert dev["listener_protocol"] == "HTTP" and dev["listener_port"] == 80
-    assert yaml.safe_load((CONFIG_DIR / "dev.yaml").read_text())["clouds"]["alicloud"]["load_balancer"] == {
-        "allow_plaintext": True
-    }
 
 
 def test_servers_join_the_alb_only_after_every_deploy(stack):
@@ -296,9 +294,9 @@ def test_migration_runs_once_on_one_instance_before_every_deploy(stack):
     # and stays under Cloud Assistant's size limit once base64-encoded.
     from constructs_lib.alicloud.migrations import COMMAND_CONTENT_LIMIT, RUNTIME_SCRIPT
 
-    assert (
-        RUNTIME_SCRIPT.read_text() in script and "ExecStart=/usr/bin/python3.11 /opt/llmgw/runtime.py serve" in script
-    )
+    (packed,) = re.findall(r"printf '%s' '([A-Za-z0-9+/=]+)' \| base64 -d \| gunzip > /opt/llmgw/runtime.py", script)
+    assert gzip.decompress(base64.b64decode(packed)).decode() == RUNTIME_SCRIPT.read_text()
+    assert "ExecStart=/usr/bin/python3 /opt/llmgw/runtime.py serve" in script
     assert len(command["command_content"]) < COMMAND_CONTENT_LIMIT
 
 
@@ -325,7 +323,8 @@ def test_gateway_url_is_exposed_for_the_quotas_stack():
     stack = AlicloudGatewayStack(
         app, StackContext("alicloud-dev", "alicloud", "gateway", CONFIG_DIR / "dev.yaml", config)
     )
-    assert cdktf.Token.is_unresolved(stack.gateway_url) or "${" in stack.gateway_url
+    # HTTPS: the name the certificate covers (dev's example); plain HTTP would be a reference to the ALB's DNS name.
+    assert stack.gateway_url == "https://llm-gateway.dev.ali.acme.example"
 
 
 # --- Bad configuration --------------------------------------------------------------------------------------
@@ -351,9 +350,13 @@ def _synth(config: EnvironmentConfig) -> dict:
 @pytest.mark.parametrize(
     ("edits", "field", "message"),
     [
-        ({"load_balancer": {"internet_facing": True}}, "clouds.alicloud.load_balancer.internet_facing", "certificate"),
         (
-            {"load_balancer": {"allow_plaintext": False}},
+            {"load_balancer": {"internet_facing": True, "certificate_id": None, "domain_name": None}},
+            "clouds.alicloud.load_balancer.internet_facing",
+            "certificate",
+        ),
+        (
+            {"load_balancer": {"certificate_id": None, "domain_name": None, "allow_plaintext": False}},
             "clouds.alicloud.load_balancer.certificate_id",
             "allow_plaintext",
         ),
@@ -363,7 +366,7 @@ def _synth(config: EnvironmentConfig) -> dict:
             "internet-facing",
         ),
         (
-            {"load_balancer": {"certificate_id": "1-cn-shanghai", "allow_plaintext": False}},
+            {"load_balancer": {"certificate_id": "1-cn-shanghai", "domain_name": None, "allow_plaintext": False}},
             "clouds.alicloud.load_balancer.domain_name",
             "the DNS name its certificate covers",
         ),
@@ -391,13 +394,6 @@ def test_bad_alicloud_config_fails_naming_the_field(tmp_path, edits, field, mess
 
 
 PROD = yaml.safe_load((CONFIG_DIR / "prod.yaml").read_text())
-
-
-def test_production_requires_a_pinned_image(tmp_path):
-    config = _load(tmp_path, {"gateway": {"image_id": None}}, name="prod", base=PROD)
-    with pytest.raises(PropsError) as caught:
-        _synth(config)
-    assert caught.value.field == "clouds.alicloud.gateway.image_id"
 
 
 def test_production_cannot_turn_off_database_deletion_protection(tmp_path):
@@ -428,7 +424,9 @@ def test_internet_facing_with_a_certificate_is_https_only(tmp_path):
 
 
 def test_plaintext_intranet_gateway_url_is_the_albs_dns_name(tmp_path):
-    stack = _synth(_load(tmp_path, {}))
+    plaintext = {"load_balancer": {"certificate_id": None, "domain_name": None, "allow_plaintext": True}}
+    stack = _synth(_load(tmp_path, plaintext))
+    assert only(stack, "alicloud_alb_listener")["listener_protocol"] == "HTTP"
     (alb_name,) = stack["resource"]["alicloud_alb_load_balancer"]
     assert stack["output"]["gateway_url"]["value"] == f"http://${{alicloud_alb_load_balancer.{alb_name}.dns_name}}"
 
@@ -556,7 +554,7 @@ def _synth_at(config: EnvironmentConfig, config_path: Path) -> dict:
     return json.loads(cdktf.Testing.synth(AlicloudGatewayStack(cdktf.Testing.app(), context)))
 
 
-FAKE_CA = "-----BEGIN CERTIFICATE-----\nMIIBfakeCAchainForTests\n-----END CERTIFICATE-----\n"
+FAKE_CA = ca_pem()
 
 
 def test_a_redis_ca_chain_ships_with_the_release_and_is_readable_by_exactly_its_key(tmp_path):
@@ -580,6 +578,11 @@ def test_a_redis_ca_file_that_is_missing_or_not_pem_is_refused(tmp_path):
     with pytest.raises(PropsError) as caught:
         _synth_at(config, tmp_path / "dev.yaml")
     assert caught.value.field == "clouds.alicloud.cache.ca_certificate_file"
+    # Headers alone are not a certificate: OpenSSL parses the chain.
+    (tmp_path / "hollow.pem").write_text("-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n")
+    config = _load(tmp_path, {"cache": {"ca_certificate_file": "hollow.pem"}})
+    with pytest.raises(PropsError, match="not a PEM certificate chain"):
+        _synth_at(config, tmp_path / "dev.yaml")
 
 
 # --- Bring your own VPC -----------------------------------------------------------------------------------------

@@ -204,10 +204,7 @@ def test_error_in_one_clouds_child_process_is_one_line_and_nothing_is_written(tm
     (config_dir / "not-a-ca.pem").write_text("not a certificate\n")
     dev = config_dir / "dev.yaml"
     dev.write_text(
-        dev.read_text().replace(
-            "  alicloud:\n    enabled: true\n",
-            "  alicloud:\n    enabled: true\n    cache:\n      ca_certificate_file: not-a-ca.pem\n",
-        )
+        dev.read_text().replace("ca_certificate_file: apsaradb-redis-ca.pem", "ca_certificate_file: not-a-ca.pem")
     )
     outdir = tmp_path / "cdktf.out"
     env = {"LLMGW_SYNTH_JOBS": "3", "STACKS": "alicloud-dev,gcp-bootstrap"}

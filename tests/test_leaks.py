@@ -51,15 +51,6 @@ def _is_reference(value: object) -> bool:
     return isinstance(value, str) and re.sub(r"\$\{[^${}]+\}", "", value) in ALLOWED_LITERALS and "${" in value
 
 
-def _is_out_of_band_placeholder(secret: dict) -> bool:
-    """The one literal allowed: the fixed, non-secret placeholder of an Alibaba Cloud provider-key secret, whose
-    real value is put in out of band (Terraform ignores the secret's data after creating it)."""
-    from constructs_lib.alicloud.secrets import PLACEHOLDER
-
-    ignored = secret.get("lifecycle", {}).get("ignore_changes", [])
-    return secret.get("secret_data") == PLACEHOLDER and "secret_data" in ignored
-
-
 def test_no_secret_value_is_written_into_any_stack(synthesized):
     """Provider keys are names only (no input variable carries one), and a secret version's value is never a
     literal: it is a write-only ephemeral value or a reference to a value another resource generated. The one
@@ -74,8 +65,6 @@ def test_no_secret_value_is_written_into_any_stack(synthesized):
             ("alicloud_kms_secret", "secret_data"),
         ):
             for name, version in resources.get(resource_type, {}).items():
-                if resource_type == "alicloud_kms_secret" and _is_out_of_band_placeholder(version):
-                    continue
                 if resource_type == "google_secret_manager_secret_version" and is_env_only_proxy_config(
                     version.get(argument)
                 ):

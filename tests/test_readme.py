@@ -26,7 +26,7 @@ from tests.conftest import CONFIG_DIR, REPO
 README = (REPO / "README.md").read_text()
 # Cloud CLIs the runbooks name: they need the cloud's credentials and are not installed on a build machine.
 CLOUD_CLIS = {"aws", "gcloud", "aliyun"}
-SHELL_BUILTINS = {"export", "read", "unset"}
+SHELL_BUILTINS = {"export", "read", "unset", "printf"}
 
 
 def _blocks(language: str) -> list[tuple[int, str]]:

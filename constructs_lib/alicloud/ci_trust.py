@@ -5,10 +5,11 @@ A role is assumable only with a GitHub token whose `iss`, `aud` (`sts.aliyuncs.c
 (`repo:<owner>/<name>:environment:<stage>[-plan]`) all match exactly. Permissions are custom policies, not the
 broad system ones: Alibaba Cloud's read-only system policies include `kms:GetSecretValue` on every secret.
 - plan: read (`Describe*`/`List*`/`Get*`) of the services the stacks use; KMS reads only of the stage's own
-  secrets (refreshing `alicloud_kms_secret` reads its value: the provider keeps it in state), the state bucket's
-  objects and its key, and the lock table.
+  secrets (refreshing `alicloud_kms_secret` reads its value: the provider keeps it in state), the stage's own
+  buckets, the state bucket's objects and its key, and the lock table.
 - apply: the same services in full, RAM only on roles and policies named `<tenant>-<stage>-*`, KMS secrets only
-  named `<tenant>-<stage>-*`, and the state.
+  named `<tenant>-<stage>-*`, OSS only on buckets named `<tenant>-<stage>-*` (the release bucket), the ALB and NAT
+  service-linked roles (a fresh account has none), and the state.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ ALIBABA_AUDIENCE = "sts.aliyuncs.com"
 # Services of the gateway, quotas and bootstrap stacks (RAM codes).
 STACK_SERVICES = ("ecs", "vpc", "alb", "rds", "kvstore", "log", "ess", "ots", "oss")
 READ_ACTIONS = ("Describe*", "List*", "Get*", "Query*")
+# Service-linked roles a fresh account lacks until the first ALB / NAT gateway: the apply role creates them, and
+# only them. Names from the system policies that create them: AliyunALBFullAccess
+# (https://help.aliyun.com/zh/ram/developer-reference/aliyunalbfullaccess: alb + its access-log delivery to SLS) and
+# AliyunServiceRolePolicyForNatgw (https://alibabacloud.com/help/en/ram/developer-reference/aliyunservicerolepolicyfornatgw).
+SERVICE_LINKED_ROLES = ("alb.aliyuncs.com", "logdelivery.alb.aliyuncs.com", "nat.aliyuncs.com")
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,18 @@ def _state_statements(props: AlicloudCiRolesProps, *, write: bool) -> list[dict]
     ]
 
 
+def _own_buckets(props: AlicloudCiRolesProps) -> list[str]:
+    """The stage's own buckets (`<tenant>-<stage>-*`, e.g. the gateway's release bucket) and their objects."""
+    buckets = f"acs:oss:*:{props.account_id}:{props.name_prefix}-*"
+    return [buckets, f"{buckets}/*"]
+
+
+def _service_linked_roles() -> dict:
+    statement = _statement(["ram:CreateServiceLinkedRole"], ["*"])
+    statement["Condition"] = {"StringEquals": {"ram:ServiceName": list(SERVICE_LINKED_ROLES)}}
+    return statement
+
+
 def policy_document(props: AlicloudCiRolesProps, role: str) -> dict:
     own_secrets = f"acs:kms:{props.region}:{props.account_id}:secret/{props.name_prefix}-*"
     keys = f"acs:kms:{props.region}:{props.account_id}:key/*"
@@ -102,6 +120,7 @@ def policy_document(props: AlicloudCiRolesProps, role: str) -> dict:
             _statement(["ram:Get*", "ram:List*", "ims:Get*", "ims:List*"], ["*"]),
             _statement(["kms:Describe*", "kms:List*"], ["*"]),
             _statement(["kms:GetSecretValue", "kms:Decrypt"], [own_secrets, keys]),
+            _statement(["oss:Get*", "oss:List*"], _own_buckets(props)),
         ]  # fmt: skip
         return {"Version": "1", "Statement": statements + _state_statements(props, write=False)}
     managed_prefix = props.name_prefix.split("-")[0] if props.bootstrap else props.name_prefix
@@ -116,6 +135,8 @@ def policy_document(props: AlicloudCiRolesProps, role: str) -> dict:
         _statement(["ram:PassRole"], own_ram[:1]),
         _statement(["kms:Describe*", "kms:List*", "kms:CreateKey", "kms:TagResource", "kms:CreateAlias"], ["*"]),
         _statement(["kms:*"], [own_secrets, keys]),
+        _statement(["oss:*"], _own_buckets(props)),
+        _service_linked_roles(),
     ]
     if props.bootstrap:
         bucket = f"acs:oss:*:{props.account_id}:{props.state_bucket}"

@@ -23,6 +23,28 @@ from imports.alicloud.rds_account import RdsAccount
 
 DATABASE_NAME = "litellm"
 ACCOUNT_NAME = "litellm"
+# RDS PostgreSQL instance types by edition, from the primary-instance type tables of
+# https://help.aliyun.com/document_detail/276990.htm ("规格清单"): the Basic Edition (基础系列) table, standard
+# (general-purpose and dedicated) and YiTian rows. A Basic instance takes only these; a High-availability instance
+# takes the High-availability (高可用系列) table, where none of these appears (its general-purpose 2-core row is
+# pg.n2.2c.2m).
+BASIC_CLASSES = frozenset(
+    {
+        "pg.n2.2c.1m", "pg.n4.2c.1m", "pg.n2.4c.1m", "pg.n4.4c.1m", "pg.n4.6c.1m", "pg.n4.8c.1m",
+        "pg.x8.medium.1", "pg.x8.large.1", "pg.x8.xlarge.1", "pg.x4.2xlarge.1", "pg.x8.2xlarge.1",
+        "pg.x4.4xlarge.1", "pg.x8.4xlarge.1",
+        "pg.n1e.1c.1m", "pg.n2e.1c.1m", "pg.n1e.2c.1m", "pg.n2e.2c.1m",
+    }
+)  # fmt: skip
+# YiTian types (pg.n<k>e.*) need PostgreSQL 13 or later (same page).
+YITIAN_MIN_ENGINE = 13.0
+DEFAULT_CLASS = {"Basic": "pg.n2.2c.1m", "HighAvailability": "pg.n2.2c.2m"}
+
+
+def yitian(instance_type: str) -> bool:
+    return instance_type.split(".")[1].endswith("e")
+
+
 # Connection and statement logging for audit (the values PostgreSQL takes).
 AUDIT_PARAMETERS = {"log_connections": "on", "log_disconnections": "on", "log_duration": "on"}
 
@@ -43,6 +65,14 @@ class GatewayDatabaseProps:
         return self.production if self.config.high_availability is None else self.config.high_availability
 
     @property
+    def category(self) -> str:
+        return "HighAvailability" if self.high_availability else "Basic"
+
+    @property
+    def instance_type(self) -> str:
+        return self.config.instance_type or DEFAULT_CLASS[self.category]
+
+    @property
     def deletion_protection(self) -> bool:
         return self.production if self.config.deletion_protection is None else self.config.deletion_protection
 
@@ -53,6 +83,21 @@ class GatewayDatabaseProps:
             )
         if self.high_availability and len(self.zones) < 2:
             raise PropsError("clouds.alicloud.database.high_availability", "a standby needs a second zone")
+        basic_type = self.instance_type in BASIC_CLASSES
+        if self.category == "Basic" and not basic_type:
+            raise PropsError(
+                "clouds.alicloud.database.instance_type",
+                f"{self.instance_type} is not a Basic Edition type (a single-node database; Basic types end in `.1m` "
+                f"or `.1`, e.g. {DEFAULT_CLASS['Basic']}); set high_availability: true for High-availability types",
+            )
+        if self.category == "HighAvailability" and basic_type:
+            raise PropsError(
+                "clouds.alicloud.database.instance_type",
+                f"{self.instance_type} is a Basic Edition type; a High-availability database needs a type of that "
+                f"edition, e.g. {DEFAULT_CLASS['HighAvailability']}",
+            )
+        if yitian(self.instance_type) and float(self.config.engine_version) < YITIAN_MIN_ENGINE:
+            raise PropsError("clouds.alicloud.database.engine_version", "YiTian types need PostgreSQL 13 or later")
 
 
 class GatewayDatabase(Construct):
@@ -65,10 +110,10 @@ class GatewayDatabase(Construct):
             instance_name=props.naming.name("litellm", "alicloud_db_instance"),
             engine="PostgreSQL",
             engine_version=config.engine_version,
-            instance_type=config.instance_type,
+            instance_type=props.instance_type,
             instance_storage=config.storage_gb,
             db_instance_storage_type="cloud_essd",
-            category="HighAvailability" if ha else "Basic",
+            category=props.category,
             instance_charge_type="Postpaid",
             zone_id=props.zones[0],
             zone_id_slave_a=props.zones[1] if ha else None,

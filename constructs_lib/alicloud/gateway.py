@@ -5,8 +5,9 @@
   (`constructs_lib/_common/litellm_config.py`), as content-addressed objects in a private, KMS-encrypted bucket.
   The instances check each object's SHA-256 before use.
 * The instances: no public IP, encrypted system disk, metadata service in hardened (token) mode, the gateway RAM
-  role attached with `alicloud_ecs_ram_role_attachment`. Their user data is static: it installs Python 3.11 and
-  creates the service user, and holds no secret, no secret version, no release and no runtime code, so a
+  role attached with `alicloud_ecs_ram_role_attachment`. Their user data is static: it installs the image's own
+  python3 (Ubuntu 24.04: CPython 3.12 from main; the runtime refuses a pre-release interpreter) and creates the service
+  user, and holds no secret, no secret version, no release and no runtime code, so a
   release or a rotation never reboots an instance (a user-data change would). The runtime, the releases and the
   rotations reach the instances through Cloud Assistant (constructs_lib/alicloud/migrations.py).
 """
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +51,7 @@ def bootstrap_script() -> str:
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -y
-apt-get install -y --no-install-recommends python3.11 python3.11-venv ca-certificates
+apt-get install -y --no-install-recommends python3 python3-venv ca-certificates
 id litellm >/dev/null 2>&1 || useradd --system --home-dir /var/lib/llmgw --create-home --shell /usr/sbin/nologin litellm
 install -d -m 0755 /opt/llmgw /etc/llmgw
 # The runtime, its unit and the release come with the first deploy command (Cloud Assistant).
@@ -74,13 +76,15 @@ class GatewayReleaseProps:
     account_id: str
     kms_key_id: str
     proxy_config: ProxyConfig
+    # PEM text of the CA chain that signs the Redis TLS certificate (public).
+    redis_ca_certificate: str
     production: bool = False
-    # PEM text of the CA chain that signs the Redis TLS certificate (public), or None.
-    redis_ca_certificate: str | None = None
 
     def __post_init__(self) -> None:
-        if self.redis_ca_certificate is not None and "-----BEGIN CERTIFICATE-----" not in self.redis_ca_certificate:
-            raise PropsError("clouds.alicloud.cache.ca_certificate_file", "is not a PEM certificate chain")
+        try:  # OpenSSL parses every certificate of the chain, as LiteLLM's Redis client will
+            ssl.create_default_context().load_verify_locations(cadata=self.redis_ca_certificate)
+        except (ssl.SSLError, ValueError):
+            raise PropsError("clouds.alicloud.cache.ca_certificate_file", "is not a PEM certificate chain") from None
 
 
 class GatewayRelease(Construct):
@@ -93,10 +97,8 @@ class GatewayRelease(Construct):
         requirements = REQUIREMENTS_LOCK.read_text()
         self.requirements = self._object(props, "requirements", "litellm-proxy.lock.txt", requirements, "text/plain")
         self.config = self._object(props, "config", "config.yaml", props.proxy_config.text, "application/yaml")
-        self.redis_ca = (
-            self._object(props, "redis-ca", "redis-ca.pem", props.redis_ca_certificate, "application/x-pem-file")
-            if props.redis_ca_certificate is not None
-            else None
+        self.redis_ca = self._object(
+            props, "redis-ca", "redis-ca.pem", props.redis_ca_certificate, "application/x-pem-file"
         )
         self.litellm_version = next(
             line.split("==", 1)[1].split()[0] for line in requirements.splitlines() if line.startswith("litellm==")
@@ -121,7 +123,7 @@ class GatewayRelease(Construct):
 
     @property
     def object_arns(self) -> list[str]:
-        return [artifact.arn for artifact in (self.requirements, self.config, self.redis_ca) if artifact is not None]
+        return [artifact.arn for artifact in (self.requirements, self.config, self.redis_ca)]
 
 
 @dataclass(frozen=True)
@@ -138,10 +140,6 @@ class GatewayInstancesProps:
     def __post_init__(self) -> None:
         if len(self.zones) < 2 or len(self.zones) != len(self.vswitch_ids):
             raise PropsError("clouds.alicloud.zones", "gateway instances need one vSwitch in each of two zones")
-        if self.production and self.config.image_id is None:
-            raise PropsError(
-                "clouds.alicloud.gateway.image_id", "production environments pin the exact image (no newest-match)"
-            )
 
 
 class GatewayInstances(Construct):

@@ -19,6 +19,8 @@ The ALB registers the instances only after their first deploy: no traffic before
 from __future__ import annotations
 
 import base64
+import gzip
+import importlib.util
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +33,16 @@ from constructs_lib._common.errors import PropsError
 from constructs_lib._common.naming import Naming
 from constructs_lib.config.alicloud import AlicloudMigrationsConfig
 from imports.alicloud.ecs_command import EcsCommand
-from imports.alicloud.ecs_invocation import EcsInvocation
+from imports.alicloud.ecs_invocation import EcsInvocation, EcsInvocationTimeouts
 
 RUNTIME_SCRIPT = Path(__file__).resolve().parent / "assets" / "llmgw_runtime.py"
 # Cloud Assistant's limit on a command's base64-encoded content (tests keep the command under it).
 COMMAND_CONTENT_LIMIT = 16 * 1024
+# How long the command waits for cloud-init (the bootstrap's apt-get) before it gives up.
+BOOT_WAIT_SECONDS = 600
+# Cloud Assistant delivering the command to the instance's agent, plus the provider's 5 s status polling
+# (resource_alicloud_ecs_invocation.go:136 at v1.289.0): added to the command's own timeout.
+DISPATCH_SECONDS = 300
 
 UNIT = """[Unit]
 Description=LiteLLM gateway (provider keys read from KMS into memory)
@@ -47,7 +54,7 @@ User=litellm
 Group=litellm
 Environment=HOME=/var/lib/llmgw
 WorkingDirectory=/var/lib/llmgw
-ExecStart=/usr/bin/python3.11 /opt/llmgw/runtime.py serve
+ExecStart=/usr/bin/python3 /opt/llmgw/runtime.py serve
 Restart=always
 RestartSec=5
 LimitCORE=0
@@ -65,31 +72,55 @@ def deploy_script() -> str:
     """The command every invocation runs: write the runtime and its unit, then install, then migrate or restart.
 
     `{{mode}}` and `{{runtime}}` are Cloud Assistant parameters; both are generated (mode is a fixed word, runtime
-    base64), so neither can break out of its quotes. The runtime script holds no `{{`, so Cloud Assistant leaves
-    it alone.
+    base64), so neither can break out of its quotes. The runtime script travels gzip + base64 (no `{{` either way).
     """
     runtime = RUNTIME_SCRIPT.read_text()
     if "{{" in runtime:
         raise PropsError("assets/llmgw_runtime.py", "must not contain `{{` (Cloud Assistant parameter syntax)")
+    # Compressed (mtime 0: the same bytes every synth), so the command stays under Cloud Assistant's size limit.
+    packed = base64.b64encode(gzip.compress(runtime.encode("utf-8"), mtime=0)).decode("ascii")
     return f"""#!/bin/bash
 set -euo pipefail
 umask 022
-cloud-init status --wait >/dev/null 2>&1 || true
+timeout {BOOT_WAIT_SECONDS} cloud-init status --wait >/dev/null 2>&1 || true
 test -f /opt/llmgw/.bootstrapped
-cat > /opt/llmgw/runtime.py <<'LLMGW_RUNTIME'
-{runtime}LLMGW_RUNTIME
+printf '%s' '{packed}' | base64 -d | gunzip > /opt/llmgw/runtime.py
 cat > /etc/systemd/system/llmgw.service <<'LLMGW_UNIT'
 {UNIT}LLMGW_UNIT
 systemctl daemon-reload
 printf '%s' '{{{{runtime}}}}' | base64 -d > /etc/llmgw/runtime.json.new
 mv /etc/llmgw/runtime.json.new /etc/llmgw/runtime.json
-python3.11 /opt/llmgw/runtime.py install
+python3 /opt/llmgw/runtime.py install
 case '{{{{mode}}}}' in
-  migrate) runuser -u litellm -- env HOME=/var/lib/llmgw python3.11 /opt/llmgw/runtime.py migrate ;;
-  deploy) python3.11 /opt/llmgw/runtime.py restart ;;
+  migrate) runuser -u litellm -- env HOME=/var/lib/llmgw python3 /opt/llmgw/runtime.py migrate ;;
+  deploy) python3 /opt/llmgw/runtime.py restart ;;
   *) echo "unknown mode" >&2; exit 2 ;;
 esac
 """
+
+
+def _runtime_module():
+    spec = importlib.util.spec_from_file_location("llmgw_runtime", RUNTIME_SCRIPT)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def command_seconds(mode: str, document: Mapping[str, Any]) -> int:
+    """The longest one run of the command can take in `mode`, from the runtime's own step bounds.
+
+    Each wait loop may overrun its deadline by one attempt (its requests plus one pause).
+    """
+    runtime = _runtime_module()
+    waits, requests, pause = runtime.STEP_WAITS, runtime.REQUEST_TIMEOUTS, runtime.RETRY_SECONDS
+    credentials = waits["credentials"] + 2 * requests["metadata"] + pause
+    objects = sum(1 for name in ("config", "requirements", "redis_ca") if document.get(name))
+    total = BOOT_WAIT_SECONDS + credentials + objects * requests["oss"] + waits["install"]
+    if document.get("database"):
+        total += waits["prisma"]
+    if mode == "migrate":
+        return total + credentials + len(document["secrets"]) * requests["kms"] + waits["migrate"]
+    return total + requests["redis"] + waits["ready"] + requests["health"] + pause
 
 
 def runtime_parameter(document: Mapping[str, Any]) -> str:
@@ -112,6 +143,18 @@ class GatewayDeploymentProps:
             raise PropsError("clouds.alicloud.gateway.instances_per_zone", "deploy needs at least two instances")
         if set(self.migrate_runtime["secrets"]) - {"DATABASE_PASSWORD"}:
             raise PropsError("migrate_runtime", "the migration reads the database secret only")
+        needed = max(command_seconds("migrate", self.migrate_runtime), command_seconds("deploy", self.deploy_runtime))
+        if self.config.timeout_seconds < needed:
+            raise PropsError(
+                "clouds.alicloud.migrations.timeout_seconds",
+                f"{self.config.timeout_seconds} s is shorter than the deploy command's own step waits ({needed} s)",
+            )
+
+    @property
+    def invocation_timeouts(self) -> EcsInvocationTimeouts:
+        """The provider waits for `Success` within the create timeout, one minute by default
+        (resource_alicloud_ecs_invocation.go:21 and :136 at v1.289.0): the command's timeout plus the dispatch."""
+        return EcsInvocationTimeouts(create=f"{self.config.timeout_seconds + DISPATCH_SECONDS}s")
 
 
 class GatewayDeployment(Construct):
@@ -138,6 +181,7 @@ class GatewayDeployment(Construct):
             repeat_mode="Once",
             parameters={"mode": "migrate", "runtime": runtime_parameter(props.migrate_runtime)},
             depends_on=list(props.depends_on),
+            timeouts=props.invocation_timeouts,
         )
         self.deploys: list[EcsInvocation] = []
         previous: ITerraformDependable = self.migration
@@ -151,6 +195,7 @@ class GatewayDeployment(Construct):
                 repeat_mode="Once",
                 parameters={"mode": "deploy", "runtime": deploy_runtime},
                 depends_on=[previous],
+                timeouts=props.invocation_timeouts,
             )
             self.deploys.append(deploy)
             previous = deploy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -83,10 +84,10 @@ class AlicloudGatewayConfig(StrictModel):
     image_id: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,127}$",
-        description="Exact public image (Ubuntu 22.04). Default: the newest system image matching "
-        "image_name_regex; production environments must pin one.",
+        description="Exact public image (Ubuntu 24.04). Default: the newest system image matching image_name_regex "
+        "when the instance is created (a newer match never replaces a running instance).",
     )
-    image_name_regex: str = Field(default="^ubuntu_22_04_x64_20G_alibase_", min_length=1)
+    image_name_regex: str = Field(default="^ubuntu_24_04_x64_20G_alibase_", min_length=1)
     system_disk_size_gb: int = Field(default=40, ge=20, le=500)
     workers: int = Field(default=2, ge=1, le=32, description="LiteLLM (uvicorn) worker processes per instance.")
     key_refresh_minutes: int = Field(
@@ -137,6 +138,12 @@ class AlicloudLoadBalancerConfig(StrictModel):
 
 
 class AlicloudSecretsConfig(StrictModel):
+    kms_instance_id: str | None = Field(
+        default=None,
+        pattern=r"^kst-[a-z0-9]+$",
+        description="The KMS instance (`kst-...`, bought once per region) that holds the gateway's and the agents' "
+        "keys: a secret must be encrypted by a symmetric key of the same KMS instance (KMS CreateSecret). Required.",
+    )
     recovery_window_days: int = Field(
         default=30, ge=7, le=30, description="KMS keeps a deleted secret (and so every version) this long."
     )
@@ -153,7 +160,12 @@ class AlicloudSecretsConfig(StrictModel):
 
 class AlicloudDatabaseConfig(StrictModel):
     engine_version: Literal["14.0", "15.0", "16.0", "17.0"] = "16.0"
-    instance_type: str = Field(default="pg.n2.2c.2m", pattern=r"^pg\.[a-z0-9.]+$")
+    instance_type: str | None = Field(
+        default=None,
+        pattern=r"^pg\.[a-z0-9.]+$",
+        description="RDS PostgreSQL instance type of the edition in use (Basic or High-availability tables; checked "
+        "at synth). Default: pg.n2.2c.1m (Basic), pg.n2.2c.2m (High-availability).",
+    )
     storage_gb: int = Field(default=50, ge=20, le=32000)
     high_availability: bool | None = Field(
         default=None, description="Primary/standby across the first two zones; default: on in production."
@@ -164,8 +176,20 @@ class AlicloudDatabaseConfig(StrictModel):
     )
 
 
+# Cloud-native Redis Open-Source Edition classes (`redis.shard.<size>.ce`, the InstanceClass column of
+# https://www.alibabacloud.com/help/en/redis/product-overview/instance-types-of-cloud-native-community-edition-instances).
+# Classic-mode classes (`redis.master.*.default`, ...) stop at Redis 5.0 ("classic instances can be upgraded to 5.0 at
+# most": https://www.alibabacloud.com/help/id/redis/user-guide/upgrade-the-major-version-1).
+CLOUD_NATIVE_REDIS_CLASS = r"^redis\.shard\.[a-z0-9.]+\.ce$"
+CLASSIC_REDIS_MAX_ENGINE = "5.0"
+
+
 class AlicloudCacheConfig(StrictModel):
-    instance_class: str = Field(default="redis.master.small.default", pattern=r"^redis\.[a-z0-9.]+$")
+    instance_class: str = Field(
+        default="redis.shard.small.2.ce",
+        pattern=r"^redis\.[a-z0-9.]+$",
+        description="Redis 6.0 and 7.0 need a cloud-native class (`redis.shard.<size>.ce`); classic ones stop at 5.0.",
+    )
     engine_version: Literal["5.0", "6.0", "7.0"] = "7.0"
     ca_certificate_file: str | None = Field(
         default=None,
@@ -174,6 +198,16 @@ class AlicloudCacheConfig(StrictModel):
         "environment file; shipped with the release so LiteLLM verifies Redis. Without it Redis TLS cannot verify.",
     )
 
+    @model_validator(mode="after")
+    def _class_runs_the_engine(self) -> AlicloudCacheConfig:
+        cloud_native = re.match(CLOUD_NATIVE_REDIS_CLASS, self.instance_class) is not None
+        if not cloud_native and float(self.engine_version) > float(CLASSIC_REDIS_MAX_ENGINE):
+            raise ValueError(
+                f"instance_class: {self.instance_class} is a classic class, which runs Redis {CLASSIC_REDIS_MAX_ENGINE}"
+                f" at most; Redis {self.engine_version} needs a cloud-native class such as redis.shard.small.2.ce"
+            )
+        return self
+
 
 class AlicloudLogsConfig(StrictModel):
     retention_days: int = Field(default=30, ge=1, le=3650, description="SLS logstore retention of request logs.")
@@ -181,7 +215,13 @@ class AlicloudLogsConfig(StrictModel):
 
 
 class AlicloudMigrationsConfig(StrictModel):
-    timeout_seconds: int = Field(default=1800, ge=300, le=86400, description="Install plus `prisma migrate deploy`.")
+    timeout_seconds: int = Field(
+        default=4800,
+        ge=300,
+        le=86400,
+        description="Cloud Assistant timeout of one deploy run (install plus migrate or restart); at least the "
+        "runtime's own step waits, checked at synth.",
+    )
 
 
 class AlicloudConfig(StrictModel):
@@ -197,6 +237,15 @@ class AlicloudConfig(StrictModel):
     cache: AlicloudCacheConfig = Field(default_factory=AlicloudCacheConfig)
     logs: AlicloudLogsConfig = Field(default_factory=AlicloudLogsConfig)
     migrations: AlicloudMigrationsConfig = Field(default_factory=AlicloudMigrationsConfig)
+
+    @model_validator(mode="after")
+    def _secrets_need_a_kms_instance(self) -> AlicloudConfig:
+        if self.enabled and self.secrets.kms_instance_id is None:
+            raise ValueError(
+                "secrets.kms_instance_id: KMS keeps secrets only under a key inside a KMS instance; buy or pick one "
+                "in the region (KMS console, Instances) and set its ID (`kst-...`)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _two_zones_one_vswitch_each(self) -> AlicloudConfig:

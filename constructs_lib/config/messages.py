@@ -33,6 +33,7 @@ PATTERN_WORDS: dict[str, str] = {
     r"^[a-z]{2}(-[a-z0-9]+)+$": "an Alibaba Cloud region such as `cn-hangzhou`",
     r"^pg\.[a-z0-9.]+$": "an ApsaraDB RDS PostgreSQL instance type such as `pg.n2.2c.2m`",
     r"^vpc-[a-z0-9]+$": "an Alibaba Cloud VPC ID (`vpc-...`)",
+    r"^kst-[a-z0-9]+$": "an Alibaba Cloud KMS instance ID (`kst-...`)",
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,127}$": "an ECS image ID of 3-128 letters, digits or `_.-`",
     r"^ecs\.[a-z0-9-]+\.[a-z0-9]+$": "an ECS instance type such as `ecs.c7.large`",
     r"^[0-9]+-[a-z0-9-]+$": "an Alibaba Cloud certificate ID such as `12345678-cn-hangzhou`",

@@ -29,7 +29,13 @@ from constructs_lib.alicloud.logs import GatewayLogs, GatewayLogsProps
 from constructs_lib.alicloud.migrations import GatewayDeployment, GatewayDeploymentProps
 from constructs_lib.alicloud.network import GatewayNetwork, GatewayNetworkProps
 from constructs_lib.alicloud.ram import GatewayRole, GatewayRoleProps
-from constructs_lib.alicloud.secrets import GatewayKey, GatewayKeyProps, GatewaySecret, GatewaySecretProps
+from constructs_lib.alicloud.secrets import (
+    ExternalSecret,
+    GatewayKey,
+    GatewayKeyProps,
+    GatewaySecret,
+    GatewaySecretProps,
+)
 from constructs_lib.config.alicloud import AlicloudConfig
 from imports.alicloud.data_alicloud_account import DataAlicloudAccount
 from stacks.alicloud.base import AlicloudStack
@@ -40,11 +46,24 @@ REDIS_CA_ENV, REDIS_CA_PATH = "REDIS_SSL_CA_CERTS", "/etc/llmgw/redis-ca.pem"
 DATABASE_PASSWORD_ENV = "DATABASE_PASSWORD"  # noqa: S105  # pragma: allowlist secret (a variable name)
 
 
-def _redis_ca(context: StackContext, alicloud: AlicloudConfig) -> str | None:
-    """The configured CA chain file (relative to the environment file), read at synth time."""
+# Where the ApsaraDB Redis CA comes from (per instance, once TLS is on): the console's TLS Settings page.
+REDIS_TLS_DOC = "https://www.alibabacloud.com/help/en/redis/user-guide/enable-tls-encryption"
+
+
+def _redis_ca(context: StackContext, alicloud: AlicloudConfig) -> str:
+    """The configured CA chain file (relative to the environment file), read at synth time.
+
+    Redis TLS is always on, and without its CA LiteLLM cannot verify Redis and falls back to per-process counters
+    (limits multiplied by workers x instances): no CA, no synth.
+    """
     name = alicloud.cache.ca_certificate_file
     if name is None:
-        return None
+        raise PropsError(
+            "clouds.alicloud.cache.ca_certificate_file",
+            "Redis TLS is on and LiteLLM must verify it: download the instance's CA (Redis console > the instance > "
+            f"TLS Settings > Download CA certificate, {REDIS_TLS_DOC}), save the PEM next to this file and name it "
+            "here (a new environment: README, Alibaba Cloud, apply order)",
+        )
     path = context.config_path.parent / name
     if not path.is_file():
         raise PropsError("clouds.alicloud.cache.ca_certificate_file", f"{path} does not exist")
@@ -74,6 +93,7 @@ class AlicloudGatewayStack(AlicloudStack):
             "kms",
             GatewayKeyProps(
                 naming=naming,
+                kms_instance_id=alicloud.secrets.kms_instance_id,
                 rotation_interval_days=alicloud.secrets.key_rotation_interval_days,
                 production=production,
             ),
@@ -118,12 +138,14 @@ class AlicloudGatewayStack(AlicloudStack):
             "Redis password; generated",
             generated_length=32,
         )
+        # Provider keys: names only, created out of band (tools/alicloud_secret.py); never an alicloud_kms_secret.
         provider_keys = [
-            secret(
-                f"provider-{item.name}",
-                item.env_var,
-                item.version,
-                item.description or f"{item.name} API key; put in out of band",
+            ExternalSecret(
+                name=naming.name(f"provider-{item.name}"),
+                env_var=item.env_var,
+                version=item.version,
+                region=region,
+                account_id=account.id,
             )
             for item in config.provider_keys
         ]
@@ -196,7 +218,7 @@ class AlicloudGatewayStack(AlicloudStack):
         )
 
         # What each instance runs on: names, versions, endpoints and digests. Never a secret value.
-        def runtime(secrets: list[GatewaySecret]) -> dict[str, object]:
+        def runtime(secrets: list[GatewaySecret | ExternalSecret]) -> dict[str, object]:
             return {
                 "region": region,
                 "role": role.role_name,
@@ -206,7 +228,7 @@ class AlicloudGatewayStack(AlicloudStack):
                 "litellm_version": release.litellm_version,
                 "requirements": release.requirements.document(),
                 "config": release.config.document(),
-                **({"redis_ca": release.redis_ca.document()} if release.redis_ca else {}),
+                "redis_ca": release.redis_ca.document(),
                 "port": GATEWAY_PORT,
                 "workers": alicloud.gateway.workers,
                 "refresh_seconds": alicloud.gateway.key_refresh_minutes * 60,
@@ -215,7 +237,7 @@ class AlicloudGatewayStack(AlicloudStack):
                     REDIS_ENV["port"]: str(REDIS_PORT),
                     REDIS_ENV["ssl"]: "true",
                     CONFIG_SHA_ENV: release.config.sha256,
-                    **({REDIS_CA_ENV: REDIS_CA_PATH} if release.redis_ca else {}),
+                    REDIS_CA_ENV: REDIS_CA_PATH,
                 },
                 "database": {
                     "host": database.host,
@@ -272,8 +294,9 @@ class AlicloudGatewayStack(AlicloudStack):
             value={
                 item.name: secret.secret_name for item, secret in zip(config.provider_keys, provider_keys, strict=True)
             },
-            description="Put each value in out of band: "
-            "aliyun kms PutSecretValue --SecretName <name> --VersionId v<version> (README runbook)",
+            description="Create each secret out of band, value from a file: python -m tools.alicloud_secret create "
+            "--name <name> --version v<version> --key-id <kms_key_id> --value-file ... (README runbook)",
         )
+        TerraformOutput(self, "kms_key_id", value=key.id, description="The key provider-key secrets are created under")
         TerraformOutput(self, "log_project", value=logs.project.project_name)
         TerraformOutput(self, "release_bucket", value=release.bucket_name)

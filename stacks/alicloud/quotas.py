@@ -25,6 +25,8 @@ class AlicloudQuotasStack(AlicloudStack):
             self,
             "agent-keys-kms",
             description=f"Encrypts the agents' LiteLLM keys of {context.naming.prefix}",
+            # Secrets need a key inside a KMS instance (KMS CreateSecret).
+            dkms_instance_id=alicloud.secrets.kms_instance_id,
             automatic_rotation="Enabled",
             rotation_interval="8760h",
             pending_window_in_days=30,
