@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from cdktf import GcsBackend, LocalBackend, OssBackend, S3Backend, TerraformStack
 
+from constructs_lib._common.ci_identity import stage_lock_table
 from constructs_lib.config.state import AlicloudStateConfig, AwsStateConfig, GcpStateConfig
 
 STATE_FILE = "terraform.tfstate"
@@ -39,7 +40,7 @@ def gcp_gcs_backend(stack: TerraformStack, state: GcpStateConfig, stack_name: st
     return GcsBackend(stack, bucket=state.bucket, prefix=stack_name)
 
 
-def alicloud_oss_backend(stack: TerraformStack, state: AlicloudStateConfig, stack_name: str) -> OssBackend:
+def alicloud_oss_backend(stack: TerraformStack, state: AlicloudStateConfig, stack_name: str, env: str) -> OssBackend:
     return OssBackend(
         stack,
         bucket=state.bucket,
@@ -49,7 +50,8 @@ def alicloud_oss_backend(stack: TerraformStack, state: AlicloudStateConfig, stac
         encrypt=True,
         acl="private",
         tablestore_endpoint=state.tablestore_endpoint,
-        tablestore_table=state.tablestore_table,
+        # Each stage locks in its own table, so its CI roles write no other stage's lock rows (docs/CI.md).
+        tablestore_table=stage_lock_table(state.tablestore_table, env),
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from constructs_lib._common.ci_runners import GITHUB_HOSTED, self_hosted_labels
 from constructs_lib.config import CLOUDS, LoadedEnvironment
 from stacks.context import StackContext
 
@@ -49,16 +50,23 @@ class StackSpec:
         return self.context.name
 
     def describe(self) -> dict[str, object]:
-        """The stack as CI sees it (`make stacks`)."""
+        """The stack as CI sees it (`make stacks`). Bootstrap stacks have no GitHub environment: an administrator
+        applies them (docs/CI.md), CI never deploys them."""
         kind = self.context.kind
         return {
             "name": self.name,
             "cloud": self.context.cloud,
             "env": None if kind == "bootstrap" else self.context.env,
             "kind": kind,
-            "github_environment": "bootstrap" if kind == "bootstrap" else self.context.env,
-            "runs_on": self.context.config.quotas_runner_labels if kind == "quotas" else ["ubuntu-24.04"],
+            "github_environment": None if kind == "bootstrap" else self.context.env,
+            "plan_runs_on": self._runner("plan"),
+            "apply_runs_on": self._runner("apply"),
         }
+
+    def _runner(self, role: str) -> list[str]:
+        if self.context.kind != "quotas":
+            return list(GITHUB_HOSTED)
+        return self_hosted_labels(self.context.config.quotas_runner_labels(self.context.cloud), role)
 
     def build(self, scope: Construct, built: dict[str, Construct]) -> Construct:
         """Build the stack; `built` holds the stacks built so far (gateways come before their quotas)."""

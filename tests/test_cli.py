@@ -235,7 +235,8 @@ def test_list_stacks_is_json_only_and_honours_the_filter():
         "env": "prod",
         "kind": "gateway",
         "github_environment": "prod",
-        "runs_on": ["ubuntu-24.04"],
+        "plan_runs_on": ["ubuntu-24.04"],
+        "apply_runs_on": ["ubuntu-24.04"],
     }
 
 

@@ -260,24 +260,6 @@ def test_a_command_gcloud_refuses(offline_dir, argv, exit_code, message):
 # --- aliyun -----------------------------------------------------------------------------------------------------
 
 
-def readme_commands(cli_name: str) -> list[str]:
-    """The runbook's command lines for `cli_name` in README.md's shell blocks (no stack step runs `aliyun`)."""
-    text = (REPO / "README.md").read_text()
-    blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
-    return [line.strip() for block in blocks for line in block.splitlines() if line.strip().startswith(cli_name)]
-
-
-def test_the_runbook_puts_a_secret_version_and_the_value_is_not_recorded(offline_dir):
-    (command,) = [line for line in readme_commands("aliyun ") if "PutSecretValue" in line]
-    result = run_step(offline_dir, command, {"KEY": "canary-4b1e"})
-    assert result.returncode == 0, result.stderr
-    answer = json.loads(result.stdout)
-    assert answer["VersionStages"] == {"VersionStage": ["ACSCurrent"]} and answer["VersionId"] == "v2"
-    (call,) = calls(offline_dir)
-    assert call["exit"] == 0 and "canary-4b1e" not in json.dumps(call)
-    assert call["argv"][-2:] == ["--SecretData", "<redacted>"]
-
-
 @pytest.mark.parametrize(
     ("argv", "exit_code", "message"),
     [

@@ -59,6 +59,9 @@ def _makefile_copy(tmp_path: Path) -> Path:
         shutil.copy(REPO / name, project / name)
     (project / "tools" / "litellm_check").mkdir(parents=True)
     shutil.copy(REPO / "tools" / "litellm_check" / "requirements.txt", project / "tools" / "litellm_check")
+    awscli_lock = Path("tools", "offline_apply", "cli", "requirements.txt")
+    (project / awscli_lock.parent).mkdir(parents=True)
+    shutil.copy(REPO / awscli_lock, project / awscli_lock)
     return project
 
 

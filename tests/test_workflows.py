@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from tools.ci import litellm_key, plan_comment
-from tools.ci.affected_stacks import LANES, affected, outputs, parse_stacks
+from tools.ci.affected_stacks import LANE_KEYS, affected, deployable, outputs, parse_stacks
 from tools.lint import run
 from tools.lint.workflow_rules import check_files, check_workflow, default_files, triggers
 
@@ -32,6 +32,12 @@ OIDC_ACTIONS = {
     "alicloud": "aliyun/configure-aliyun-credentials-action@",
 }
 SHA_PIN = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
+TERRAFORM_JOBS = (
+    ("plan.yml", "plan"),
+    ("drift.yml", "plan"),
+    ("deploy-stack.yml", "plan"),
+    ("deploy-stack.yml", "apply"),
+)
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -72,7 +78,7 @@ def _all_steps(workflows):
 
 
 def test_the_expected_workflows_exist(workflows):
-    assert set(workflows) == {"ci.yml", "plan.yml", "apply.yml", "deploy-stacks.yml"}
+    assert set(workflows) == {"ci.yml", "plan.yml", "apply.yml", "deploy-stack.yml", "drift.yml", "bootstrap.yml"}
 
 
 def test_actionlint_is_clean():
@@ -138,23 +144,25 @@ def test_id_token_write_only_where_a_cloud_login_by_oidc_happens(workflows):
             assert not _logs_in_by_oidc(job), (name, job_id)
             continue
         oidc_jobs.add((name, job_id))
-        calls_deploy = job.get("uses") == "./.github/workflows/deploy-stacks.yml"
+        calls_deploy = job.get("uses") == "./.github/workflows/deploy-stack.yml"
         assert _logs_in_by_oidc(job) or calls_deploy, (name, job_id)
     assert oidc_jobs == {
         ("plan.yml", "plan"),
-        ("deploy-stacks.yml", "plan"),
-        ("deploy-stacks.yml", "apply"),
-        *{("apply.yml", lane) for lane in LANES},
+        ("drift.yml", "plan"),
+        ("deploy-stack.yml", "plan"),
+        ("deploy-stack.yml", "apply"),
+        *{("apply.yml", lane.replace("_", "-")) for lane in LANE_KEYS},
     }
 
 
-def test_pull_requests_write_only_in_the_comment_job_which_runs_no_repository_code(workflows):
-    writers = [(name, job_id) for name, job_id, job in _jobs(workflows) if job["permissions"].get("pull-requests")]
-    assert writers == [("plan.yml", "comment")]
-    comment = workflows["plan.yml"]["jobs"]["comment"]
-    assert comment["permissions"] == {"pull-requests": "write"}
-    assert all("run" not in step for step in comment["steps"])
-    assert not any(str(step["uses"]).startswith("actions/checkout@") for step in comment["steps"])
+def test_pull_requests_and_issues_write_only_in_jobs_which_run_no_repository_code(workflows):
+    for scope, expected in (("pull-requests", ("plan.yml", "comment")), ("issues", ("drift.yml", "report"))):
+        writers = [(name, job_id) for name, job_id, job in _jobs(workflows) if job["permissions"].get(scope)]
+        assert writers == [expected], scope
+        job = workflows[expected[0]]["jobs"][expected[1]]
+        assert job["permissions"] == {scope: "write"}
+        assert all("run" not in step for step in job["steps"])
+        assert not any(str(step["uses"]).startswith("actions/checkout@") for step in job["steps"])
 
 
 def test_no_pull_request_target_or_workflow_run_trigger(workflows):
@@ -240,21 +248,27 @@ def test_terraform_output_is_never_captured_into_step_outputs():
 # --- every stack is covered, with the right identity, runner and environment --------------------
 
 
-def test_the_real_stack_list_parses_and_every_stack_has_an_apply_lane(real_stacks):
+def test_the_real_stack_list_parses_and_every_deployed_stack_has_its_own_apply_job(real_stacks, workflows):
     stacks = parse_stacks(json.dumps(real_stacks))
-    lanes = outputs(stacks)
-    assert sorted(entry["name"] for lane in LANES for entry in lanes[lane]) == sorted(s["name"] for s in real_stacks)
+    lanes = outputs(deployable(stacks))
+    names = sorted(entry["name"] for lane in LANE_KEYS for entry in lanes[lane])
+    assert names == sorted(s["name"] for s in real_stacks if s["kind"] != "bootstrap")
+    apply_jobs = workflows["apply.yml"]["jobs"]
+    for lane in LANE_KEYS:
+        assert apply_jobs[lane.replace("_", "-")]["with"]["stack"] == f"${{{{ needs.select.outputs.{lane} }}}}"
 
 
-def test_a_change_to_main_or_the_plan_workflow_plans_every_real_stack(real_stacks):
+def test_a_change_to_main_or_the_plan_workflow_plans_every_deployed_real_stack(real_stacks):
     stacks = parse_stacks(json.dumps(real_stacks))
     for path in ("main.py", ".github/workflows/plan.yml", "constructs_lib/_common/naming.py"):
-        assert [s.name for s in affected(stacks, [path])] == [s["name"] for s in real_stacks]
+        assert [s.name for s in affected(stacks, [path])] == [
+            s["name"] for s in real_stacks if s["kind"] != "bootstrap"
+        ]
 
 
-def test_each_real_stack_is_reached_by_a_change_to_its_cloud_code(real_stacks):
+def test_each_deployed_real_stack_is_reached_by_a_change_to_its_cloud_code(real_stacks):
     stacks = parse_stacks(json.dumps(real_stacks))
-    for stack in stacks:
+    for stack in deployable(stacks):
         assert stack in affected(stacks, [f"stacks/{stack.cloud}/base.py"])
 
 
@@ -271,13 +285,12 @@ def test_plan_and_apply_matrices_come_from_make_stacks_through_the_selection_scr
     plan = workflows["plan.yml"]["jobs"]["plan"]
     assert plan["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.select.outputs.stacks) }}"
     assert "--changed-files" in _select_script(workflows["plan.yml"])
-    for lane in LANES:
-        job = workflows["apply.yml"]["jobs"][lane]
-        assert job["uses"] == "./.github/workflows/deploy-stacks.yml"
-        assert job["with"]["stacks"] == f"${{{{ needs.select.outputs.{lane} }}}}"
+    for lane in LANE_KEYS:
+        job = workflows["apply.yml"]["jobs"][lane.replace("_", "-")]
+        assert job["uses"] == "./.github/workflows/deploy-stack.yml"
     for job_id in ("plan", "apply"):
-        matrix = workflows["deploy-stacks.yml"]["jobs"][job_id]["strategy"]["matrix"]
-        assert matrix["stack"] == "${{ fromJSON(inputs.stacks) }}"
+        matrix = workflows["deploy-stack.yml"]["jobs"][job_id]["strategy"]["matrix"]
+        assert matrix["stack"] == "${{ fromJSON(inputs.stack) }}"
 
 
 def test_dispatch_input_is_validated_against_the_stack_list(workflows):
@@ -291,7 +304,7 @@ def test_dispatch_input_is_validated_against_the_stack_list(workflows):
 
 def test_every_cloud_of_the_stack_list_has_an_oidc_login_in_each_terraform_job(workflows, real_stacks):
     clouds = {stack["cloud"] for stack in real_stacks}
-    for name, job_id in (("plan.yml", "plan"), ("deploy-stacks.yml", "plan"), ("deploy-stacks.yml", "apply")):
+    for name, job_id in TERRAFORM_JOBS:
         steps = workflows[name]["jobs"][job_id]["steps"]
         for cloud in clouds:
             logins = [s for s in steps if s.get("if") == f"matrix.stack.cloud == '{cloud}'"]
@@ -305,7 +318,7 @@ def test_plan_jobs_use_plan_identities_and_apply_jobs_use_apply_identities(workf
     def aws_role(job):
         return next(s for s in job["steps"] if s.get("if") == "matrix.stack.cloud == 'aws'")["with"]["role-to-assume"]
 
-    deploy = workflows["deploy-stacks.yml"]["jobs"]
+    deploy = workflows["deploy-stack.yml"]["jobs"]
     assert aws_role(workflows["plan.yml"]["jobs"]["plan"]) == "${{ vars.AWS_PLAN_ROLE_ARN }}"
     assert aws_role(deploy["plan"]) == "${{ vars.AWS_PLAN_ROLE_ARN }}"
     assert aws_role(deploy["apply"]) == "${{ vars.AWS_APPLY_ROLE_ARN }}"
@@ -314,9 +327,20 @@ def test_plan_jobs_use_plan_identities_and_apply_jobs_use_apply_identities(workf
     assert deploy["apply"]["environment"] == "${{ matrix.stack.github_environment }}"
 
 
-def test_terraform_jobs_run_on_the_runner_labels_of_the_stack_list(workflows):
-    for name, job_id in (("plan.yml", "plan"), ("deploy-stacks.yml", "plan"), ("deploy-stacks.yml", "apply")):
-        assert workflows[name]["jobs"][job_id]["runs-on"] == "${{ matrix.stack.runs_on }}", (name, job_id)
+def test_terraform_jobs_run_on_the_runner_labels_of_their_role(workflows):
+    for name, job_id in TERRAFORM_JOBS:
+        role = "apply" if job_id == "apply" else "plan"
+        assert workflows[name]["jobs"][job_id]["runs-on"] == f"${{{{ matrix.stack.{role}_runs_on }}}}", (name, job_id)
+
+
+def test_every_self_hosted_runner_of_the_stack_list_is_ephemeral_and_scoped(real_stacks):
+    for stack in real_stacks:
+        for role in ("plan", "apply"):
+            labels = stack[f"{role}_runs_on"]
+            if "self-hosted" in labels:
+                assert {"ephemeral", f"llmgw-{role}", f"llmgw-{stack['cloud']}-{stack['env']}"} <= set(labels), stack
+            else:
+                assert labels == ["ubuntu-24.04"], stack
 
 
 def test_pull_request_plans_never_run_for_forks(workflows):
@@ -328,39 +352,45 @@ def test_pull_request_plans_never_run_for_forks(workflows):
 def test_plan_runs_lock_free_and_apply_applies_the_saved_plan_serialized_per_stack(workflows):
     plan_script = next(s["run"] for s in workflows["plan.yml"]["jobs"]["plan"]["steps"] if s.get("id") == "plan")
     assert "plan -input=false -lock=false -no-color -out=tfplan" in plan_script
-    apply_job = workflows["deploy-stacks.yml"]["jobs"]["apply"]
+    apply_job = workflows["deploy-stack.yml"]["jobs"]["apply"]
     apply_script = next(s["run"] for s in apply_job["steps"] if "apply" in s.get("run", ""))
     assert "apply -input=false -no-color tfplan" in apply_script
     for job_id in ("plan", "apply"):
-        concurrency = workflows["deploy-stacks.yml"]["jobs"][job_id]["concurrency"]
+        concurrency = workflows["deploy-stack.yml"]["jobs"][job_id]["concurrency"]
         assert concurrency == {"group": "deploy-${{ matrix.stack.name }}", "cancel-in-progress": False}
 
 
-def test_promotion_runs_bootstrap_then_dev_then_staging_then_prod(workflows):
+def test_promotion_per_cloud_runs_gateway_then_quotas_dev_then_staging_then_prod(workflows):
     jobs = workflows["apply.yml"]["jobs"]
-    assert jobs["dev"]["needs"] == ["select", "bootstrap"]
-    assert jobs["staging"]["needs"] == ["select", "bootstrap", "dev"]
-    assert jobs["prod"]["needs"] == ["select", "bootstrap", "dev", "staging"]
-    for lane in ("dev", "staging", "prod"):
-        assert "!contains(needs.*.result, 'failure')" in jobs[lane]["if"]
-        assert "needs.select.result == 'success'" in jobs[lane]["if"]
+    for cloud in ("aws", "gcp", "alicloud"):
+        chain = [f"{cloud}-{env}-{kind}" for env in ("dev", "staging", "prod") for kind in ("gateway", "quotas")]
+        for index, job_id in enumerate(chain):
+            # Every earlier job of the chain is a direct need, so a failure anywhere before is seen, not masked
+            # by a skipped job in between.
+            assert jobs[job_id]["needs"] == ["select", *chain[:index]], job_id
+            assert "!contains(needs.*.result, 'failure')" in jobs[job_id]["if"]
+            assert "!contains(needs.*.result, 'cancelled')" in jobs[job_id]["if"]
+            assert "!cancelled()" in jobs[job_id]["if"]
+    assert jobs["select"]["needs"] == "checks"
+    assert jobs["checks"]["uses"] == "./.github/workflows/ci.yml"
 
 
 def test_quotas_stacks_get_the_litellm_key_from_the_cloud_secret_store(workflows):
     scripts = [
         s["run"]
-        for name, job_id in (("plan.yml", "plan"), ("deploy-stacks.yml", "plan"), ("deploy-stacks.yml", "apply"))
+        for name, job_id in TERRAFORM_JOBS
         for s in workflows[name]["jobs"][job_id]["steps"]
         if "tools.ci.litellm_key" in s.get("run", "")
     ]
-    assert len(scripts) == 3
+    assert len(scripts) == 4
     assert all('if [ "$KIND" = quotas ]' in script for script in scripts)
 
 
-def test_the_comment_job_finds_its_comment_by_the_marker_plan_comment_writes(workflows):
+def test_the_comment_job_reads_the_sections_plan_comment_writes_into_one_comment(workflows):
     script = workflows["plan.yml"]["jobs"]["comment"]["steps"][-1]["with"]["script"]
     pattern = re.search(r"const markerPattern = /(.+)/;", script).group(1)
     assert re.fullmatch(pattern, plan_comment.marker("aws-dev-quotas"))
+    assert script.count("createComment") == 1
     assert "github-actions[bot]" in script
     assert "updateComment" in script
     assert "createComment" in script
@@ -418,7 +448,7 @@ def test_plan_comment_keeps_the_summary_and_truncates_at_a_line_boundary():
     assert body.startswith("<!-- llmgw-plan:aws-dev -->\n")
     assert "**Plan: 5000 to add, 0 to change, 0 to destroy.**" in body
     assert len(body) < 65_000
-    assert re.search(r"_\d+ more lines not shown; download the `tfplan-aws-dev` artifact", body)
+    assert re.search(r"_\d+ more lines not shown; the full plan is in the plan job's log", body)
     shown = body.split("```text\n", 1)[1].split("\n```", 1)[0]
     assert all(line.startswith("  # resource.r") for line in shown.splitlines())
 
@@ -524,3 +554,39 @@ def test_litellm_key_fails_on_an_empty_or_failed_read():
         litellm_key.fetch("aws", environ, lambda command: subprocess.CompletedProcess(command, 0, stdout="\n"))
     with pytest.raises(ValueError, match="exit code 254"):
         litellm_key.fetch("aws", environ, lambda command: subprocess.CompletedProcess(command, 254, stdout=""))
+
+
+# --- dependency updates and code owners ------------------------------------------------------------
+
+
+def test_dependabot_updates_actions_pip_and_npm_everywhere_they_are_pinned():
+    config = _load(REPO / ".github" / "dependabot.yml")
+    directories = {}
+    for update in config["updates"]:
+        directories.setdefault(update["package-ecosystem"], set()).update(
+            update.get("directories") or [update["directory"]]
+        )
+    assert set(directories) == {"github-actions", "pip", "npm"}
+    action_dirs = {
+        "/" + str(path.parent.relative_to(REPO)) for path in (REPO / ".github" / "actions").glob("*/action.yml")
+    }
+    assert action_dirs <= directories["github-actions"] and "/" in directories["github-actions"]
+    pip_dirs = {
+        "/" + path.parent.relative_to(REPO).as_posix().removeprefix(".")
+        for path in REPO.glob("**/requirements*.txt")
+        if not {".venv", ".venv-litellm", "node_modules", "cdktf.out"} & set(path.parts)
+    }
+    assert {d.rstrip("/") or "/" for d in pip_dirs} <= directories["pip"]
+    assert directories["npm"] == {"/"}
+
+
+def test_codeowners_cover_the_workflows_the_ci_identities_and_the_config():
+    owned = [
+        line.split()[0]
+        for line in (REPO / ".github" / "CODEOWNERS").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for path in ("/.github/", "/config/", "/tools/ci/", "/constructs_lib/_common/ci_identity.py"):
+        assert path in owned
+    for trust in sorted(REPO.glob("constructs_lib/*/ci_trust.py")):
+        assert "/" + str(trust.relative_to(REPO)) in owned

@@ -3,13 +3,18 @@
 A role is assumable only with a GitHub token whose `iss`, `aud` (`sts.aliyuncs.com`, what
 `aliyun/configure-aliyun-credentials-action` requests by default) and `sub`
 (`repo:<owner>/<name>:environment:<stage>[-plan]`) all match exactly. Permissions are custom policies, not the
-broad system ones: Alibaba Cloud's read-only system policies include `kms:GetSecretValue` on every secret.
-- plan: read (`Describe*`/`List*`/`Get*`) of the services the stacks use; KMS reads only of the stage's own
-  secrets (refreshing `alicloud_kms_secret` reads its value: the provider keeps it in state), the stage's own
-  buckets, the state bucket's objects and its key, and the lock table.
-- apply: the same services in full, RAM only on roles and policies named `<tenant>-<stage>-*`, KMS secrets only
-  named `<tenant>-<stage>-*`, OSS only on buckets named `<tenant>-<stage>-*` (the release bucket), the ALB and NAT
-  service-linked roles (a fresh account has none), and the state.
+broad system ones: Alibaba Cloud's read-only system policies include `kms:GetSecretValue` on every secret. Every
+stage lives in one account, so a stage is told apart by its names (`<tenant>-<stage>-*`) and by the
+`environment` tag every resource of its stacks carries (constructs_lib/alicloud/tagging.py).
+- plan: read (`Describe*`/`List*`/`Get*`/`Query*`) of the services the stacks use; KMS secret reads only of the
+  stage's own secrets (refreshing `alicloud_kms_secret` reads its value: the provider keeps it in state); the
+  stage's state objects (`alicloud-<stage>/...`, `alicloud-<stage>-quotas/...`), the state key, and the rows of the
+  stage's own lock table, and the stage's own buckets (`<tenant>-<stage>-*`).
+- apply: the same services in full, but only for resources tagged with its stage (`acs:RequestTag` to create,
+  `acs:ResourceTag` to change or delete), RAM only on roles and policies named `<tenant>-<stage>-*` except the CI
+  roles themselves, KMS secrets named `<tenant>-<stage>-*` and keys tagged with its stage, OSS only on buckets
+  named `<tenant>-<stage>-*` (the release bucket), the ALB and NAT service-linked roles (a fresh account has none),
+  and its stage's state.
 """
 
 from __future__ import annotations
@@ -20,7 +25,13 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from constructs_lib._common.ci_identity import GITHUB_OIDC_ISSUER, ROLES, oidc_subject
+from constructs_lib._common.ci_identity import (
+    GITHUB_OIDC_ISSUER,
+    ROLES,
+    oidc_subject,
+    stage_lock_table,
+    stage_state_names,
+)
 from imports.alicloud.ims_oidc_provider import ImsOidcProvider
 from imports.alicloud.ram_policy import RamPolicy
 from imports.alicloud.ram_role import RamRole
@@ -35,6 +46,10 @@ READ_ACTIONS = ("Describe*", "List*", "Get*", "Query*")
 # (https://help.aliyun.com/zh/ram/developer-reference/aliyunalbfullaccess: alb + its access-log delivery to SLS) and
 # AliyunServiceRolePolicyForNatgw (https://alibabacloud.com/help/en/ram/developer-reference/aliyunservicerolepolicyfornatgw).
 SERVICE_LINKED_ROLES = ("alb.aliyuncs.com", "logdelivery.alb.aliyuncs.com", "nat.aliyuncs.com")
+# The tag key naming a resource's stage (constructs_lib/_common/tags.py IDENTITY_TAG_KEYS).
+ENVIRONMENT_TAG = "environment"
+# Longer than the apply job's timeout (60 min, deploy-stack.yml), so credentials never expire mid-apply.
+MAX_SESSION_SECONDS = 7200
 
 
 @dataclass(frozen=True)
@@ -74,25 +89,30 @@ class AlicloudCiRolesProps:
     state_bucket: str
     state_key_arn: str
     lock_instance: str
-    # The bootstrap stage's apply role manages the state store, the OIDC provider and every stage's CI roles.
-    bootstrap: bool = False
+    # The configured lock table name; each stage locks in `<name>_<stage>` (stage_lock_table).
+    lock_table: str
 
 
-def _statement(actions: Sequence[str], resources: Sequence[str], effect: str = "Allow") -> dict:
-    return {"Effect": effect, "Action": list(actions), "Resource": list(resources)}
+def _statement(actions: Sequence[str], resources: Sequence[str], effect: str = "Allow", condition: dict | None = None):
+    statement = {"Effect": effect, "Action": list(actions), "Resource": list(resources)}
+    if condition:
+        statement["Condition"] = condition
+    return statement
 
 
 def _state_statements(props: AlicloudCiRolesProps, *, write: bool) -> list[dict]:
     bucket = f"acs:oss:*:{props.account_id}:{props.state_bucket}"
     objects = ["oss:GetObject", "oss:PutObject", "oss:DeleteObject"] if write else ["oss:GetObject"]
+    own_objects = [f"{bucket}/{name}/*" for name in stage_state_names("alicloud", props.stage)]
+    table = stage_lock_table(props.lock_table, props.stage)
     return [
         _statement(["oss:ListObjects", "oss:GetBucketInfo"], [bucket]),
-        _statement(objects, [f"{bucket}/*"]),
+        _statement(objects, own_objects),
         _statement(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [props.state_key_arn]),
-        # The OSS backend's lock rows: deploy-time plans lock too (pull-request plans run -lock=false).
+        # The OSS backend's lock rows, in this stage's table: deploy-time plans lock too (PR plans run -lock=false).
         _statement(
             ["ots:GetRow", "ots:PutRow", "ots:DeleteRow", "ots:UpdateRow", "ots:DescribeTable"],
-            [f"acs:ots:{props.region}:{props.account_id}:instance/{props.lock_instance}*"],
+            [f"acs:ots:{props.region}:{props.account_id}:instance/{props.lock_instance}/table/{table}"],
         ),
     ]
 
@@ -104,47 +124,57 @@ def _own_buckets(props: AlicloudCiRolesProps) -> list[str]:
 
 
 def _service_linked_roles() -> dict:
-    statement = _statement(["ram:CreateServiceLinkedRole"], ["*"])
-    statement["Condition"] = {"StringEquals": {"ram:ServiceName": list(SERVICE_LINKED_ROLES)}}
-    return statement
+    condition = {"StringEquals": {"ram:ServiceName": list(SERVICE_LINKED_ROLES)}}
+    return _statement(["ram:CreateServiceLinkedRole"], ["*"], condition=condition)
+
+
+def _own_stage(stage: str, key: str) -> dict:
+    return {"StringEquals": {key: stage}}
 
 
 def policy_document(props: AlicloudCiRolesProps, role: str) -> dict:
     own_secrets = f"acs:kms:{props.region}:{props.account_id}:secret/{props.name_prefix}-*"
     keys = f"acs:kms:{props.region}:{props.account_id}:key/*"
+    # Not OSS or Tablestore: `oss:Get*` would read every object (other stages' state) and `ots:Get*` every row.
+    service_reads = [
+        f"{service}:{action}" for service in STACK_SERVICES if service not in ("oss", "ots") for action in READ_ACTIONS
+    ]
+    reads = [
+        _statement(service_reads, ["*"]),
+        _statement(["ram:Get*", "ram:List*", "ims:Get*", "ims:List*"], ["*"]),
+        _statement(["kms:Describe*", "kms:List*"], ["*"]),
+    ]
     if role == "plan":
-        read_services = [service for service in STACK_SERVICES if service != "oss"]
-        service_reads = [f"{service}:{action}" for service in read_services for action in READ_ACTIONS]
+        # Refreshing `alicloud_kms_secret` reads its value: the stage's own secrets only (never another stage's).
         statements = [
-            _statement(service_reads, ["*"]),
-            _statement(["ram:Get*", "ram:List*", "ims:Get*", "ims:List*"], ["*"]),
-            _statement(["kms:Describe*", "kms:List*"], ["*"]),
+            *reads,
             _statement(["kms:GetSecretValue", "kms:Decrypt"], [own_secrets, keys]),
             _statement(["oss:Get*", "oss:List*"], _own_buckets(props)),
-        ]  # fmt: skip
+        ]
         return {"Version": "1", "Statement": statements + _state_statements(props, write=False)}
-    managed_prefix = props.name_prefix.split("-")[0] if props.bootstrap else props.name_prefix
+    # OSS and Tablestore hold the state and its locks: never by tag (a request can carry any tag), only by name.
+    managed = [f"{service}:*" for service in STACK_SERVICES if service not in ("oss", "ots")]
     own_ram = [
-        f"acs:ram::{props.account_id}:role/{managed_prefix}-*",
-        f"acs:ram::{props.account_id}:policy/{managed_prefix}-*",
+        f"acs:ram::{props.account_id}:role/{props.name_prefix}-*",
+        f"acs:ram::{props.account_id}:policy/{props.name_prefix}-*",
     ]
     statements = [
-        _statement([f"{service}:*" for service in STACK_SERVICES if service != "oss"], ["*"]),
-        _statement(["ram:Get*", "ram:List*"], ["*"]),
+        *reads,
+        # Everything of the stage is tagged `environment: <stage>` (AlicloudTags): the apply role creates only
+        # resources carrying its own stage's tag and changes or deletes only resources that already carry it.
+        _statement(managed, ["*"], condition=_own_stage(props.stage, f"acs:RequestTag/{ENVIRONMENT_TAG}")),
+        _statement(managed, ["*"], condition=_own_stage(props.stage, f"acs:ResourceTag/{ENVIRONMENT_TAG}")),
+        _statement(["oss:*"], _own_buckets(props)),
+        # RAM only on the stage's own names; the CI roles themselves are never changed.
         _statement(["ram:*"], own_ram),
         _statement(["ram:PassRole"], own_ram[:1]),
-        _statement(["kms:Describe*", "kms:List*", "kms:CreateKey", "kms:TagResource", "kms:CreateAlias"], ["*"]),
-        _statement(["kms:*"], [own_secrets, keys]),
-        _statement(["oss:*"], _own_buckets(props)),
+        _statement(["ram:*"], [f"acs:ram::{props.account_id}:role/{props.name_prefix}-ci-*"], effect="Deny"),
+        _statement(["ram:*"], [f"acs:ram::{props.account_id}:policy/{props.name_prefix}-ci-*"], effect="Deny"),
+        _statement(["kms:CreateKey", "kms:TagResource", "kms:CreateAlias"], ["*"]),
+        _statement(["kms:*"], [own_secrets]),
+        _statement(["kms:*"], [keys], condition=_own_stage(props.stage, f"acs:ResourceTag/{ENVIRONMENT_TAG}")),
         _service_linked_roles(),
     ]
-    if props.bootstrap:
-        bucket = f"acs:oss:*:{props.account_id}:{props.state_bucket}"
-        statements += [
-            _statement(["ims:*"], [f"acs:ram::{props.account_id}:oidc-provider/*"]),
-            _statement(["oss:*"], [bucket, f"{bucket}/*"]),
-            _statement(["kms:*"], [props.state_key_arn]),
-        ]
     return {"Version": "1", "Statement": statements + _state_statements(props, write=True)}
 
 
@@ -180,7 +210,7 @@ class AlicloudCiRoles(Construct):
                 role_name=f"{props.name_prefix}-ci-{role}",
                 description=f"GitHub Actions {role} of stage {props.stage} ({props.repository})",
                 assume_role_policy_document=json.dumps(trust, sort_keys=True),
-                max_session_duration=3600,
+                max_session_duration=MAX_SESSION_SECONDS,
             )
             policy = RamPolicy(
                 self,

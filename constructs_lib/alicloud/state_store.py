@@ -17,7 +17,9 @@ from imports.alicloud.ots_table import OtsTable, OtsTablePrimaryKey
 class AlicloudStateStoreProps:
     bucket_name: str
     tablestore_instance: str
-    tablestore_table: str
+    # One lock table per stage (constructs_lib/alicloud/ci_trust.py stage_lock_table): a stage's CI roles write
+    # only their own table's rows.
+    tablestore_tables: tuple[str, ...]
 
 
 class AlicloudStateStore(Construct):
@@ -44,14 +46,17 @@ class AlicloudStateStore(Construct):
             instance_type="Capacity",
             lifecycle=protected,
         )
-        # The OSS backend's lock table: one string primary key named LockID.
-        self.lock_table = OtsTable(
-            self,
-            "lock-table",
-            instance_name=self.lock_instance.name,
-            table_name=props.tablestore_table,
-            primary_key=[OtsTablePrimaryKey(name="LockID", type="String")],
-            time_to_live=-1,
-            max_version=1,
-            lifecycle=protected,
-        )
+        # The OSS backend's lock tables: one string primary key named LockID.
+        self.lock_tables = [
+            OtsTable(
+                self,
+                f"lock-table-{table}",
+                instance_name=self.lock_instance.name,
+                table_name=table,
+                primary_key=[OtsTablePrimaryKey(name="LockID", type="String")],
+                time_to_live=-1,
+                max_version=1,
+                lifecycle=protected,
+            )
+            for table in props.tablestore_tables
+        ]

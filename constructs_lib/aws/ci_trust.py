@@ -2,11 +2,17 @@
 
 Trust is exact: `aud = sts.amazonaws.com` and `sub = repo:<owner>/<name>:environment:<stage>[-plan]`
 (StringEquals, no wildcard), so only this repository, in that GitHub environment, gets the role.
-- plan role: AWS-managed ReadOnlyAccess, plus the Terraform state (read, and lock files: deploy-time plans
-  lock; pull-request plans run -lock=false).
-- apply role: AWS-managed PowerUserAccess (every service the gateway uses, but no IAM), plus IAM management
-  only of roles and policies named `<tenant>-<stage>-*` (the stacks' own naming), PassRole of those roles, and
-  the Terraform state. It cannot touch any other IAM principal, so it cannot escalate beyond the stage.
+- State: each role reaches only its stage's state objects (`<bucket>/aws-<stage>/...`, `aws-<stage>-quotas/...`);
+  the plan role reads them and writes only their lock files, the apply role reads and writes them. The state
+  bucket's policy repeats this per role, with an explicit deny of every other object (state_grants()).
+- plan role: AWS-managed ReadOnlyAccess, the stage's state as above, and the LiteLLM viewer key (read-only
+  LiteLLM access for the quotas stacks' plans); never the master key.
+- apply role: AWS-managed PowerUserAccess (every service the gateway uses, no IAM), the LiteLLM master key, and
+  IAM only on roles and policies named `<tenant>-<stage>-*`: a role may be created or given permissions only
+  with the stage's permissions boundary `<tenant>-<stage>-ci-boundary` (which allows no more than PowerUser and
+  nothing on the state bucket), no boundary can be removed, and the CI roles and the boundary themselves cannot
+  be changed at all. So the apply role cannot grant itself or any role it creates more than it has.
+Sessions last up to 2 hours (`max_session_duration`), longer than any apply job (60 min).
 """
 
 from __future__ import annotations
@@ -15,7 +21,12 @@ import json
 from dataclasses import dataclass
 
 from cdktf import TerraformProvider
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
 from cdktf_cdktf_provider_aws.iam_openid_connect_provider import IamOpenidConnectProvider
+from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
@@ -26,10 +37,33 @@ from constructs_lib._common.ci_identity import (
     GITHUB_OIDC_ISSUER,
     master_key_secret_name,
     oidc_subject,
+    stage_state_names,
+    viewer_key_secret_name,
 )
 
 AWS_AUDIENCE = "sts.amazonaws.com"
 MANAGED_POLICY = {"plan": "ReadOnlyAccess", "apply": "PowerUserAccess"}
+# Longer than the apply job's timeout (60 min, deploy-stack.yml), so credentials never expire mid-apply.
+MAX_SESSION_SECONDS = 7200
+STATE_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+# Every IAM action that changes a role or policy: denied on the CI roles and the boundary themselves.
+IAM_WRITES = [
+    "iam:Attach*", "iam:Create*", "iam:Delete*", "iam:Detach*", "iam:Put*", "iam:Remove*", "iam:Set*",
+    "iam:Tag*", "iam:Untag*", "iam:Update*", "iam:Add*",
+]  # fmt: skip
+
+
+def boundary_policy_name(name_prefix: str) -> str:
+    """The permissions boundary every role of the stage must carry (constructs_lib/aws/permissions_boundary.py)."""
+    return f"{name_prefix}-ci-boundary"
+
+
+def boundary_policy_arn(account_id: str, name_prefix: str) -> str:
+    return f"arn:aws:iam::{account_id}:policy/{boundary_policy_name(name_prefix)}"
+
+
+def state_object_arns(bucket: str, stage: str, suffix: str = "*") -> list[str]:
+    return [f"arn:aws:s3:::{bucket}/{name}/{suffix}" for name in stage_state_names("aws", stage)]
 
 
 class GithubOidcProvider(Construct):
@@ -57,8 +91,7 @@ class AwsCiRolesProps:
     provider: TerraformProvider | None = None
 
 
-def _state_access(bucket: str, key_arn: str, *, write_state: bool) -> list[dict]:
-    object_actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] if write_state else ["s3:GetObject"]
+def _state_access(bucket: str, key_arn: str, stage: str, *, write_state: bool) -> list[dict]:
     statements = [
         {
             "Sid": "ListStateBucket",
@@ -66,34 +99,43 @@ def _state_access(bucket: str, key_arn: str, *, write_state: bool) -> list[dict]
             "Action": ["s3:ListBucket"],
             "Resource": [f"arn:aws:s3:::{bucket}"],
         },
-        {"Sid": "StateObjects", "Effect": "Allow", "Action": object_actions, "Resource": [f"arn:aws:s3:::{bucket}/*"]},
         {
-            "Sid": "StateKey",
+            "Sid": "StateObjectsOfThisStage",
+            "Effect": "Allow",
+            "Action": STATE_OBJECT_ACTIONS if write_state else ["s3:GetObject"],
+            "Resource": state_object_arns(bucket, stage),
+        },
+        {
+            "Sid": "StateKeyThroughS3",
             "Effect": "Allow",
             "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
             "Resource": [key_arn],
+            "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}},
         },
     ]
     if not write_state:
+        # Deploy-time plans take the S3-native lock (`<key>.tflock`); pull-request plans run -lock=false.
         statements.append(
             {
-                "Sid": "StateLockFiles",
+                "Sid": "StateLockFilesOfThisStage",
                 "Effect": "Allow",
                 "Action": ["s3:PutObject", "s3:DeleteObject"],
-                "Resource": [f"arn:aws:s3:::{bucket}/*.tflock"],
+                "Resource": state_object_arns(bucket, stage, "*.tflock"),
             }
         )
     return statements
 
 
-def _gateway_master_key(account_id: str, name_prefix: str) -> list[dict]:
-    """The quotas stacks' jobs read the gateway's master key (Secrets Manager adds a 6-character suffix)."""
+def _litellm_key(account_id: str, name_prefix: str, role: str) -> list[dict]:
+    """The quotas stacks' jobs read a LiteLLM key: the read-only viewer key to plan, the master key to apply
+    (Secrets Manager adds a 6-character suffix to the name)."""
+    secret = master_key_secret_name(name_prefix) if role == "apply" else viewer_key_secret_name(name_prefix)
     return [
         {
-            "Sid": "ReadGatewayMasterKey",
+            "Sid": "ReadLiteLLMKey",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            "Resource": [f"arn:aws:secretsmanager:*:{account_id}:secret:{master_key_secret_name(name_prefix)}-??????"],
+            "Resource": [f"arn:aws:secretsmanager:*:{account_id}:secret:{secret}-??????"],
         },
         {
             "Sid": "DecryptThroughSecretsManager",
@@ -108,19 +150,31 @@ def _gateway_master_key(account_id: str, name_prefix: str) -> list[dict]:
 def _iam_of_own_stage(account_id: str, name_prefix: str) -> list[dict]:
     roles = f"arn:aws:iam::{account_id}:role/{name_prefix}-*"
     policies = f"arn:aws:iam::{account_id}:policy/{name_prefix}-*"
+    boundary = {"StringEquals": {"iam:PermissionsBoundary": boundary_policy_arn(account_id, name_prefix)}}
     return [
         {
             "Sid": "ManageOwnStageRolesAndPolicies",
             "Effect": "Allow",
             "Action": [
-                "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
-                "iam:TagRole", "iam:UntagRole", "iam:ListRoleTags", "iam:PutRolePolicy", "iam:GetRolePolicy",
-                "iam:DeleteRolePolicy", "iam:ListRolePolicies", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
-                "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:CreatePolicy",
-                "iam:DeletePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:CreatePolicyVersion",
-                "iam:DeletePolicyVersion", "iam:ListPolicyVersions", "iam:TagPolicy",
+                "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateRoleDescription",
+                "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:ListRoleTags", "iam:GetRolePolicy",
+                "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+                "iam:CreatePolicy", "iam:DeletePolicy", "iam:GetPolicy", "iam:GetPolicyVersion",
+                "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:ListPolicyVersions", "iam:TagPolicy",
+                "iam:UntagPolicy", "iam:ListPolicyTags",
             ],
             "Resource": [roles, policies],
+        },
+        {
+            # What gives a role permissions only ever with the stage's boundary on it.
+            "Sid": "GrantOnlyWithinTheStageBoundary",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+                "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+            ],
+            "Resource": [roles],
+            "Condition": boundary,
         },
         {"Sid": "PassOwnStageRoles", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": [roles]},
         {
@@ -129,7 +183,44 @@ def _iam_of_own_stage(account_id: str, name_prefix: str) -> list[dict]:
             "Action": ["iam:CreateServiceLinkedRole"],
             "Resource": [f"arn:aws:iam::{account_id}:role/aws-service-role/*"],
         },
+        {
+            "Sid": "NeverChangeTheCiRolesOrTheBoundary",
+            "Effect": "Deny",
+            "Action": IAM_WRITES,
+            "Resource": [
+                f"arn:aws:iam::{account_id}:role/{name_prefix}-ci-*",
+                boundary_policy_arn(account_id, name_prefix),
+            ],
+        },
+        {
+            "Sid": "NeverRemoveABoundary",
+            "Effect": "Deny",
+            "Action": ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"],
+            "Resource": ["*"],
+        },
     ]  # fmt: skip
+
+
+def boundary_document(state_bucket: str) -> dict:
+    """The most a role created by a stage's apply role may ever do: PowerUser's scope (no IAM, Organizations or
+    account changes) and nothing at all on the Terraform state bucket."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "NoMoreThanPowerUser",
+                "Effect": "Allow",
+                "NotAction": ["iam:*", "organizations:*", "account:*"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "NeverTheState",
+                "Effect": "Deny",
+                "Action": ["s3:*"],
+                "Resource": [f"arn:aws:s3:::{state_bucket}", f"arn:aws:s3:::{state_bucket}/*"],
+            },
+        ],
+    }
 
 
 class AwsCiRoles(Construct):
@@ -163,7 +254,7 @@ class AwsCiRoles(Construct):
                 name=f"{props.name_prefix}-ci-{role}",
                 description=f"GitHub Actions {role} of stage {props.stage} ({props.repository})",
                 assume_role_policy=json.dumps(trust, sort_keys=True),
-                max_session_duration=3600,
+                max_session_duration=MAX_SESSION_SECONDS,
                 provider=props.provider,
             )
             IamRolePolicyAttachment(
@@ -179,11 +270,64 @@ class AwsCiRoles(Construct):
     def arns(self) -> list[str]:
         return [role.arn for role in self.roles.values()]
 
+    def state_grants(self, state_bucket: str) -> list[DataAwsIamPolicyDocumentStatement]:
+        """The state bucket's policy for this stage's roles: their own objects only, everything else denied
+        (an explicit deny holds even where an identity policy such as ReadOnlyAccess would allow)."""
+        stage = self._props.stage
+        own = state_object_arns(state_bucket, stage)
+        grants = []
+        for role, iam_role in self.roles.items():
+            principal = [DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[iam_role.arn])]
+            allowed = STATE_OBJECT_ACTIONS if role == "apply" else ["s3:GetObject"]
+            grants.append(
+                DataAwsIamPolicyDocumentStatement(
+                    sid=f"{stage.capitalize()}{role.capitalize()}OwnState",
+                    actions=["s3:ListBucket"],
+                    principals=principal,
+                    resources=[f"arn:aws:s3:::{state_bucket}"],
+                )
+            )
+            grants.append(
+                DataAwsIamPolicyDocumentStatement(
+                    sid=f"{stage.capitalize()}{role.capitalize()}OwnStateObjects",
+                    actions=allowed,
+                    principals=principal,
+                    resources=own,
+                )
+            )
+            if role == "plan":
+                grants.append(
+                    DataAwsIamPolicyDocumentStatement(
+                        sid=f"{stage.capitalize()}PlanOwnLockFiles",
+                        actions=["s3:PutObject", "s3:DeleteObject"],
+                        principals=principal,
+                        resources=state_object_arns(state_bucket, stage, "*.tflock"),
+                    )
+                )
+            grants.append(
+                DataAwsIamPolicyDocumentStatement(
+                    sid=f"{stage.capitalize()}{role.capitalize()}NoOtherState",
+                    effect="Deny",
+                    actions=STATE_OBJECT_ACTIONS,
+                    principals=principal,
+                    not_resources=own,
+                )
+            )
+        return grants
+
     def allow_state(self, state_bucket: str, state_key_arn: str) -> None:
         props = self._props
+        IamPolicy(
+            self,
+            "boundary",
+            name=boundary_policy_name(props.name_prefix),
+            description=f"Permissions boundary of every role stage {props.stage}'s apply role creates",
+            policy=json.dumps(boundary_document(state_bucket), sort_keys=True),
+            provider=props.provider,
+        )
         for role, iam_role in self.roles.items():
-            statements = _state_access(state_bucket, state_key_arn, write_state=role == "apply")
-            statements += _gateway_master_key(props.account_id, props.name_prefix)
+            statements = _state_access(state_bucket, state_key_arn, props.stage, write_state=role == "apply")
+            statements += _litellm_key(props.account_id, props.name_prefix, role)
             if role == "apply":
                 statements += _iam_of_own_stage(props.account_id, props.name_prefix)
             IamRolePolicy(

@@ -7,10 +7,7 @@ from dataclasses import dataclass
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementPrincipals,
-)
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
@@ -30,9 +27,10 @@ class StateStoreProps:
     alias_prefix: str
     # None: S3-native lockfile (Terraform >= 1.10); otherwise the DynamoDB lock table's name.
     dynamodb_table: str | None = None
-    # CI roles in *other* accounts that read and write state: granted in the bucket and key policies (their own
-    # identity policies are not enough across accounts). Roles of this account need only their IAM policies.
+    # CI roles that use the state key: granted in the key policy (an identity policy is not enough across accounts).
     cross_account_role_arns: tuple[str, ...] = ()
+    # The bucket policy's per-role statements (AwsCiRoles.state_grants): each stage's roles reach only its objects.
+    state_policy_statements: tuple[DataAwsIamPolicyDocumentStatement, ...] = ()
 
 
 class AwsStateStore(Construct):
@@ -69,27 +67,13 @@ class AwsStateStore(Construct):
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
         )
         KmsAlias(self, "alias", name=f"alias/{props.alias_prefix}-tfstate", target_key_id=self.key.key_id)
-        cross_account = (
-            (
-                DataAwsIamPolicyDocumentStatement(
-                    sid="CiRolesOfEnvironmentAccounts",
-                    actions=["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="AWS", identifiers=list(props.cross_account_role_arns)
-                        )
-                    ],
-                    resources=[f"arn:aws:s3:::{props.bucket_name}", f"arn:aws:s3:::{props.bucket_name}/*"],
-                ),
-            )
-            if props.cross_account_role_arns
-            else ()
-        )
         self.bucket = SecureBucket(
             self,
             "bucket",
             SecureBucketProps(
-                bucket_name=props.bucket_name, kms_key_arn=self.key.arn, extra_policy_statements=cross_account
+                bucket_name=props.bucket_name,
+                kms_key_arn=self.key.arn,
+                extra_policy_statements=props.state_policy_statements,
             ),
         )
         self.lock_table: DynamodbTable | None = None

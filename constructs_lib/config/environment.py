@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
+from constructs_lib._common.ci_runners import network_label
 from constructs_lib._common.tags import IDENTITY_TAG_KEYS
 from constructs_lib.config.alicloud import AlicloudConfig
 from constructs_lib.config.aws import AwsConfig
@@ -136,9 +137,9 @@ class EnvironmentConfig(StrictModel):
         raise_problems(problems)
         return self
 
-    @property
-    def quotas_runner_labels(self) -> list[str]:
-        return self.quotas.runner_labels or ["self-hosted", f"llmgw-{self.env}"]
+    def quotas_runner_labels(self, cloud: str) -> list[str]:
+        """Network labels of `cloud`'s quotas runners in this environment (constructs_lib/_common/ci_runners.py)."""
+        return self.quotas.runner_labels or ["self-hosted", network_label(cloud, self.env)]
 
     @property
     def enabled_clouds(self) -> tuple[str, ...]:

@@ -14,7 +14,9 @@ class QuotasConfig(StrictModel):
         min_length=1,
         description=(
             "GitHub runner labels for the quotas stacks, which call the gateway's management API and so must run "
-            "inside its network (self-hosted runner or Atlantis in the VPC). Default: [self-hosted, llmgw-<env>]."
+            "inside its network (self-hosted runner or Atlantis in the VPC). "
+            "Default: [self-hosted, llmgw-<cloud>-<env>]; CI adds the role (llmgw-plan or llmgw-apply) and "
+            "`ephemeral` labels (docs/CI.md)."
         ),
     )
     secret_recovery_window_days: int = Field(

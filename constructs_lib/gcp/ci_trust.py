@@ -4,12 +4,13 @@ The pool's provider admits only tokens of this repository (`attribute_condition`
 service account can be impersonated only by one exact subject, `repo:<owner>/<name>:environment:<stage>[-plan]`,
 through `roles/iam.workloadIdentityUser` on `principal://iam.googleapis.com/<pool>/subject/<subject>`. The
 accounts live in the state project (where the pool is); their roles are granted in the stage's project.
-- plan: `roles/viewer` and `roles/iam.securityReviewer` (reads configuration and IAM, never secret payloads),
-  the state bucket's objects read-only, and lock files (`*.tflock`) writable.
-- apply: the admin roles of exactly the services the gateway stacks use, and the state bucket's objects.
-  `roles/resourcemanager.projectIamAdmin` is among them because the stacks grant roles to their own service
-  accounts; that is what makes the apply identity a stage administrator, which is why it is gated by the
-  GitHub environment's reviewers (docs/CI.md).
+- state: each account reaches only its stage's state objects (`gcp-<stage>/...`, `gcp-<stage>-quotas/...`), by
+  IAM conditions on the object name (plan: read, and write only lock files; apply: read and write).
+- plan: `roles/viewer` and `roles/iam.securityReviewer` (reads configuration and IAM, never secret payloads) and
+  the LiteLLM viewer key's payload (read-only LiteLLM access for the quotas stacks' plans).
+- apply: the admin roles of exactly the services the gateway stacks use, and the LiteLLM master key. No role that
+  changes the project's IAM policy (`resourcemanager.projectIamAdmin`): the stacks grant IAM only on their own
+  resources (secrets, buckets), so the apply identity cannot grant itself, or anyone, a project role.
 """
 
 from __future__ import annotations
@@ -33,7 +34,14 @@ from cdktf_cdktf_provider_google.storage_bucket_iam_member import (
 )
 from constructs import Construct
 
-from constructs_lib._common.ci_identity import GITHUB_OIDC_ISSUER, ROLES, master_key_secret_name, oidc_subject
+from constructs_lib._common.ci_identity import (
+    GITHUB_OIDC_ISSUER,
+    ROLES,
+    master_key_secret_name,
+    oidc_subject,
+    stage_state_names,
+    viewer_key_secret_name,
+)
 from constructs_lib._common.errors import PropsError
 
 PLAN_PROJECT_ROLES = ("roles/viewer", "roles/iam.securityReviewer")
@@ -48,7 +56,6 @@ APPLY_PROJECT_ROLES = (
     "roles/iam.serviceAccountUser",
     "roles/logging.configWriter",
     "roles/redis.admin",
-    "roles/resourcemanager.projectIamAdmin",
     "roles/run.admin",
     "roles/secretmanager.admin",
     "roles/servicenetworking.networksAdmin",
@@ -130,7 +137,6 @@ class GcpCiAccounts(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.accounts: dict[str, ServiceAccount] = {}
-        master_key = master_key_secret_name(props.name_prefix)
         for role in ROLES:
             account = ServiceAccount(
                 self,
@@ -155,28 +161,46 @@ class GcpCiAccounts(Construct):
                     role=project_role,
                     member=member,
                 )
-            self._grant_state(role, member, props.state_bucket)
-            # The quotas stacks' jobs read the gateway's master key; the secret may not exist yet, so the grant is
-            # a project binding conditioned on that one secret's name.
+            self._grant_state(role, member, props.state_bucket, props.stage)
+            # The quotas stacks' jobs read a LiteLLM key: the viewer key to plan, the master key to apply. The secret
+            # may not exist yet, so the grant is a project binding conditioned on that one secret's name.
+            if role == "apply":
+                secret = master_key_secret_name(props.name_prefix)
+            else:
+                secret = viewer_key_secret_name(props.name_prefix)
             ProjectIamMember(
                 self,
-                f"{role}-master-key",
+                f"{role}-litellm-key",
                 project=props.project,
                 role="roles/secretmanager.secretAccessor",
                 member=member,
                 condition=ProjectIamMemberCondition(
-                    title="gateway-master-key-only",
-                    description="The LiteLLM master key of this stage",
-                    expression=f'resource.name.extract("/secrets/{{secret}}/") == "{master_key}"',
+                    title="litellm-key-only",
+                    description="The LiteLLM key this stage's CI role reads",
+                    expression=f'resource.name.extract("/secrets/{{secret}}/") == "{secret}"',
                 ),
             )
             self.accounts[role] = account
 
-    def _grant_state(self, role: str, member: str, bucket: str) -> None:
+    def _grant_state(self, role: str, member: str, bucket: str, stage: str) -> None:
+        # Object names in IAM conditions are projects/_/buckets/<bucket>/objects/<object>
+        # (https://cloud.google.com/iam/docs/conditions-resource-attributes#resource-name); the GCS backend keeps a
+        # stack's state and lock under `<prefix>/`, the prefix being the stack's name (stacks/backends.py).
+        own = " || ".join(
+            f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{name}/")'
+            for name in stage_state_names("gcp", stage)
+        )
+        own_state = StorageBucketIamMemberCondition(
+            title="own-stage-state", description=f"State of stage {stage} only", expression=own
+        )
         if role == "apply":
-            StorageBucketIamMember(self, "apply-state", bucket=bucket, role="roles/storage.objectUser", member=member)
+            StorageBucketIamMember(
+                self, "apply-state", bucket=bucket, role="roles/storage.objectUser", member=member, condition=own_state
+            )
             return
-        StorageBucketIamMember(self, "plan-state", bucket=bucket, role="roles/storage.objectViewer", member=member)
+        StorageBucketIamMember(
+            self, "plan-state", bucket=bucket, role="roles/storage.objectViewer", member=member, condition=own_state
+        )
         # Deploy-time plans take the state lock (pull-request plans run -lock=false).
         StorageBucketIamMember(
             self,
@@ -185,8 +209,8 @@ class GcpCiAccounts(Construct):
             role="roles/storage.objectUser",
             member=member,
             condition=StorageBucketIamMemberCondition(
-                title="lock-files-only",
-                description="Terraform lock files only",
-                expression='resource.name.endsWith(".tflock")',
+                title="own-stage-lock-files",
+                description=f"Terraform lock files of stage {stage} only",
+                expression=f'({own}) && resource.name.endsWith(".tflock")',
             ),
         )

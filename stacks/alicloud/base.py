@@ -24,6 +24,6 @@ class AlicloudStack(TerraformStack):
         Aspects.of(self).add(AlicloudTags(context.tags))
         require_terraform_version(self)
         if remote_state:
-            alicloud_oss_backend(self, alicloud.state, context.name)
+            alicloud_oss_backend(self, alicloud.state, context.name, context.env)
         else:
             bootstrap_local_backend(self, context.name)

@@ -1,6 +1,6 @@
 """`alicloud-bootstrap`: the OSS state bucket, its Tablestore lock table, and the GitHub Actions OIDC trust.
 
-Applied once by an administrator, on local state. Every stage's CI roles live in this account (the Alibaba Cloud
+Applied by an administrator, on local state, never by CI. Every stage's CI roles live in this account (the Alibaba Cloud
 config names no per-environment account).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from cdktf import TerraformOutput
 from constructs import Construct
 
-from constructs_lib._common.ci_identity import BOOTSTRAP_STAGE
+from constructs_lib._common.ci_identity import stage_lock_table
 from constructs_lib.alicloud.ci_trust import (
     AlicloudCiRoles,
     AlicloudCiRolesProps,
@@ -34,7 +34,9 @@ class AlicloudBootstrapStack(AlicloudStack):
             AlicloudStateStoreProps(
                 bucket_name=state.bucket,
                 tablestore_instance=state.tablestore_instance,
-                tablestore_table=state.tablestore_table,
+                tablestore_tables=tuple(
+                    stage_lock_table(state.tablestore_table, environment.env) for environment in context.environments
+                ),
             ),
         )
         account = DataAlicloudAccount(self, "account")
@@ -44,7 +46,8 @@ class AlicloudBootstrapStack(AlicloudStack):
         TerraformOutput(
             self, "oidc_provider_arn", value=identity.arn, description="ALIBABA_CLOUD_OIDC_PROVIDER_ARN of every stage"
         )
-        stages = [BOOTSTRAP_STAGE, *(environment.env for environment in context.environments)]
+        # Every environment's CI roles; the bootstrap stack itself has none (an administrator applies it).
+        stages = [environment.env for environment in context.environments]
         for stage in stages:
             roles = AlicloudCiRoles(
                 self,
@@ -58,7 +61,7 @@ class AlicloudBootstrapStack(AlicloudStack):
                     state_bucket=state.bucket,
                     state_key_arn=store.key.arn,
                     lock_instance=state.tablestore_instance,
-                    bootstrap=stage == BOOTSTRAP_STAGE,
+                    lock_table=state.tablestore_table,
                 ),
                 identity,
             )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformStack
+from cdktf import Aspects, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
+from constructs_lib.aws.ci_trust import boundary_policy_arn
+from constructs_lib.aws.permissions_boundary import PermissionsBoundary
 from stacks.backends import aws_s3_backend, bootstrap_local_backend, require_terraform_version
 from stacks.context import StackContext
 
@@ -25,6 +27,10 @@ class AwsStack(TerraformStack):
             default_tags=[AwsProviderDefaultTags(tags=context.tags)],
         )
         require_terraform_version(self)
+        if context.kind != "bootstrap":
+            # The stage's apply role creates roles only with this boundary (constructs_lib/aws/ci_trust.py).
+            prefix = f"{context.config.tenant}-{context.env}"
+            Aspects.of(self).add(PermissionsBoundary(boundary_policy_arn(aws.account_id, prefix)))
         if remote_state:
             aws_s3_backend(self, aws.state, context.name)
         else:

@@ -1,18 +1,16 @@
 """`aws-bootstrap`: the state store every other AWS stack uses, and the GitHub Actions OIDC trust.
 
-Applied once by an administrator, on local state. The state store and the `bootstrap` stage's CI roles live in
-the account of these credentials; each environment's CI roles live in that environment's account
+Applied by an administrator, on local state, never by CI. The state store lives in the account of these
+credentials; each environment's CI roles (and their permissions boundary) live in that environment's account
 (`clouds.aws.account_id`), reached by assuming `ci.aws_bootstrap_role_name` there.
 """
 
 from __future__ import annotations
 
 from cdktf import TerraformOutput
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderAssumeRole, AwsProviderDefaultTags
 from constructs import Construct
 
-from constructs_lib._common.ci_identity import BOOTSTRAP_STAGE
 from constructs_lib.aws.ci_trust import AwsCiRoles, AwsCiRolesProps, GithubOidcProvider
 from constructs_lib.aws.state_store import AwsStateStore, StateStoreProps
 from stacks.aws.base import AwsStack
@@ -25,21 +23,8 @@ class AwsBootstrapStack(AwsStack):
         config = context.config
         state = config.cloud("aws").state
 
-        # The bootstrap stage's roles, in this (the state) account.
-        home = GithubOidcProvider(self, "github-oidc")
-        stages = {
-            BOOTSTRAP_STAGE: AwsCiRoles(
-                self,
-                f"ci-{BOOTSTRAP_STAGE}",
-                AwsCiRolesProps(
-                    repository=config.repository,
-                    stage=BOOTSTRAP_STAGE,
-                    account_id=DataAwsCallerIdentity(self, "state-account").account_id,
-                    name_prefix=f"{config.tenant}-{BOOTSTRAP_STAGE}",
-                    oidc_provider_arn=home.arn,
-                ),
-            )
-        }
+        # Every environment's CI roles; the bootstrap stack itself has none (an administrator applies it).
+        stages: dict[str, AwsCiRoles] = {}
         # Each environment's roles, in its own account (one provider and one OIDC provider per account).
         accounts: dict[str, tuple[AwsProvider, GithubOidcProvider]] = {}
         for environment in context.environments:
@@ -81,8 +66,9 @@ class AwsBootstrapStack(AwsStack):
                 bucket_name=state.bucket,
                 alias_prefix=config.tenant,
                 dynamodb_table=state.dynamodb_table if state.locking == "dynamodb" else None,
-                cross_account_role_arns=tuple(
-                    arn for stage, roles in stages.items() if stage != BOOTSTRAP_STAGE for arn in roles.arns
+                cross_account_role_arns=tuple(arn for roles in stages.values() for arn in roles.arns),
+                state_policy_statements=tuple(
+                    grant for roles in stages.values() for grant in roles.state_grants(state.bucket)
                 ),
             ),
         )

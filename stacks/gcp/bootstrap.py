@@ -1,4 +1,5 @@
-"""`gcp-bootstrap`: the GCS state bucket and the GitHub Actions OIDC trust. Applied once, on local state.
+"""`gcp-bootstrap`: the GCS state bucket and the GitHub Actions OIDC trust. Applied by an administrator, on local
+state, never by CI.
 
 Everything lives in the state project (`clouds.gcp.state.project`): the bucket, the Workload Identity pool, and
 every stage's CI service accounts; each environment's accounts get their roles in that environment's project.
@@ -10,7 +11,7 @@ from cdktf import TerraformOutput
 from cdktf_cdktf_provider_google.project_service import ProjectService
 from constructs import Construct
 
-from constructs_lib._common.ci_identity import BOOTSTRAP_STAGE, ROLES, oidc_subject
+from constructs_lib._common.ci_identity import ROLES, oidc_subject
 from constructs_lib.gcp.ci_trust import (
     GcpCiAccounts,
     GcpCiAccountsProps,
@@ -46,8 +47,8 @@ class GcpBootstrapStack(GcpStack):
                 name=state.bucket, location=state.location, depends_on=(apis["storage.googleapis.com"],)
             ),
         )
-        stage_projects = {BOOTSTRAP_STAGE: state.project}
-        stage_projects |= {environment.env: environment.cloud("gcp").project for environment in context.environments}
+        # Every environment's CI accounts; the bootstrap stack itself has none (an administrator applies it).
+        stage_projects = {environment.env: environment.cloud("gcp").project for environment in context.environments}
         identity = GithubWorkloadIdentity(
             self,
             "github",

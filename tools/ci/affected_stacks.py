@@ -9,6 +9,9 @@ a short list of paths that cannot change synthesized output selects none.
     make -s stacks > stacks.json
     git diff --name-only HEAD^1 HEAD > changed.txt
     python -m tools.ci.affected_stacks --stacks stacks.json --changed-files changed.txt
+
+Bootstrap stacks are never selected: they keep local state and create the CI identities themselves, so an
+administrator plans and applies them (docs/CI.md, "Bootstrap"); `--only <cloud>-bootstrap` is an error.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from pathlib import Path, PurePosixPath
 CLOUDS = ("aws", "gcp", "alicloud")
 ENVS = ("dev", "staging", "prod")
 KINDS = ("gateway", "quotas", "bootstrap")
-# Apply order of the GitHub environments; apply.yml has one job per lane, in this order.
-LANES = ("bootstrap", "dev", "staging", "prod")
+# The kinds CI deploys, in apply order within a cloud and environment: quotas read the gateway's remote state.
+DEPLOYED_KINDS = ("gateway", "quotas")
+# Promotion order of the environments.
+ENV_ORDER = ENVS
 PLAN_ENVIRONMENT_SUFFIX = "-plan"
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -55,8 +60,9 @@ class Stack:
     cloud: str
     env: str | None
     kind: str
-    github_environment: str
-    runs_on: tuple[str, ...]
+    github_environment: str | None
+    plan_runs_on: tuple[str, ...]
+    apply_runs_on: tuple[str, ...]
 
     @classmethod
     def from_json(cls, raw: object) -> Stack:
@@ -74,25 +80,27 @@ class Stack:
         if kind not in KINDS:
             raise ValueError(f"stack {name}: kind {kind!r} is not one of {', '.join(KINDS)}")
         github_environment = raw.get("github_environment")
-        if github_environment not in LANES:
+        expected = None if kind == "bootstrap" else env
+        if github_environment != expected or (kind != "bootstrap" and env is None):
             raise ValueError(
-                f"stack {name}: github_environment {github_environment!r} has no apply lane ({', '.join(LANES)})"
+                f"stack {name}: github_environment {github_environment!r} must be its env ({expected!r}); "
+                "bootstrap stacks have none"
             )
-        runs_on = raw.get("runs_on")
-        if (
-            not isinstance(runs_on, list)
-            or not runs_on
-            or not all(isinstance(label, str) and _RUNNER_LABEL.match(label) for label in runs_on)
-        ):
-            raise ValueError(f"stack {name}: runs_on {runs_on!r} must be a non-empty list of runner labels")
+        runners = {role: _runner_labels(name, raw, f"{role}_runs_on") for role in ("plan", "apply")}
         return cls(
             name=name,
             cloud=cloud,
             env=env,
             kind=kind,
             github_environment=github_environment,
-            runs_on=tuple(runs_on),
+            plan_runs_on=runners["plan"],
+            apply_runs_on=runners["apply"],
         )
+
+    @property
+    def lane(self) -> str:
+        """The `select` job output that carries this stack: `<cloud>_<env>_<kind>` (apply.yml has one job each)."""
+        return lane_key(self.cloud, self.env or "", self.kind)
 
     def matrix_entry(self) -> dict[str, object]:
         """The object a workflow matrix leg sees as `matrix.stack`."""
@@ -102,9 +110,28 @@ class Stack:
             "env": self.env,
             "kind": self.kind,
             "github_environment": self.github_environment,
-            "plan_environment": self.github_environment + PLAN_ENVIRONMENT_SUFFIX,
-            "runs_on": list(self.runs_on),
+            "plan_environment": f"{self.github_environment}{PLAN_ENVIRONMENT_SUFFIX}",
+            "plan_runs_on": list(self.plan_runs_on),
+            "apply_runs_on": list(self.apply_runs_on),
         }
+
+
+def _runner_labels(name: str, raw: dict, field: str) -> tuple[str, ...]:
+    labels = raw.get(field)
+    if (
+        not isinstance(labels, list)
+        or not labels
+        or not all(isinstance(label, str) and _RUNNER_LABEL.match(label) for label in labels)
+    ):
+        raise ValueError(f"stack {name}: {field} {labels!r} must be a non-empty list of runner labels")
+    return tuple(labels)
+
+
+def lane_key(cloud: str, env: str, kind: str) -> str:
+    return f"{cloud}_{env}_{kind}"
+
+
+LANE_KEYS = tuple(lane_key(cloud, env, kind) for cloud in CLOUDS for env in ENV_ORDER for kind in DEPLOYED_KINDS)
 
 
 def parse_stacks(text: str) -> list[Stack]:
@@ -139,26 +166,35 @@ def _matches(path: str, stack: Stack) -> bool:
     return not envs or stack.env is None or stack.env in envs
 
 
+def deployable(stacks: Sequence[Stack]) -> list[Stack]:
+    """Every stack CI plans and applies: all but the bootstrap stacks."""
+    return [stack for stack in stacks if stack.kind in DEPLOYED_KINDS]
+
+
 def affected(stacks: Sequence[Stack], changed_paths: Iterable[str]) -> list[Stack]:
-    """Stacks (in list order) that any of the changed repository paths can affect."""
+    """Deployable stacks (in list order) that any of the changed repository paths can affect."""
     relevant = [str(PurePosixPath(p.strip())) for p in changed_paths if p.strip()]
     relevant = [p for p in relevant if not _is_neutral(p)]
-    return [stack for stack in stacks if any(_matches(path, stack) for path in relevant)]
+    return [stack for stack in deployable(stacks) if any(_matches(path, stack) for path in relevant)]
 
 
 def only(stacks: Sequence[Stack], name: str) -> list[Stack]:
     """The one stack called `name`; the workflow_dispatch input is validated here."""
     for stack in stacks:
         if stack.name == name:
+            if stack.kind not in DEPLOYED_KINDS:
+                raise ValueError(f"{name} is applied by an administrator, not by CI (docs/CI.md, Bootstrap)")
             return [stack]
-    raise ValueError(f"unknown stack {name!r}; known stacks: {', '.join(s.name for s in stacks)}")
+    raise ValueError(f"unknown stack {name!r}; known stacks: {', '.join(s.name for s in deployable(stacks))}")
 
 
 def outputs(selected: Sequence[Stack]) -> dict[str, list[dict[str, object]]]:
-    """`stacks` (everything selected) plus one list per apply lane, as matrix entries."""
+    """`stacks` (everything selected) plus one list per `<cloud>_<env>_<kind>` apply job (at most one stack)."""
     result: dict[str, list[dict[str, object]]] = {"stacks": [s.matrix_entry() for s in selected]}
-    for lane in LANES:
-        result[lane] = [s.matrix_entry() for s in selected if s.github_environment == lane]
+    for key in LANE_KEYS:
+        result[key] = [s.matrix_entry() for s in selected if s.lane == key]
+        if len(result[key]) > 1:
+            raise ValueError(f"{key}: more than one stack ({', '.join(e['name'] for e in result[key])})")
     return result
 
 
@@ -173,13 +209,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     selection.add_argument("--changed-files", help="file with one changed repository path per line")
     selection.add_argument("--all", action="store_true", help="select every stack")
     selection.add_argument("--only", metavar="STACK", help="select exactly this stack (validated)")
+    parser.add_argument(
+        "--skip-env",
+        action="append",
+        default=[],
+        choices=ENVS,
+        help="leave this environment's stacks out (pull requests not targeting the default branch skip prod)",
+    )
     parser.add_argument("--github-output", help="append name=json lines to this file ($GITHUB_OUTPUT)")
     args = parser.parse_args(argv)
 
     try:
         stacks = parse_stacks(_read_text(args.stacks))
         if args.all:
-            selected = list(stacks)
+            selected = deployable(stacks)
         elif args.only is not None:
             selected = only(stacks, args.only)
         else:
@@ -188,7 +231,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    result = outputs(selected)
+    selected = [stack for stack in selected if stack.env not in args.skip_env]
+    try:
+        result = outputs(selected)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.github_output:
         with Path(args.github_output).open("a", encoding="utf-8") as handle:
             for key, value in result.items():

@@ -1,8 +1,9 @@
-"""Render one stack's `terraform show -no-color` output as the body of its pull-request comment.
+"""Render one stack's `terraform show -no-color` output as its section of the pull request's plan comment.
 
-The comment starts with a hidden marker (`<!-- llmgw-plan:<stack> -->`) so the comment job updates
-the same comment on every push instead of adding one per run. The plan text is cut at a line
-boundary to stay well under GitHub's 65,536-character comment limit, control characters are
+Each section starts with a hidden marker (`<!-- llmgw-plan:<stack> -->`) and its verdict line; the comment job
+joins the sections under one summary table into a single comment that every push updates in place. The plan
+text is cut at a line boundary to fit the section's share (`--budget`) of GitHub's 65,536-character comment
+limit, control characters are
 dropped, and the code fence is longer than any backtick run in the text, so plan content can
 never close the fence and turn into markdown. Values Terraform marks sensitive are already shown as
 `(sensitive value)` by `terraform show`; this module adds no values of its own.
@@ -88,7 +89,7 @@ def render(*, stack: str, plan_text: str, outcome: str, sha: str, run_url: str, 
     shown, omitted = truncate(text, budget)
     fence = fence_for(shown)
     note = (
-        f"\n_{omitted} more lines not shown; download the `tfplan-{stack}` artifact for the full plan._"
+        f"\n_{omitted} more lines not shown; the full plan is in the plan job's log of the workflow run._"
         if omitted
         else ""
     )
@@ -113,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sha", required=True)
     parser.add_argument("--run-url", required=True)
     parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument(
+        "--budget", type=int, default=DEFAULT_BUDGET, help="characters of plan text at most (the section's share)"
+    )
     args = parser.parse_args(argv)
 
     plan_text = ""
@@ -122,7 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         plan_text = args.plan_text.read_text(encoding="utf-8", errors="replace")
     try:
-        body = render(stack=args.stack, plan_text=plan_text, outcome=args.outcome, sha=args.sha, run_url=args.run_url)
+        body = render(
+            stack=args.stack,
+            plan_text=plan_text,
+            outcome=args.outcome,
+            sha=args.sha,
+            run_url=args.run_url,
+            budget=args.budget,
+        )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

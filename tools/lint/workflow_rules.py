@@ -6,8 +6,9 @@ the promises the pipeline makes (docs/CI.md), so a later edit cannot quietly bre
 - `pinned-uses`: every action or reusable workflow from another repository is pinned by a full
   40-hex commit SHA with a `# vX.Y.Z` comment; container actions by `@sha256:` digest.
 - `permissions`: top-level `permissions` is empty or read-only; every job states its own; a write
-  scope needs a reason the job visibly has (`id-token` only with an OIDC login, `pull-requests` only
-  in a job that runs no repository code, `security-events` only to upload SARIF); nothing else writes.
+  scope needs a reason the job visibly has (`id-token` only with an OIDC login, `pull-requests` and
+  `issues` only in a job that runs no repository code, `security-events` only to upload SARIF; a job
+  calling a local reusable workflow may pass a scope that workflow's jobs need); nothing else writes.
 - `triggers`: no `pull_request_target` or `workflow_run` (they run with secrets on untrusted input).
 - `static-credentials`: no long-lived cloud key names, and no `secrets.*` other than GITHUB_TOKEN,
   in `env`, `with` or scripts; no `secrets: inherit`.
@@ -194,13 +195,14 @@ def _job_writes(permissions: Any) -> set[str]:
     return {str(scope) for scope, level in permissions.items() if level == "write"}
 
 
-def _calls_oidc_workflow(job: dict[str, Any], workflows_dir: Path) -> bool:
+def _calls_workflow_using(job: dict[str, Any], workflows_dir: Path, actions: tuple[str, ...]) -> bool:
+    """Whether `job` calls a local reusable workflow one of whose jobs uses one of `actions`."""
     uses = job.get("uses")
     if not isinstance(uses, str) or not uses.startswith("./"):
         return False
     called = (workflows_dir.parent.parent / uses).resolve()
     return called.is_file() and any(
-        any(str(step.get("uses", "")).startswith(_OIDC_ACTIONS) for step in _steps(called_job))
+        any(str(step.get("uses", "")).startswith(actions) for step in _steps(called_job))
         for called_job in (_load(called).get("jobs") or {}).values()
         if isinstance(called_job, dict)
     )
@@ -215,18 +217,24 @@ def _check_job_permissions(path: str, where: str, job: dict[str, Any], workflows
     step_uses = [str(step.get("uses", "")) for step in steps]
     for scope in sorted(_job_writes(permissions)):
         if scope == "id-token":
-            if not (any(u.startswith(_OIDC_ACTIONS) for u in step_uses) or _calls_oidc_workflow(job, workflows_dir)):
+            if not (
+                any(u.startswith(_OIDC_ACTIONS) for u in step_uses)
+                or _calls_workflow_using(job, workflows_dir, _OIDC_ACTIONS)
+            ):
                 yield Violation(path, where, "permissions", "id-token: write without an OIDC cloud login")
-        elif scope == "pull-requests":
+        elif scope in ("pull-requests", "issues"):
             runs_code = any("run" in step for step in steps) or any(
                 u.startswith("actions/checkout@") for u in step_uses
             )
             if runs_code or "uses" in job or "id-token" in _job_writes(permissions):
                 yield Violation(
-                    path, where, "permissions", "pull-requests: write only in a job that runs no repository code"
+                    path, where, "permissions", f"{scope}: write only in a job that runs no repository code"
                 )
         elif scope == "security-events":
-            if not any(u.startswith(_SARIF_UPLOAD) for u in step_uses):
+            if not (
+                any(u.startswith(_SARIF_UPLOAD) for u in step_uses)
+                or _calls_workflow_using(job, workflows_dir, (_SARIF_UPLOAD,))
+            ):
                 yield Violation(path, where, "permissions", "security-events: write without a SARIF upload")
         else:
             yield Violation(path, where, "permissions", f"{scope}: write is not allowed")
