@@ -215,6 +215,7 @@ def _ci_props(stage: str):
         state_bucket="acme-llmgw-tfstate-ali",
         state_key_arn="acs:kms:cn-shanghai:1234567890:key/state",
         lock_instance="acme-tflock",
+        lock_table="llmgw_lock",
     )
 
 

@@ -136,11 +136,12 @@ def test_runtime_script_keeps_secret_values_in_memory_only():
     compile(source, str(RUNTIME_SCRIPT), "exec")
     # The only files it writes are the release artifacts it downloads (hash-checked).
     writes = [line.strip() for line in source.splitlines() if re.search(r"\bopen\(.*\"wb?\"", line)]
-    # The downloaded release artifact (hash-checked), prisma's settings file and the empty venv markers: nothing else
-    # is ever written.
+    # The downloaded release artifact (hash-checked), prisma's settings file, Logtail's identity file (a public name)
+    # and the empty venv markers: nothing else is ever written.
     assert writes == [
         'with open(destination + ".new", "wb") as handle:',
         'with open(f"{workdir}/pyproject.toml", "w", encoding="utf-8") as handle:',
+        'with open(LOGTAIL_IDENTITY, "w") as handle:',
         'open(f"{venv}/.installed", "w").close()',
         'open(f"{venv}/.prisma-generated", "w").close()',
     ]
@@ -266,8 +267,11 @@ def test_protections_follow_production(synthesized):
 
 
 def test_logstore_retention_comes_from_config(synthesized):
-    assert only(synthesized["alicloud-prod"], "alicloud_log_store")["retention_period"] == 180
-    assert only(synthesized["alicloud-dev"], "alicloud_log_store")["retention_period"] == 30
+    # Both logstores (the ALB's access log and LiteLLM's request log) keep what the config says.
+    for stack, days in (("alicloud-prod", 180), ("alicloud-dev", 30)):
+        stores = resources(synthesized[stack], "alicloud_log_store").values()
+        assert sorted(store["logstore_name"] for store in stores) == ["gateway-requests", "llm-requests"]
+        assert {store["retention_period"] for store in stores} == {days}
 
 
 # --- Migrations ----------------------------------------------------------------------------------------------

@@ -64,7 +64,8 @@ def containers(stack: dict) -> dict[str, dict]:
     result = {}
     for name, body in resources(stack, "aws_ecs_task_definition").items():
         family = path_of(name, body).split("/")[1].removesuffix("-task")
-        definitions = json.loads(body["container_definitions"])
+        # The RDS CA init container (constructs_lib/aws/rds_ca.py) is not the family's container.
+        definitions = [item for item in json.loads(body["container_definitions"]) if item["name"] != "rds-ca"]
         assert len(definitions) == 1
         result[family] = definitions[0]
     return result
@@ -304,8 +305,15 @@ def test_secrets_reach_containers_pinned_to_a_version_label(stack):
     found = containers(stack)
     gateway = {item["name"]: item["valueFrom"] for item in found["gateway"]["secrets"]}
     backend = {item["name"]: item["valueFrom"] for item in found["backend"]["secrets"]}
-    for env_var in ("LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "REDIS_PASSWORD", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+    # Put in out of band: the operator's `v<n>` label.
+    for env_var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
         assert re.fullmatch(r"\$\{aws_secretsmanager_secret\.[^}]+\.arn\}::v\d+:", gateway[env_var]), env_var
+    # Written by Terraform: the version id (its label goes when the version resource is replaced).
+    for env_var in ("LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "REDIS_PASSWORD"):
+        pattern = (
+            r"\$\{aws_secretsmanager_secret\.[^}]+\.arn\}:::\$\{aws_secretsmanager_secret_version\.[^}]+\.version_id\}"
+        )
+        assert re.fullmatch(pattern, gateway[env_var]), env_var
     assert "UI_PASSWORD" in backend and "UI_PASSWORD" not in gateway
     assert not any(name.endswith("_API_KEY") for name in backend), "provider keys are the gateway's only"
     for body in resources(stack, "aws_secretsmanager_secret_version").values():
@@ -456,19 +464,26 @@ def test_proxy_config_lives_in_s3_and_its_digest_rolls_the_services(stack, examp
         assert environment[CONFIG_SHA_ENV] == rendered.sha256
         assert environment["LITELLM_PROXY_CONFIG_S3_OBJECT"].startswith("${aws_s3_object.")
         assert environment["IAM_TOKEN_DB_AUTH"] == "true" and environment["REDIS_SSL"] == "true"
-        assert environment["DATABASE_SSLMODE"] == "require" and "DATABASE_PASSWORD" not in environment
+        assert environment["DATABASE_SSLMODE"] == "verify-full" and "DATABASE_PASSWORD" not in environment
         (command,) = found[component]["command"]
         assert "download_file" in command and CONFIG_SHA_ENV in command and "exec uvicorn" in command
 
 
-# Stands in for boto3 in the container: "downloads" the object from a local file named by the test.
+# Stands in for boto3 in the container: "downloads" one version of the object from local files named by the test
+# (FAKE_S3_SOURCE, or FAKE_S3_DIR/<VersionId>). boto3's S3 download_file(Bucket, Key, Filename, ExtraArgs=None, ...)
+# takes the version as ExtraArgs["VersionId"] (boto3/s3/transfer.py, S3Transfer.ALLOWED_DOWNLOAD_ARGS).
 _FAKE_BOTO3 = textwrap.dedent(
     """
     import os, shutil
 
     class _S3:
-        def download_file(self, bucket, key, path):
-            shutil.copyfile(os.environ["FAKE_S3_SOURCE"], path)
+        def download_file(self, bucket, key, path, ExtraArgs=None):
+            version = (ExtraArgs or {}).get("VersionId")
+            if "FAKE_S3_DIR" in os.environ:
+                source = os.path.join(os.environ["FAKE_S3_DIR"], version or "latest")
+            else:
+                source = os.environ["FAKE_S3_SOURCE"]
+            shutil.copyfile(source, path)
 
     def client(service, region_name):
         assert service == "s3" and region_name
@@ -493,7 +508,14 @@ def test_the_digest_check_refuses_any_other_file_even_optimized(stack, tmp_path,
         "PYTHONOPTIMIZE": optimize,
         "AWS_REGION": "eu-west-1",
         "FAKE_S3_SOURCE": str(source),
-        **{name: environment[name] for name in ("LITELLM_PROXY_CONFIG_S3_BUCKET", "LITELLM_PROXY_CONFIG_S3_OBJECT")},
+        **{
+            name: environment[name]
+            for name in (
+                "LITELLM_PROXY_CONFIG_S3_BUCKET",
+                "LITELLM_PROXY_CONFIG_S3_OBJECT",
+                "LITELLM_PROXY_CONFIG_S3_VERSION",
+            )
+        },
         "CONFIG_FILE_PATH": str(tmp_path / "litellm" / "proxy_config.yaml"),
         CONFIG_SHA_ENV: environment[CONFIG_SHA_ENV],
     }
@@ -528,7 +550,7 @@ def test_migration_task_has_room_for_prisma_and_bootstrap_uses_tls(stack):
     assert int(task["memory"]) >= 2048
     bootstrap = containers(stack)["bootstrap-db"]
     environment = {item["name"]: item["value"] for item in bootstrap["environment"]}
-    assert environment["PGSSLMODE"] == "require"
+    assert environment["PGSSLMODE"] == "verify-full"
     assert "GRANT rds_iam TO litellm_app" in environment["BOOTSTRAP_SQL"]
     (password,) = bootstrap["secrets"]
     assert password["name"] == "PGPASSWORD" and password["valueFrom"].endswith(":password::")

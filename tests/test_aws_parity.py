@@ -289,7 +289,8 @@ def test_defaults_keep_managed_stores_and_nothing_optional(default_dev):
     for family in ("gateway", "backend", "ui", "migrations", "bootstrap-db"):
         assert any(name.endswith(f"-{family}") for name in families), family
     gateway = _task_containers(stack, "gateway")
-    assert list(gateway) == ["gateway"]
+    # Only the gateway and the RDS CA init container (verified database TLS is not an option).
+    assert list(gateway) == ["gateway", "rds-ca"]
     env = _env(gateway["gateway"])
     assert not any(name.startswith(("LITELLM_COLLECTOR_", "LITELLM_PGBOUNCER_", "PROMETHEUS_")) for name in env)
     assert "DATABASE_URL" not in _secrets(gateway["gateway"]) and "REDIS_URL" not in _secrets(gateway["gateway"])
@@ -641,7 +642,7 @@ def sidecars(tmp_path_factory) -> dict:
 def test_metrics_sidecar_shares_the_multiprocess_dir_and_stays_off_the_alb(sidecars):
     stack = sidecars
     _, task = task_definition(stack, "gateway")
-    assert [volume["name"] for volume in task["volume"]] == ["prometheus-multiproc"]
+    assert [volume["name"] for volume in task["volume"]] == ["prometheus-multiproc", "rds-ca"]
     found = _task_containers(stack, "gateway")
     gateway, metrics = found["gateway"], found["metrics"]
     for container in (gateway, metrics):

@@ -93,7 +93,10 @@ def test_every_backend_service_is_external_managed_and_logged(stack):
 
 
 def test_cloud_armor_bans_by_client_ip(stack):
-    _, policy = only(stack, "google_compute_security_policy")
+    # The rate-limit policy (the admin allowlist policy is tests/test_gcp_admin_private.py's).
+    (policy,) = [
+        body for name, body in resources(stack, "google_compute_security_policy").items() if "admin-armor" not in name
+    ]
     ban = [rule for rule in policy["rule"] if rule["action"] == "rate_based_ban"]
     assert len(ban) == 1 and ban[0]["rate_limit_options"]["enforce_on_key"] == "IP"
     assert ban[0]["rate_limit_options"]["exceed_action"] == "deny(429)"
@@ -132,7 +135,17 @@ def test_no_public_principal_anywhere(stack):
         if "_iam_" in kind:
             for name, body in items.items():
                 members = [body.get("member"), *body.get("members", [])]
-                assert all(m is None or m.startswith("serviceAccount:${google_service_account.") for m in members), name
+                # The stack's own service accounts, or Google's service agents of this project (Cloud Run's, which
+                # pulls images from the Artifact Registry mirror).
+                assert all(
+                    m is None
+                    or m.startswith("serviceAccount:${google_service_account.")
+                    or re.fullmatch(
+                        r"serviceAccount:service-\$\{data\.google_project\.[^}]+\.number\}@[a-z-]+\.iam\.gserviceaccount\.com",
+                        m,
+                    )
+                    for m in members
+                ), name
 
 
 def test_no_project_level_grant_at_all(stack):

@@ -54,7 +54,7 @@ def _synth(config: EnvironmentConfig) -> dict:
         (
             {"components": {"gateway": {"image": "ghcr.io/berriai/litellm-gateway:v1.86.0"}}},
             "clouds.gcp.components.gateway.image",
-            "remote-repository",
+            "remote repository in front of ghcr.io",
         ),
         ({"image_registry": "ghcr.io/berriai"}, "clouds.gcp.image_registry", "Artifact Registry remote repository"),
         (
@@ -132,7 +132,8 @@ def test_plaintext_opt_in_serves_http_without_certificate_or_redirect(tmp_path):
     resources = stack["resource"]
     assert "google_compute_managed_ssl_certificate" not in resources
     assert "google_compute_target_https_proxy" not in resources
-    assert "google_compute_security_policy" not in resources
+    # Armor's rate limit off: only the admin allowlist policy (tests/test_gcp_admin_private.py) is left.
+    assert [name for name in resources["google_compute_security_policy"] if "admin-armor" not in name] == []
     (http,) = resources["google_compute_target_http_proxy"].values()
     (url_map_name,) = resources["google_compute_url_map"]
     assert http["url_map"] == f"${{google_compute_url_map.{url_map_name}.id}}"
@@ -189,7 +190,18 @@ def test_bring_your_own_network_creates_no_vpc(tmp_path):
 
 def test_latest_secret_pin_and_rotation_versions(tmp_path):
     stack = _synth(
-        _load(tmp_path, {"secrets": {"version_pin": "latest", "master_key_version": 3, "database_password_version": 2}})
+        # A master-key rotation needs the salt key read first (tests/test_gcp_salt_key.py).
+        _load(
+            tmp_path,
+            {
+                "secrets": {
+                    "version_pin": "latest",
+                    "master_key_version": 3,
+                    "database_password_version": 2,
+                    "salt_key_version": 1,
+                }
+            },
+        )
     )
     resources = stack["resource"]
     for body in resources["google_cloud_run_v2_service"].values():

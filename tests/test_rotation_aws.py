@@ -29,7 +29,8 @@ def _families(stack: dict, changed: list[tuple[str, str]], kind: str) -> set[str
 def _secrets_of(stack: dict, family: str) -> dict[str, str]:
     for name, body in stack["resource"]["aws_ecs_task_definition"].items():
         if path_of(name, body).split("/")[1] == f"{family}-task":
-            (container,) = json.loads(body["container_definitions"])
+            # The RDS CA init container reads no secret.
+            (container,) = [item for item in json.loads(body["container_definitions"]) if item["name"] != "rds-ca"]
             return {item["name"]: item["valueFrom"] for item in container["secrets"]}
     raise AssertionError(family)
 
@@ -71,20 +72,33 @@ def test_provider_key_bump_rolls_only_the_gateway_onto_the_new_label(dev, before
     ],
 )
 def test_generated_secret_bump_writes_a_new_version_and_rolls_its_readers(dev, before, field, secret, families):
-    after = _stack_json("aws", "gateway", _aws_secrets(dev, **{field: 2}))
+    """The readers pin the written version by id: the bump replaces the version resource (`secret_string_wo_version`
+    and `secret_string` are ForceNew, internal/service/secretsmanager/secret_version.go), so its `version_id` is new
+    at apply and exactly the task definitions that reference it get a new revision. By id, not by the `v<n>` label,
+    because replacing the old version resource removes its label (resourceSecretVersionDelete), and a rollback to the
+    previous revision would no longer start."""
+    # A Redis token bump is the first of the two rotation applies (tests/test_aws_redis_auth_rotation.py).
+    extra = {"redis_auth_rotation": "rotating"} if field == "redis_auth_version" else {}
+    after = _stack_json("aws", "gateway", _aws_secrets(dev, **{field: 2}, **extra))
     changed = _changed(before, after)
-    assert _families(after, changed, "aws_ecs_task_definition") == families
     written = [name for kind, name in changed if kind == "aws_secretsmanager_secret_version"]
     assert len(written) == 1
     version = after["resource"]["aws_secretsmanager_secret_version"][written[0]]
     assert version["version_stages"] == ["AWSCURRENT", "v2"]
     assert version["lifecycle"]["create_before_destroy"] is True
-    for family in families:
-        assert _secrets_of(after, family.removesuffix("-task"))[secret].endswith("::v2:")
-    expected_kinds = {"aws_ecs_task_definition", "aws_secretsmanager_secret_version"}
+    pinned = f"${{aws_secretsmanager_secret_version.{written[0]}.version_id}}"
+    readers = {
+        family.removesuffix("-task")
+        for family in ("gateway-task", "backend-task", "ui-task", "migrations-task", "bootstrap-db-task")
+        if any(value.endswith(f":::{pinned}") for value in _secrets_of(after, family.removesuffix("-task")).values())
+    }
+    assert readers == {family.removesuffix("-task") for family in families}
+    for family in readers:
+        assert _secrets_of(after, family)[secret].endswith(f":::{pinned}")
+    expected_kinds = {"aws_secretsmanager_secret_version"}
     if field == "redis_auth_version":
         # A new token: ElastiCache takes it with the ROTATE strategy (old and new valid while services roll).
-        expected_kinds.add("random_password")
+        expected_kinds |= {"random_password", "aws_elasticache_replication_group"}
         (token,) = after["resource"]["random_password"].values()
         assert token["keepers"] == {"version": "2"}
         (redis,) = after["resource"]["aws_elasticache_replication_group"].values()

@@ -45,11 +45,13 @@ class ProxyRuntime:
     rate limits and budgets are then per process, which the stacks refuse for more than one).
     `database`: whether LiteLLM has a database (keys, teams, spend); without one there is no `database_url`.
     `metrics`: the Prometheus callback, for a metrics sidecar.
+    `callbacks`: further LiteLLM callbacks of that cloud (e.g. Alibaba Cloud's request log for SLS).
     """
 
     redis: Literal["tls", "plaintext", "url", "none"] = "tls"
     database: bool = True
     metrics: bool = False
+    callbacks: tuple[str, ...] = ()
 
 
 def env_reference(variable: str) -> str:
@@ -66,17 +68,21 @@ class ProxyConfig:
 
     @property
     def object_key(self) -> str:
-        """Content-addressed key: a changed config is a new object, so a rollback is a redeploy of the old key."""
-        return f"litellm/proxy_config.{self.sha256[:12]}.yaml"
+        """One key for every revision: a changed config is a new version of the same object (updated in place), so
+        the versions older task definitions pin stay readable for a rollback. A content-addressed key would be a
+        new object, and replacing it deletes the old one with every version (see stacks/aws/gateway.py)."""
+        return "litellm/proxy_config.yaml"
 
 
 def proxy_config_document(config: EnvironmentConfig, runtime: ProxyRuntime | None = None) -> dict[str, Any]:
     """The config as a mapping, in LiteLLM's schema (`model_list`, `litellm_settings`, `router_settings`,
     `general_settings`)."""
     runtime = runtime or ProxyRuntime()
-    env_var_of_key = {key.name: key.env_var for key in config.provider_keys}
+    env_var_of_key = {key.name: key.env_var for key in config.provider_keys if key.ready}
     model_list = []
-    for model in config.models:
+    # A model whose key is still being added (version 0) is not routed: its secret holds no value yet, and the
+    # gateway must not reference a version that does not exist. Agents asking for it get LiteLLM's "no such model".
+    for model in (model for model in config.models if model.provider_key in env_var_of_key):
         params: dict[str, Any] = {
             "model": model.litellm_model,
             "api_key": env_reference(env_var_of_key[model.provider_key]),
@@ -107,6 +113,8 @@ def proxy_config_document(config: EnvironmentConfig, runtime: ProxyRuntime | Non
         litellm_settings["cache_params"] = cache_params
     if runtime.metrics:
         litellm_settings["callbacks"] = [PROMETHEUS_CALLBACK]
+    if runtime.callbacks:
+        litellm_settings.setdefault("callbacks", []).extend(runtime.callbacks)
     general_settings: dict[str, Any] = {"master_key": env_reference(MASTER_KEY_ENV)}
     if runtime.database:
         general_settings["database_url"] = env_reference(DATABASE_URL_ENV)

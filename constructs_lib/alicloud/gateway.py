@@ -27,6 +27,7 @@ from constructs_lib._common.errors import PropsError
 from constructs_lib._common.litellm_config import ProxyConfig
 from constructs_lib._common.naming import Naming
 from constructs_lib.alicloud.bucket import private_bucket
+from constructs_lib.alicloud.logs import REQUEST_LOGGER
 from constructs_lib.alicloud.ram import GatewayRole
 from constructs_lib.config.alicloud import AlicloudGatewayConfig
 from imports.alicloud.data_alicloud_images import DataAlicloudImages
@@ -100,6 +101,10 @@ class GatewayRelease(Construct):
         self.redis_ca = self._object(
             props, "redis-ca", "redis-ca.pem", props.redis_ca_certificate, "application/x-pem-file"
         )
+        # The request logger LiteLLM loads from the config's directory (constructs_lib/alicloud/logs.py).
+        self.request_log = self._object(
+            props, "request-log", REQUEST_LOGGER.name, REQUEST_LOGGER.read_text(), "text/x-python"
+        )
         self.litellm_version = next(
             line.split("==", 1)[1].split()[0] for line in requirements.splitlines() if line.startswith("litellm==")
         )
@@ -123,7 +128,7 @@ class GatewayRelease(Construct):
 
     @property
     def object_arns(self) -> list[str]:
-        return [artifact.arn for artifact in (self.requirements, self.config, self.redis_ca)]
+        return [artifact.arn for artifact in (self.requirements, self.config, self.redis_ca, self.request_log)]
 
 
 @dataclass(frozen=True)

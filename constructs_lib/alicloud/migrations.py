@@ -54,6 +54,9 @@ User=litellm
 Group=litellm
 Environment=HOME=/var/lib/llmgw
 WorkingDirectory=/var/lib/llmgw
+# The request log (assets/llmgw_request_log.py) writes here; Logtail collects it (constructs_lib/alicloud/logs.py).
+LogsDirectory=llmgw
+LogsDirectoryMode=0750
 ExecStart=/usr/bin/python3 /opt/llmgw/runtime.py serve
 Restart=always
 RestartSec=5
@@ -114,7 +117,7 @@ def command_seconds(mode: str, document: Mapping[str, Any]) -> int:
     runtime = _runtime_module()
     waits, requests, pause = runtime.STEP_WAITS, runtime.REQUEST_TIMEOUTS, runtime.RETRY_SECONDS
     credentials = waits["credentials"] + 2 * requests["metadata"] + pause
-    objects = sum(1 for name in ("config", "requirements", "redis_ca") if document.get(name))
+    objects = sum(1 for name in ("config", "requirements", "redis_ca", "request_log") if document.get(name))
     total = BOOT_WAIT_SECONDS + credentials + objects * requests["oss"] + waits["install"]
     if document.get("database"):
         total += waits["prisma"]

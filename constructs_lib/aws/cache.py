@@ -5,8 +5,9 @@
 
 ElastiCache takes the AUTH token only as a plain argument (no write-only variant in the pinned provider), so the
 token is a `random_password` kept in the encrypted remote state and copied into its Secrets Manager secret; the
-containers read the secret. Rotation: bumping `clouds.aws.secrets.redis_auth_version` generates a new token,
-which ElastiCache takes with the ROTATE strategy (old and new both valid while the services roll).
+containers read the secret. Rotation, two applies: bump `clouds.aws.secrets.redis_auth_version` with
+`redis_auth_rotation: rotating` (a new token, taken with the ROTATE strategy: old and new both valid while the
+services roll), then `redis_auth_rotation: done` (SET: the old token stops working).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class GatewayCacheProps:
     auth_token: str
     production: bool
     log_retention_days: int
+    # clouds.aws.secrets.redis_auth_rotation: "rotating" (ROTATE) or "done" (SET).
+    auth_rotation: str = "done"
 
 
 class GatewayCache(Construct):
@@ -76,7 +79,11 @@ class GatewayCache(Construct):
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
             auth_token=props.auth_token,
-            auth_token_update_strategy="ROTATE",  # noqa: S106 (a strategy name, not a token)
+            # ROTATE adds the new token and keeps the old one valid; SET (allowed only after ROTATE) leaves the new one
+            # alone (ModifyReplicationGroup AuthTokenUpdateStrategy, botocore elasticache 2015-02-02 service-2.json).
+            # The provider sends the token with the strategy whenever either changes (internal/service/elasticache/
+            # replication_group.go, resourceReplicationGroupUpdate), so `done` after `rotating` revokes the old token.
+            auth_token_update_strategy="ROTATE" if props.auth_rotation == "rotating" else "SET",
             automatic_failover_enabled=multi_az,
             multi_az_enabled=multi_az,
             auto_minor_version_upgrade="true",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
@@ -27,19 +28,37 @@ from constructs import Construct
 from constructs_lib._common.errors import PropsError
 from constructs_lib._common.naming import Naming
 from constructs_lib.aws.iam import service_trust
+from constructs_lib.aws.rds_ca import CA_CERT_IDENTIFIER
 from constructs_lib.config.aws import AwsDatabaseConfig
 
 ENGINE = "aurora-postgresql"
 POSTGRES_PORT = 5432
 MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
-# Cluster parameters: TLS only; connection and slow-statement logging for the audit trail.
+# Cluster parameters: TLS only; connection and DDL logging for the audit trail. No slow-statement text: PostgreSQL
+# logs a slow extended-protocol statement with its bind values (`log_parameter_max_length` defaults to -1, "in
+# full": https://www.postgresql.org/docs/16/runtime-config-logging.html), and LiteLLM binds spend rows, emails and
+# key hashes. Slow queries are found with Performance Insights (normalized text, no values) instead.
 CLUSTER_PARAMETERS = {
     "rds.force_ssl": "1",
     "log_connections": "1",
     "log_disconnections": "1",
-    "log_min_duration_statement": "1000",
+    "log_min_duration_statement": "-1",
     "log_statement": "ddl",
 }
+
+
+def cluster_identifier(naming: Naming) -> str:
+    return naming.name("litellm")
+
+
+def postgres_log_group_name(cluster_identifier: str) -> str:
+    """Where RDS exports the cluster's `postgresql` log (`enabled_cloudwatch_logs_exports`).
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.CloudWatch.html: "Aurora
+    PostgreSQL ... log group /aws/rds/cluster/<cluster-name>/postgresql"; created by RDS without encryption or
+    retention unless it exists first.
+    """
+    return f"/aws/rds/cluster/{cluster_identifier}/postgresql"
 
 
 @dataclass(frozen=True)
@@ -52,6 +71,7 @@ class GatewayDatabaseProps:
     security_group_id: str
     kms_key_arn: str
     production: bool
+    log_retention_days: int
 
 
 class GatewayDatabase(Construct):
@@ -62,7 +82,7 @@ class GatewayDatabase(Construct):
             raise PropsError("clouds.aws.network", "Aurora needs subnets in at least two AZs")
         if props.production and not config.deletion_protection:
             raise PropsError("clouds.aws.database.deletion_protection", "must stay true in production environments")
-        identifier = naming.name("litellm")
+        identifier = cluster_identifier(naming)
         parameters = RdsClusterParameterGroup(
             self,
             "parameters",
@@ -80,6 +100,14 @@ class GatewayDatabase(Construct):
             name=naming.name("litellm-db"),
             subnet_ids=list(props.subnet_ids),
             description="LiteLLM Aurora",
+        )
+        # Owned here, before the cluster exports to it: the gateway key and a retention period.
+        self.log_group = CloudwatchLogGroup(
+            self,
+            "postgresql-logs",
+            name=postgres_log_group_name(identifier),
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.kms_key_arn,
         )
         self.cluster = RdsCluster(
             self,
@@ -107,6 +135,7 @@ class GatewayDatabase(Construct):
             skip_final_snapshot=False,
             final_snapshot_identifier=f"{identifier}-final",
             enabled_cloudwatch_logs_exports=["postgresql"],
+            depends_on=[self.log_group],
         )
         trust = service_trust(self, "monitoring-trust", "monitoring.rds.amazonaws.com", None)
         monitoring = IamRole(
@@ -127,6 +156,8 @@ class GatewayDatabase(Construct):
                 db_subnet_group_name=subnets.name,
                 publicly_accessible=False,
                 auto_minor_version_upgrade=True,
+                # The server certificate chains to the one root the clients trust (constructs_lib/aws/rds_ca.py).
+                ca_cert_identifier=CA_CERT_IDENTIFIER,
                 # The writer is first in line on failover; readers only when it is gone.
                 promotion_tier=0 if name == "writer" else 15,
                 performance_insights_enabled=True,

@@ -93,6 +93,10 @@ class ContainerSpec:
     memory: int | None = None
     # (task volume name, container path) of the task's shared ephemeral volumes.
     mount_points: Sequence[tuple[str, str]] = ()
+    # An init container: runs to completion once (no restart policy); others wait on it with `depends_on_success`.
+    init: bool = False
+    depends_on_success: Sequence[str] = ()
+    user: str | None = None
 
     def definition(self) -> str:
         return json.dumps([self.container()], sort_keys=True, separators=(",", ":"))
@@ -135,7 +139,13 @@ class ContainerSpec:
             container["mountPoints"] = [
                 {"sourceVolume": volume, "containerPath": path, "readOnly": False} for volume, path in self.mount_points
             ]
-        if not self.essential:
+        if self.depends_on_success:
+            container["dependsOn"] = [
+                {"containerName": name, "condition": "SUCCESS"} for name in sorted(self.depends_on_success)
+            ]
+        if self.user is not None:
+            container["user"] = self.user
+        if not self.essential and not self.init:
             container["restartPolicy"] = {"enabled": True}
         return container
 
@@ -241,6 +251,9 @@ class GatewayService(Construct):
                 )
             ],
             deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            # The apply returns only once the deployment is stable, so a crash-looping revision fails it (and the
+            # circuit breaker rolls the service back) instead of "succeeding" while tasks restart.
+            wait_for_steady_state=True,
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
             # LiteLLM connects to the database and Redis before it reports ready.

@@ -7,6 +7,7 @@ Logs, which cannot use a key through IAM: it may use this key only for log group
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
@@ -20,12 +21,22 @@ class GatewayKeyProps:
     account_id: str
     region: str
     production: bool
+    # Log groups outside the stack's prefix that AWS services export to (the RDS cluster's PostgreSQL log).
+    extra_log_groups: Sequence[str] = ()
 
 
 class GatewayKey(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: GatewayKeyProps) -> None:
         super().__init__(scope, construct_id)
-        log_groups = f"arn:aws:logs:{props.region}:{props.account_id}:log-group:/{props.prefix}/*"
+        log_groups: str | list[str] = f"arn:aws:logs:{props.region}:{props.account_id}:log-group:/{props.prefix}/*"
+        if props.extra_log_groups:
+            log_groups = [
+                log_groups,
+                *(
+                    f"arn:aws:logs:{props.region}:{props.account_id}:log-group:{name}"
+                    for name in props.extra_log_groups
+                ),
+            ]
         policy = {
             "Version": "2012-10-17",
             "Statement": [

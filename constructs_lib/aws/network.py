@@ -43,6 +43,7 @@ from constructs import Construct
 from constructs_lib._common.errors import PropsError
 from constructs_lib._common.naming import Naming
 from constructs_lib.aws.iam import service_trust
+from constructs_lib.aws.vpc_endpoints import VpcEndpoints, VpcEndpointsProps
 from constructs_lib.config.aws import AwsNetworkConfig
 
 POSTGRES_PORT, REDIS_PORT, HTTPS_PORT, HTTP_PORT = 5432, 6379, 443, 80
@@ -74,6 +75,8 @@ class GatewayNetworkProps:
     tasks_in_public_subnets: bool = False
     # False (dependencies-only mode): no ALB security group; the task groups have no ingress from it.
     load_balancer: bool = True
+    # Production defaults of the created VPC: a NAT gateway per AZ and the AWS API endpoints (config overrides).
+    production: bool = False
 
 
 class GatewayNetwork(Construct):
@@ -116,7 +119,7 @@ class GatewayNetwork(Construct):
             destination_cidr_block="0.0.0.0/0",
             gateway_id=gateway.id,
         )
-        public, private = [], []
+        public, private, private_routes = [], [], []
         for index, (zone, cidr) in enumerate(zip(props.zones, config.public_subnet_cidrs, strict=True)):
             subnet = Subnet(
                 self,
@@ -131,7 +134,8 @@ class GatewayNetwork(Construct):
             public.append(subnet)
         nats = []
         # Tasks on the public subnets reach the internet through the internet gateway: no NAT, no EIP.
-        nat_count = 0 if props.tasks_in_public_subnets else (len(props.zones) if config.nat_gateway_per_az else 1)
+        per_az = props.production if config.nat_gateway_per_az is None else config.nat_gateway_per_az
+        nat_count = 0 if props.tasks_in_public_subnets else (len(props.zones) if per_az else 1)
         for index in range(nat_count):
             address = Eip(self, f"nat-{index}-ip", domain="vpc", tags={"Name": naming.name(f"nat-{index}")})
             nats.append(
@@ -167,8 +171,22 @@ class GatewayNetwork(Construct):
                 self.egress_routes.append(route)
             RouteTableAssociation(self, f"private-{index}-association", subnet_id=subnet.id, route_table_id=routes.id)
             private.append(subnet)
+            private_routes.append(routes)
         self.public_subnet_ids = [subnet.id for subnet in public]
         self.private_subnet_ids = [subnet.id for subnet in private]
+        if props.production if config.vpc_endpoints is None else config.vpc_endpoints:
+            VpcEndpoints(
+                self,
+                "endpoints",
+                VpcEndpointsProps(
+                    naming=naming,
+                    region=props.region,
+                    vpc_id=vpc.id,
+                    vpc_cidr=config.vpc_cidr,
+                    subnet_ids=self.private_subnet_ids,
+                    route_table_ids=[routes.id for routes in private_routes],
+                ),
+            )
         self._flow_logs(props, vpc.id)
 
     def _flow_logs(self, props: GatewayNetworkProps, vpc_id: str) -> None:

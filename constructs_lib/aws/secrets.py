@@ -14,10 +14,12 @@ Three kinds of value, as on GCP (constructs_lib/gcp/secrets.py):
   `v<version>` (`aws secretsmanager put-secret-value ... --version-stages AWSCURRENT v2`); Terraform knows the name
   and the label the gateway runs on.
 
-`value_from` pins the version by its `v<n>` staging label (Terraform puts it on the versions it writes, the
-operator on the ones put in out of band), so a rotation is a change of the task definition: ECS rolls the
-service onto a new revision while running tasks keep the old value, and the old version stays readable
-(AWSPREVIOUS) for a rollback.
+`value_from` pins the version, so a rotation is a change of the task definition: ECS rolls the service onto a
+new revision while running tasks keep the old value. Versions Terraform writes are pinned by version id: replacing
+the version resource removes its `v<n>` label (hashicorp/terraform-provider-aws internal/service/secretsmanager/
+secret_version.go, resourceSecretVersionDelete: every stage but AWSCURRENT), and a rollback to a revision pinned to
+that label would fail to start; by id, the old version stays readable as long as Secrets Manager keeps it. Versions
+put in out of band are pinned by the `v<n>` label the operator gives them (Terraform never removes it).
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class GatewaySecret(Construct):
                 # loses its label only afterwards and stays readable as AWSPREVIOUS.
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )
+            self.value_from = f"{self.secret.arn}:::{self.version_resource.version_id}"
 
     @property
     def written(self) -> list[ITerraformDependable]:

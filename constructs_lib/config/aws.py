@@ -60,7 +60,16 @@ class AwsNetworkConfig(StrictModel):
     vpc_cidr: Cidr = "10.10.0.0/16"
     public_subnet_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.10.0.0/22", "10.10.4.0/22"])
     private_subnet_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.10.16.0/20", "10.10.32.0/20"])
-    nat_gateway_per_az: bool = Field(default=False, description="One NAT gateway per AZ instead of one shared.")
+    nat_gateway_per_az: bool | None = Field(
+        default=None,
+        description="One NAT gateway per AZ instead of one shared (losing the shared one's AZ cuts every AZ's "
+        "egress). Default: on in production, off elsewhere.",
+    )
+    vpc_endpoints: bool | None = Field(
+        default=None,
+        description="Private endpoints for Secrets Manager, ECR, CloudWatch Logs, KMS, STS (interface) and S3 "
+        "(gateway) in the created VPC, so tasks start without NAT. Default: on in production, off elsewhere.",
+    )
     flow_log_retention_days: LOG_RETENTION_DAYS = 365
     existing_vpc_id: VpcId | None = Field(
         default=None, description="Bring your own VPC (with its own NAT egress and flow logs) instead of creating one."
@@ -214,6 +223,13 @@ class AwsMigrationsConfig(StrictModel):
         default="public.ecr.aws/docker/library/postgres:16-alpine",
         description="psql image of the one-off task that creates the IAM-auth database user.",
     )
+    timeout_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=86400,
+        description="How long an apply waits for one one-off task before it fails (the task runs on; the next apply "
+        "waits for it instead of starting another).",
+    )
     auto_run: bool = Field(
         default=True,
         description="Run the tasks during apply with `aws ecs run-task` and wait (needs the AWS CLI on the runner); "
@@ -321,7 +337,13 @@ class AwsConnectionPoolConfig(StrictModel):
 
 
 class AwsDatabaseConfig(_AwsStoreSourceConfig):
-    engine_version: str = Field(default="16.6", pattern=r"^\d+\.\d+$", description="Aurora PostgreSQL version.")
+    # The major version only: with auto minor upgrades AWS moves the cluster to later minors, and the provider keeps a
+    # configured prefix of the running version as is (compareActualEngineVersion, internal/service/rds/verify.go in
+    # hashicorp/terraform-provider-aws); a pinned minor would read as a downgrade, which ModifyDBCluster refuses.
+    engine_version: str = Field(
+        default="16",
+        description="Aurora PostgreSQL major version (e.g. `16`); minors follow auto_minor_version_upgrade.",
+    )
     instance_class: str = Field(default="db.r6g.large", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
     readers: int = Field(default=1, ge=0, le=15, description="Reader instances next to the writer.")
     database_name: str = Field(default="litellm", pattern=r"^[a-z][a-z0-9_]{0,62}$")
@@ -332,6 +354,16 @@ class AwsDatabaseConfig(_AwsStoreSourceConfig):
     backup_retention_days: int = Field(default=14, ge=1, le=35)
     deletion_protection: bool = True
     connection_pool: AwsConnectionPoolConfig = Field(default_factory=AwsConnectionPoolConfig)
+
+    @model_validator(mode="after")
+    def _major_version_only(self) -> AwsDatabaseConfig:
+        if not re.fullmatch(r"\d+", self.engine_version):
+            raise ValueError(
+                f"engine_version: {self.engine_version!r}: pin the major version only (e.g. "
+                f"{self.engine_version.split('.')[0]!r}); AWS upgrades minors in place and a pinned minor would plan "
+                "a downgrade"
+            )
+        return self
 
     @model_validator(mode="after")
     def _distinct_users(self) -> AwsDatabaseConfig:
@@ -368,6 +400,11 @@ class AwsSecretsConfig(StrictModel):
     master_key_version: int = Field(default=1, ge=1, description="Bump to generate and store a new master key.")
     ui_password_version: int = Field(default=1, ge=1, description="Bump to generate a new UI admin password.")
     redis_auth_version: int = Field(default=1, ge=1, description="Bump to rotate the Redis AUTH token.")
+    redis_auth_rotation: Literal["rotating", "done"] = Field(
+        default="done",
+        description="Two applies per Redis AUTH rotation (README): bump redis_auth_version with `rotating` (the new "
+        "token is added, the old one stays valid while the services roll), then `done` (only the new token is valid).",
+    )
 
 
 class AwsOtelConfig(StrictModel):

@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from constructs_lib.config.base import Cidr, Hostname, StrictModel, check_sidecar_ports_and_database, cidrs_overlap
+from constructs_lib.config.base import (
+    Cidr,
+    Hostname,
+    SourceCidr,
+    StrictModel,
+    check_sidecar_ports_and_database,
+    cidrs_overlap,
+)
 from constructs_lib.config.components import (  # noqa: F401
     IMAGE_COMPONENTS,
     IMAGE_PATTERN,
@@ -21,10 +28,9 @@ from constructs_lib.config.state import GcpStateConfig
 # Registries Cloud Run pulls from (it authenticates only against these): Artifact Registry, gcr.io, Docker Hub.
 _CLOUD_RUN_REGISTRIES = re.compile(r"^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.)?gcr\.io|docker\.io)$")
 _MIRROR_HINT = (
-    "Cloud Run pulls only from Artifact Registry, gcr.io or docker.io and rejects ghcr.io images; mirror them "
-    "through an Artifact Registry remote repository (`gcloud artifacts repositories create <repo> "
-    "--repository-format=docker --mode=remote-repository --remote-docker-repo=https://ghcr.io --location=<region>`) "
-    "and set clouds.gcp.image_registry to `<region>-docker.pkg.dev/<project>/<repo>/berriai`"
+    "Cloud Run pulls only from Artifact Registry, gcr.io or docker.io and rejects ghcr.io images; set "
+    "clouds.gcp.image_registry to `<region>-docker.pkg.dev/<project>/<repo>/berriai`: the stack creates that "
+    "Artifact Registry remote repository in front of ghcr.io and lets Cloud Run read it"
 )
 # Cloud Run CPU limits (whole vCPUs) and the memory range each allows, in MiB.
 _MEMORY_RANGE_BY_CPU: dict[str, tuple[int, int]] = {
@@ -199,6 +205,12 @@ class GcpLoadBalancerConfig(StrictModel):
     )
     log_sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     armor: GcpArmorConfig = Field(default_factory=GcpArmorConfig)
+    admin_ingress_cidrs: list[SourceCidr] = Field(
+        default_factory=list,
+        description="Who may reach the management API and the UI through the load balancer (Cloud Armor allowlist "
+        "on their backends; everything else gets 403). Empty (default): nobody; the data plane (/v1/..., /chat/...) "
+        "is not affected.",
+    )
 
     @model_validator(mode="after")
     def _unique_domains(self) -> GcpLoadBalancerConfig:
@@ -317,6 +329,32 @@ class GcpSecretsConfig(StrictModel):
     )
     master_key_version: int = Field(default=1, ge=1, description="Bump to generate and store a new master key.")
     database_password_version: int = Field(default=1, ge=1, description="Bump to rotate the DB password.")
+    # LiteLLM encrypts the credentials it stores in the database with LITELLM_SALT_KEY, or with the master key when
+    # that is unset (litellm/proxy/common_utils/encrypt_decrypt_utils.py:32-40, get_salt_key).
+    salt_key: Literal["generated", "out_of_band"] = Field(
+        default="out_of_band",
+        description="LITELLM_SALT_KEY: `generated` (a new environment: a random key, write-only) or `out_of_band` "
+        "(an environment that already stored credentials: its first version must be the current master key, "
+        "copied in by the README runbook). Never change it once set: stored credentials need the same key.",
+    )
+    salt_key_version: int = Field(
+        default=0,
+        ge=0,
+        description="Salt-key version the services read; 0: not read yet (LiteLLM falls back to the master key). "
+        "`generated` writes this version; `out_of_band` needs it put in first.",
+    )
+
+    @model_validator(mode="after")
+    def _salt_key_before_a_master_key_rotation(self) -> GcpSecretsConfig:
+        if self.salt_key == "generated" and self.salt_key_version < 1:
+            raise ValueError("salt_key_version: a generated salt key starts at version 1")
+        if self.master_key_version > 1 and self.salt_key_version < 1:
+            raise ValueError(
+                "master_key_version: rotating the master key while LITELLM_SALT_KEY is unset makes every credential "
+                "LiteLLM stored (encrypted with the master key) unreadable; first copy the current master key into "
+                "the salt-key secret and set salt_key_version: 1 (README, 'Salt key'), then rotate"
+            )
+        return self
 
 
 # The gateway container's port, and the health port of the Managed Prometheus collector sidecar.

@@ -44,10 +44,18 @@ class ProviderKey(StrictModel):
         pattern=r"^[A-Z][A-Z0-9_]*$",
         description="Environment variable the gateway reads the key from, e.g. `OPENAI_API_KEY`.",
     )
-    version: PositiveInt = Field(
+    version: int = Field(
         default=1,
-        description="Secret version the gateway runs on. Bump it after putting a new value in the store.",
+        ge=0,
+        description="Secret version the gateway runs on. Bump it after putting a new value in the store. 0: the key "
+        "is being added; its secret is created, nothing references it and its models are not routed until the first "
+        "value is in and this says 1 (README: adding a provider key).",
     )
+
+    @property
+    def ready(self) -> bool:
+        """Whether a value has been put in: the gateway reads the secret and routes its models only then."""
+        return self.version > 0
 
 
 class LlmModel(StrictModel):

@@ -62,6 +62,9 @@ SCHEME = "EXTERNAL_MANAGED"
 MIN_TLS_VERSION = "TLS_1_2"
 PATH_MATCHER = "litellm"
 _DEFAULT_RULE_PRIORITY = 2147483647
+# The components behind the load balancer that are administration, not the data plane.
+ADMIN_COMPONENTS = ("backend", "ui")
+ADMIN_ALLOW_PRIORITY = 500
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ class GatewayLoadBalancer(Construct):
             raise ValueError(f"routes name components without a service: {unknown or [props.default_component]}")
 
         armor = self._armor(naming, config.armor) if config.armor.enabled else None
+        # The management API (the default service) and the UI answer only the configured admin networks.
+        admin_armor = self._admin_armor(naming, config.admin_ingress_cidrs)
         self.backend_services: dict[str, ComputeBackendService] = {}
         for component, service_name in props.services.items():
             neg = ComputeRegionNetworkEndpointGroup(
@@ -112,7 +117,7 @@ class GatewayLoadBalancer(Construct):
                 protocol="HTTPS",
                 backend=[ComputeBackendServiceBackend(group=neg.id)],
                 log_config=ComputeBackendServiceLogConfig(enable=True, sample_rate=config.log_sample_rate),
-                security_policy=armor.id if armor else None,
+                security_policy=admin_armor.id if component in ADMIN_COMPONENTS else (armor.id if armor else None),
             )
 
         default_service = self.backend_services[props.default_component].id
@@ -197,10 +202,37 @@ class GatewayLoadBalancer(Construct):
             target=target,
         )
 
-    def _armor(self, naming: Naming, armor: GcpArmorConfig) -> ComputeSecurityPolicy:
-        everyone = ComputeSecurityPolicyRuleMatch(
-            versioned_expr="SRC_IPS_V1", config=ComputeSecurityPolicyRuleMatchConfig(src_ip_ranges=["*"])
+    def _admin_armor(self, naming: Naming, cidrs: Sequence[str]) -> ComputeSecurityPolicy:
+        """Allow the admin networks (at most 10 ranges per rule: resource_compute_security_policy.go at v6.50.0,
+        `src_ip_ranges`), deny everyone else with 403."""
+        allow = [
+            ComputeSecurityPolicyRule(
+                priority=ADMIN_ALLOW_PRIORITY + index,
+                action="allow",
+                description="Admin networks",
+                match=_from_ranges(cidrs[start : start + 10]),
+            )
+            for index, start in enumerate(range(0, len(cidrs), 10))
+        ]
+        return ComputeSecurityPolicy(
+            self,
+            "admin-armor",
+            name=naming.name("admin-armor", "google_compute"),
+            type="CLOUD_ARMOR",
+            description="Management API and UI: the admin networks only",
+            rule=[
+                *allow,
+                ComputeSecurityPolicyRule(
+                    priority=_DEFAULT_RULE_PRIORITY,
+                    action="deny(403)",
+                    description="Default rule: not an admin network",
+                    match=_from_ranges(["*"]),
+                ),
+            ],
         )
+
+    def _armor(self, naming: Naming, armor: GcpArmorConfig) -> ComputeSecurityPolicy:
+        everyone = _from_ranges(["*"])
         return ComputeSecurityPolicy(
             self,
             "armor",
@@ -231,3 +263,10 @@ class GatewayLoadBalancer(Construct):
                 ),
             ],
         )
+
+
+def _from_ranges(ranges: Sequence[str]) -> ComputeSecurityPolicyRuleMatch:
+    """A rule match on source IP ranges (`*`: everyone)."""
+    return ComputeSecurityPolicyRuleMatch(
+        versioned_expr="SRC_IPS_V1", config=ComputeSecurityPolicyRuleMatchConfig(src_ip_ranges=list(ranges))
+    )

@@ -14,7 +14,13 @@ from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
 from constructs_lib._common.errors import PropsError
-from constructs_lib._common.litellm_config import CONFIG_SHA_ENV, MASTER_KEY_ENV, REDIS_ENV, render_proxy_config
+from constructs_lib._common.litellm_config import (
+    CONFIG_SHA_ENV,
+    MASTER_KEY_ENV,
+    REDIS_ENV,
+    ProxyRuntime,
+    render_proxy_config,
+)
 from constructs_lib.alicloud.cache import REDIS_PORT, GatewayCache, GatewayCacheProps
 from constructs_lib.alicloud.database import GatewayDatabase, GatewayDatabaseProps
 from constructs_lib.alicloud.gateway import (
@@ -25,7 +31,7 @@ from constructs_lib.alicloud.gateway import (
     GatewayReleaseProps,
 )
 from constructs_lib.alicloud.load_balancer import GatewayLoadBalancer, GatewayLoadBalancerProps
-from constructs_lib.alicloud.logs import GatewayLogs, GatewayLogsProps
+from constructs_lib.alicloud.logs import REQUEST_LOG_CALLBACK, GatewayLogs, GatewayLogsProps
 from constructs_lib.alicloud.migrations import GatewayDeployment, GatewayDeploymentProps
 from constructs_lib.alicloud.network import GatewayNetwork, GatewayNetworkProps
 from constructs_lib.alicloud.ram import GatewayRole, GatewayRoleProps
@@ -143,13 +149,16 @@ class AlicloudGatewayStack(AlicloudStack):
             ExternalSecret(
                 name=naming.name(f"provider-{item.name}"),
                 env_var=item.env_var,
-                version=item.version,
+                # 0: the key is being added; its secret is read by nothing yet (ready_keys below).
+                version=max(item.version, 1),
                 region=region,
                 account_id=account.id,
             )
             for item in config.provider_keys
         ]
-        gateway_secrets = [master_key, db_password, redis_password, *provider_keys]
+        # A key being added (version 0) is created but read by nothing until its first value is in.
+        ready_keys = [secret for item, secret in zip(config.provider_keys, provider_keys, strict=True) if item.ready]
+        gateway_secrets = [master_key, db_password, redis_password, *ready_keys]
 
         release = GatewayRelease(
             self,
@@ -159,7 +168,7 @@ class AlicloudGatewayStack(AlicloudStack):
                 region=region,
                 account_id=account.id,
                 kms_key_id=key.id,
-                proxy_config=render_proxy_config(config),
+                proxy_config=render_proxy_config(config, ProxyRuntime(callbacks=(REQUEST_LOG_CALLBACK,))),
                 production=production,
                 redis_ca_certificate=_redis_ca(context, alicloud),
             ),
@@ -229,6 +238,7 @@ class AlicloudGatewayStack(AlicloudStack):
                 "requirements": release.requirements.document(),
                 "config": release.config.document(),
                 "redis_ca": release.redis_ca.document(),
+                "request_log": {**release.request_log.document(), "logtail_identity": logs.identity},
                 "port": GATEWAY_PORT,
                 "workers": alicloud.gateway.workers,
                 "refresh_seconds": alicloud.gateway.key_refresh_minutes * 60,

@@ -49,7 +49,12 @@ from constructs_lib._common.routes import (
     path_rules,
 )
 from constructs_lib.aws.cache import GatewayCache, GatewayCacheProps
-from constructs_lib.aws.database import GatewayDatabase, GatewayDatabaseProps
+from constructs_lib.aws.database import (
+    GatewayDatabase,
+    GatewayDatabaseProps,
+    cluster_identifier,
+    postgres_log_group_name,
+)
 from constructs_lib.aws.ecs_service import (
     ContainerSpec,
     FargateTask,
@@ -65,6 +70,7 @@ from constructs_lib.aws.iam import TaskIdentity, TaskIdentityProps, via_service
 from constructs_lib.aws.load_balancer import GatewayLoadBalancer, GatewayLoadBalancerProps, TargetSpec
 from constructs_lib.aws.migrations import OneOffStep, OneOffTasks, OneOffTasksProps
 from constructs_lib.aws.network import GatewayNetwork, GatewayNetworkProps
+from constructs_lib.aws.rds_ca import PSQL_VERIFY_FULL_ENV, VERIFY_FULL_ENV, rds_root_pem, with_rds_ca
 from constructs_lib.aws.secrets import GatewaySecret, GatewaySecretProps, WriteOnlyValue
 from constructs_lib.aws.secure_bucket import SecureBucket, SecureBucketProps
 from constructs_lib.config.aws import AwsConfig
@@ -77,13 +83,19 @@ PORTS = {"gateway": GATEWAY_PORT, "backend": BACKEND_PORT, "ui": UI_PORT}
 HEALTH = {"gateway": GATEWAY_HEALTH_PATH, "backend": BACKEND_HEALTH_PATH, "ui": UI_HEALTH_PATH}
 # Written at start by the task itself (Fargate's writable layer), read by LiteLLM; never shared between tasks.
 CONFIG_PATH = "/tmp/litellm/proxy_config.yaml"  # noqa: S108
-# Fetch the proxy config the task definition names, refuse it unless its SHA-256 is the one in the definition.
-# `sys.exit(<text>)` exits 1 with the text on stderr; an `assert` would vanish under PYTHONOPTIMIZE.
+# Fetch the proxy config version the task definition names, refuse it unless its SHA-256 is the one in the
+# definition. `sys.exit(<text>)` exits 1 with the text on stderr; an `assert` would vanish under PYTHONOPTIMIZE.
+# The version pin is what makes a rollback work: the object key never changes (an in-place update writes a new
+# version; the bucket expires noncurrent versions after its rollback window), so an older revision still fetches
+# exactly its own document. Replacing a content-addressed object instead deletes every version of the old key
+# (hashicorp/terraform-provider-aws internal/service/s3/object.go resourceObjectDelete: deleteAllObjectVersions
+# when version_id is set), and a circuit-breaker rollback then exits on NoSuchKey.
 FETCH_CONFIG_COMMAND = (
     'python -c "import hashlib, os, sys, boto3; e = os.environ; '
     "os.makedirs(os.path.dirname(e['CONFIG_FILE_PATH']), exist_ok=True); "
     "boto3.client('s3', region_name=e['AWS_REGION']).download_file("
-    "e['LITELLM_PROXY_CONFIG_S3_BUCKET'], e['LITELLM_PROXY_CONFIG_S3_OBJECT'], e['CONFIG_FILE_PATH']); "
+    "e['LITELLM_PROXY_CONFIG_S3_BUCKET'], e['LITELLM_PROXY_CONFIG_S3_OBJECT'], e['CONFIG_FILE_PATH'], "
+    "ExtraArgs={'VersionId': e['LITELLM_PROXY_CONFIG_S3_VERSION']}); "
     "digest = hashlib.sha256(open(e['CONFIG_FILE_PATH'], 'rb').read()).hexdigest(); "
     f"sys.exit(0 if digest == e['{CONFIG_SHA_ENV}'] else 'proxy config digest mismatch')\""
 )
@@ -196,7 +208,17 @@ class AwsGatewayStack(AwsStack):
         RandomProvider(self, "random")
 
         key = GatewayKey(
-            self, "kms", GatewayKeyProps(prefix=naming.prefix, account_id=account, region=region, production=production)
+            self,
+            "kms",
+            GatewayKeyProps(
+                prefix=naming.prefix,
+                account_id=account,
+                region=region,
+                production=production,
+                extra_log_groups=[postgres_log_group_name(cluster_identifier(naming))]
+                if db_source == "managed"
+                else [],
+            ),
         )
         lb_config = aws.load_balancer
         network = GatewayNetwork(
@@ -225,6 +247,7 @@ class AwsGatewayStack(AwsStack):
                 metrics_scrape_cidrs=metrics.scrape_cidrs,
                 tasks_in_public_subnets=aws.network.tasks_in_public_subnets,
                 load_balancer=aws.create_runtime,
+                production=production,
             ),
         )
 
@@ -330,6 +353,7 @@ class AwsGatewayStack(AwsStack):
                     security_group_id=network.database.id,
                     kms_key_arn=key.arn,
                     production=production,
+                    log_retention_days=aws.log_retention_days,
                 ),
             )
         cache: GatewayCache | None = None
@@ -345,6 +369,7 @@ class AwsGatewayStack(AwsStack):
                     security_group_id=network.cache.id,
                     kms_key_arn=key.arn,
                     auth_token=redis_token.result,
+                    auth_rotation=versions.redis_auth_rotation,
                     production=production,
                     log_retention_days=aws.log_retention_days,
                 ),
@@ -399,8 +424,10 @@ class AwsGatewayStack(AwsStack):
             for component in extra_secret_arns:
                 extra_secret_arns[component].setdefault("OTEL_HEADERS", otel.headers_secret_arn)
         store_secrets = [item for item in (redis_auth, database_url, redis_url) if item is not None]
+        # A key being added (version 0) is created but referenced by nothing until its first value is in.
+        ready_keys = [secret for item, secret in zip(config.provider_keys, provider_keys, strict=True) if item.ready]
         readers = {
-            "gateway": [master_key, salt_key, *store_secrets, *provider_keys],
+            "gateway": [master_key, salt_key, *store_secrets, *ready_keys],
             "backend": [master_key, salt_key, *store_secrets, ui_password],
             "migrations": [database_url] if database_url is not None else [],
         }
@@ -411,7 +438,8 @@ class AwsGatewayStack(AwsStack):
             ),
             DataAwsIamPolicyDocumentStatement(
                 sid="UseGatewayBucketObjects",
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                # GetObjectVersion: the proxy config is fetched by the version its task definition pins.
+                actions=["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
                 resources=[f"{bucket.arn}/*"],
             ),
             DataAwsIamPolicyDocumentStatement(
@@ -476,13 +504,14 @@ class AwsGatewayStack(AwsStack):
         }
 
         # LiteLLM's componentized entrypoints build DATABASE_URL from these (with a fresh IAM token) before the
-        # proxy reads its config; sslmode=require matches rds.force_ssl. A brought database arrives as a ready
-        # DATABASE_URL secret instead.
+        # proxy reads its config, verifying the server's certificate and the endpoint name against the RDS root
+        # (constructs_lib/aws/rds_ca.py). A brought database arrives as a ready DATABASE_URL secret instead.
         database_env = {"AWS_REGION": region, "AWS_REGION_NAME": region}
+        rds_root = rds_root_pem(region) if database is not None else None
         if database is not None:
             database_env = {
                 "IAM_TOKEN_DB_AUTH": "true",
-                "DATABASE_SSLMODE": "require",
+                **VERIFY_FULL_ENV,
                 "DATABASE_HOST": database.endpoint,
                 "DATABASE_PORT": "5432",
                 "DATABASE_USER": database.app_user,
@@ -498,6 +527,7 @@ class AwsGatewayStack(AwsStack):
             "CONFIG_FILE_PATH": CONFIG_PATH,
             "LITELLM_PROXY_CONFIG_S3_BUCKET": bucket.name,
             "LITELLM_PROXY_CONFIG_S3_OBJECT": config_object.key,
+            "LITELLM_PROXY_CONFIG_S3_VERSION": config_object.version_id,
             # A changed proxy config is a new task definition revision, so the services roll onto it.
             CONFIG_SHA_ENV: proxy_config.sha256,
         }
@@ -522,6 +552,13 @@ class AwsGatewayStack(AwsStack):
             value={item.name: secret.arn for item, secret in zip(config.provider_keys, provider_keys, strict=True)},
             description="Put each value in out of band: aws secretsmanager put-secret-value --secret-id <arn> "
             "--secret-string file://<file> --version-stages AWSCURRENT v<version>",
+        )
+        TerraformOutput(
+            self,
+            "database_ca_root_pem",
+            value=rds_root if rds_root else null,
+            description="The RDS root Aurora's certificate chains to: DATABASE_SSLROOTCERT, with DATABASE_SSLMODE "
+            "verify-full and the writer endpoint name",
         )
         TerraformOutput(self, "aurora_writer_endpoint", value=database.endpoint if database else null)
         TerraformOutput(self, "aurora_reader_endpoint", value=database.reader_endpoint if database else null)
@@ -563,6 +600,10 @@ class AwsGatewayStack(AwsStack):
             sidecars: list[ContainerSpec] | None = None,
             volumes: list[str] | None = None,
         ) -> FargateTask:
+            sidecars = list(sidecars or [])
+            volumes = list(volumes or [])
+            if rds_root is not None:
+                container, sidecars, volumes = with_rds_ca(container, sidecars, volumes, rds_root)
             return FargateTask(
                 self,
                 f"{family}-task",
@@ -578,8 +619,8 @@ class AwsGatewayStack(AwsStack):
                         *network.egress_routes,
                         *(written for item in secrets for written in item.written),
                     ],
-                    sidecars=sidecars or [],
-                    volumes=volumes or [],
+                    sidecars=sidecars,
+                    volumes=volumes,
                 ),
             )
 
@@ -602,7 +643,7 @@ class AwsGatewayStack(AwsStack):
                         "PGPORT": "5432",
                         "PGUSER": database.master_username,
                         "PGDATABASE": database.database_name,
-                        "PGSSLMODE": "require",
+                        **PSQL_VERIFY_FULL_ENV,
                         "BOOTSTRAP_SQL": _BOOTSTRAP_SQL.format(user=database.app_user, database=database.database_name),
                     },
                     # `:password::` picks the password field of the RDS-managed JSON secret, at AWSCURRENT.
@@ -647,6 +688,7 @@ class AwsGatewayStack(AwsStack):
                     else {"database_url": database_url.value_from if database_url else ""},
                     depends_on=database.instances if database is not None else [],
                     assign_public_ip=public_tasks,
+                    timeout_seconds=aws.migrations.timeout_seconds,
                 ),
             )
 

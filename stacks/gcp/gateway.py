@@ -35,6 +35,7 @@ from constructs_lib.gcp.cloud_run import (
     Sidecar,
 )
 from constructs_lib.gcp.database import GatewayDatabase, GatewayDatabaseProps
+from constructs_lib.gcp.image_mirror import image_mirror
 from constructs_lib.gcp.load_balancer import GatewayLoadBalancer, GatewayLoadBalancerProps
 from constructs_lib.gcp.metrics import GatewayMetrics, GatewayMetricsProps
 from constructs_lib.gcp.migrations import MigrationsJob, MigrationsJobProps
@@ -195,6 +196,20 @@ class GcpGatewayStack(GcpStack):
                 version=gcp.secrets.master_key_version,
             ),
         )
+        # LITELLM_SALT_KEY: what LiteLLM encrypts stored credentials with instead of the master key, so the master key
+        # can rotate. Read only once a version exists (salt_key_version >= 1); README "Salt key" has the migration.
+        salt = gcp.secrets
+        salt_key = secret(
+            "salt-key",
+            "LITELLM_SALT_KEY",
+            write_only=WriteOnlyValue(
+                value=f"sk-{ephemeral_random_password(self, 'salt_key', length=48)}", version=salt.salt_key_version
+            )
+            if salt.salt_key == "generated"
+            else None,
+            out_of_band_version=salt.salt_key_version,
+        )
+        salt_readers = [salt_key] if salt.salt_key_version >= 1 else []
         # Data store credentials: the managed stores' from this stack, an external store's URL put in out of band.
         db_secrets: list[GatewaySecret] = []
         database: GatewayDatabase | None = None
@@ -284,9 +299,11 @@ class GcpGatewayStack(GcpStack):
 
         # Per-secret grants: each identity reads exactly the secrets its container references.
         ca_secrets = [redis_ca] if redis_ca else []
+        # A key being added (version 0) is created but referenced by nothing until its first value is in.
+        ready_keys = [secret for key, secret in zip(config.provider_keys, provider_keys, strict=True) if key.ready]
         readers = {
-            "gateway": [master_key, *db_secrets, *redis_secrets, *ca_secrets, *provider_keys],
-            "backend": [master_key, *db_secrets, *redis_secrets, *ca_secrets],
+            "gateway": [master_key, *salt_readers, *db_secrets, *redis_secrets, *ca_secrets, *ready_keys],
+            "backend": [master_key, *salt_readers, *db_secrets, *redis_secrets, *ca_secrets],
         }
         if has_db:
             readers["migrations"] = list(db_secrets)
@@ -327,6 +344,12 @@ class GcpGatewayStack(GcpStack):
             )
 
         TerraformOutput(self, "master_key_secret_id", value=master_key.id)
+        TerraformOutput(
+            self,
+            "salt_key_secret_id",
+            value=salt_key.id,
+            description="LITELLM_SALT_KEY; out_of_band: its version 1 is a copy of the current master key (README)",
+        )
         TerraformOutput(
             self,
             "proxy_config_secret",
@@ -417,6 +440,16 @@ class GcpGatewayStack(GcpStack):
         naming, production = context.naming, context.config.production
         has_db = gcp.database.source != "none"
         run_apis = apis.of("run.googleapis.com")
+        # The remote repository image_registry points at (when it is one of this project) and the Cloud Run service
+        # agent's read on it: no revision or job is created before its images can be pulled.
+        mirror = image_mirror(
+            self,
+            "image-mirror",
+            gcp.image_registry,
+            self.project,
+            depends_on=apis.of("artifactregistry.googleapis.com"),
+        )
+        run_apis = [*run_apis, *(mirror.ready if mirror else [])]
         services_wait_for: list[ITerraformDependable] = []
         migration_command: str | None = None
         if has_db:

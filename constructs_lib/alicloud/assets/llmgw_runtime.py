@@ -43,6 +43,10 @@ ROOT = os.environ.get("LLMGW_ROOT", "")
 RUNTIME = f"{ROOT}/etc/llmgw/runtime.json"
 CONFIG = f"{ROOT}/etc/llmgw/config.yaml"
 REDIS_CA = f"{ROOT}/etc/llmgw/redis-ca.pem"
+# LiteLLM loads the config's callback module from the config's own directory.
+REQUEST_LOGGER = f"{ROOT}/etc/llmgw/llmgw_request_log.py"
+# Logtail's custom identifier file: the machine group of the request-log collection matches it.
+LOGTAIL_IDENTITY = f"{ROOT}/etc/ilogtail/user_defined_id"
 HOME = f"{ROOT}/opt/llmgw"
 SERVICE_USER = os.environ.get("LLMGW_USER", "litellm")
 # The longest each step may wait (seconds). The deploy command's timeout and the invocations' create timeouts are
@@ -253,6 +257,12 @@ def install() -> None:
     redis_ca = runtime.get("redis_ca")  # optional: only when the config names a CA chain
     if redis_ca:
         _fetch_verified(runtime, credentials, redis_ca, REDIS_CA)
+    request_log = runtime.get("request_log")  # the request logger and its Logtail machine-group identity
+    if request_log:
+        _fetch_verified(runtime, credentials, request_log, REQUEST_LOGGER)
+        os.makedirs(os.path.dirname(LOGTAIL_IDENTITY), exist_ok=True)
+        with open(LOGTAIL_IDENTITY, "w") as handle:
+            handle.write(request_log["logtail_identity"] + "\n")
     requirements = runtime["requirements"]
     venv = f"{HOME}/venv-{requirements['sha256'][:12]}"
     if not os.path.exists(f"{venv}/.installed"):

@@ -1,4 +1,5 @@
-"""Stand-in Amazon ECS: RunTask and DescribeTasks, the calls of the migrations step (constructs_lib/aws/migrations.py).
+"""Stand-in Amazon ECS: RunTask, DescribeTasks and ListTasks, the calls of the migrations step
+(constructs_lib/aws/migrations.py).
 
 A task started by RunTask has run to completion by the next DescribeTasks (the `tasks-stopped` waiter succeeds on
 its first poll, so an apply does not sleep its 6 s delay). Its essential container exits 0 unless cli-failures.json
@@ -156,4 +157,26 @@ def describe_tasks(params: dict[str, Any], region: str, failure: ledger.Failure 
     return 200, {"tasks": tasks, "failures": failures}
 
 
-ECS_OPERATIONS = {"RunTask": run_task, "DescribeTasks": describe_tasks}
+def list_tasks(params: dict[str, Any], region: str, failure: ledger.Failure | None) -> tuple[int, dict[str, Any]]:
+    """ListTasks by cluster, `family`, `startedBy` and `desiredStatus` (ListTasksRequest in the service model; the
+    default desired status is RUNNING). A task here has run to completion by the next call, so none is RUNNING:
+    the migrations step's check for a run an earlier apply left finds none."""
+    if failure is not None:
+        message = f"the offline harness was told to fail this call (cli-failures.json: {failure.key})"
+        return 400, {"__type": "ClientException", "message": message}
+    if params.get("desiredStatus", "RUNNING") != "STOPPED":
+        return 200, {"taskArns": []}
+    cluster_name = _cluster_name(params.get("cluster", "default"))
+    with ledger.state(STATE) as ecs:
+        records = list(ecs.get("tasks", {}).values())
+    arns = [
+        record["task"]["taskArn"]
+        for record in records
+        if _cluster_name(record["task"]["clusterArn"]) == cluster_name
+        and ("family" not in params or record["task"]["group"] == f"family:{params['family']}")
+        and ("startedBy" not in params or record["task"].get("startedBy") == params["startedBy"])
+    ]
+    return 200, {"taskArns": arns}
+
+
+ECS_OPERATIONS = {"RunTask": run_task, "DescribeTasks": describe_tasks, "ListTasks": list_tasks}
