@@ -54,6 +54,7 @@ class Changes:
     actions: dict[str, list[str]]
     outputs: list[str]
     document: dict[str, Any] = field(repr=False)
+    complete: bool = True  # False for a destroy plan, which is not read back (its actions are not listed)
 
     @property
     def empty(self) -> bool:
@@ -311,6 +312,8 @@ class OfflineApply:
                 return code, output, None
             if code == 0:  # -detailed-exitcode: no changes, so no need to read the plan back
                 return code, output, Changes({}, [], {})
+            if "-destroy" in extra:  # deletes only: the provider needs no plan index, so none is read back
+                return code, output, Changes({}, [], {}, complete=False)
             return code, output, changes_from(self._show(stack, env, PLAN_FILE))
         finally:
             if not keep:
@@ -351,9 +354,9 @@ class OfflineApply:
         return self._apply_plan(stack, extra, vars)
 
     def destroy(self, stack: str, lift_prevent_destroy: bool = False) -> Result:
-        """`terraform plan -destroy` then apply. Resources with `prevent_destroy` make it fail, as they should;
-        `lift_prevent_destroy` removes that guard from this session's copy of the configuration (for a drill
-        that must end with empty state)."""
+        """`terraform plan -destroy` then apply; the result's `changes` are not listed (`complete` is False).
+        Resources with `prevent_destroy` make it fail, as they should; `lift_prevent_destroy` removes that guard
+        from this session's copy of the configuration (for a drill that must end with empty state)."""
         return self._apply_plan(stack, ["-destroy"], None, lift_prevent_destroy)
 
     def plan(self, stack: str, vars: dict[str, str] | None = None) -> Changes:

@@ -68,7 +68,7 @@ def provider_conventions(type_name: str, provider_config: dict[str, Any]) -> dic
 
 def string_value(type_name: str, path: str, seed: str, conventions: dict[str, str]) -> str:
     """A well-formed string for a computed attribute (`path` is dotted, e.g. `ip_configuration.0.ipv4`)."""
-    name = path.rsplit(".", 1)[-1]
+    name = next((step for step in reversed(path.split(".")) if not step.isdigit()), path)
     short = digest(seed, path)
     provider = type_name.split("_", 1)[0]
     if name == "json" or name.endswith("_json") or name == "policy":
@@ -93,25 +93,16 @@ def string_value(type_name: str, path: str, seed: str, conventions: dict[str, st
 
 
 def value_for(cty_type: Any, type_name: str, path: str, seed: str, conventions: dict[str, str]) -> Any:
-    """A known value of cty_type for an unknown at `path`: one element in collections, so `x[0]` works."""
-    if cty_type == "string":
-        return string_value(type_name, path, seed, conventions)
-    if cty_type == "number":
-        return 1 + int(digest(seed, path)[:4], 16) % 1000
-    if cty_type == "bool":
-        return False
-    if cty_type == "dynamic":
-        return None
-    kind, inner = cty_type[0], cty_type[1]
-    if kind in ("list", "set"):
-        return [value_for(inner, type_name, f"{path}.0", seed, conventions)]
-    if kind == "map":
-        return {}
-    if kind == "object":
-        return {key: value_for(attr, type_name, f"{path}.{key}", seed, conventions) for key, attr in inner.items()}
-    if kind == "tuple":
-        return [value_for(item, type_name, f"{path}.{i}", seed, conventions) for i, item in enumerate(inner)]
-    raise ValueError(f"unsupported cty type {cty_type!r} at {path}")
+    """A known value of cty_type for an unknown at `path`: one element in lists and sets, so `x[0]` works, and
+    empty maps."""
+
+    def leaf(kind: str, steps: tuple[Any, ...]) -> Any:
+        here = ".".join(str(step) for step in steps)
+        if kind == "string":
+            return string_value(type_name, here, seed, conventions)
+        return 1 + int(digest(seed, here)[:4], 16) % 1000 if kind == "number" else False
+
+    return values.build_value(cty_type, leaf, tuple(path.split(".")), items=1, map_items=0)
 
 
 def fill_unknowns(

@@ -145,26 +145,37 @@ def _placeholder_string(name: str, index: int | None) -> str:
     return f"standin-{name}" if index is None else f"standin-{name}-{index}"
 
 
-def placeholder(cty_type: Any, name: str, index: int | None = None) -> Any:
-    """A known value of cty_type: strings "standin-<name>", numbers 1, collections of a few items."""
-    if cty_type == "string":
-        return _placeholder_string(name, index)
-    if cty_type == "number":
-        return 1 + (index or 0)
-    if cty_type == "bool":
-        return False
-    if cty_type == "dynamic":
-        return None
+def build_value(
+    cty_type: Any, leaf: Callable[[str, tuple[Any, ...]], Any], path: tuple[Any, ...], items: int, map_items: int
+) -> Any:
+    """A known value of cty_type: `leaf(type, path)` for each string, number and bool (`dynamic` is null),
+    `items` elements in each list or set, `map_items` in each map (keys `standin-<i>`); `path` grows by attribute
+    names and element indexes."""
+    if isinstance(cty_type, str):
+        return None if cty_type == "dynamic" else leaf(cty_type, path)
     kind, inner = cty_type[0], cty_type[1]
     if kind in ("list", "set"):
-        return [placeholder(inner, name, i) for i in range(PLACEHOLDER_ITEMS)]
+        return [build_value(inner, leaf, (*path, i), items, map_items) for i in range(items)]
     if kind == "map":
-        return {f"standin-{i}": placeholder(inner, name, i) for i in range(PLACEHOLDER_ITEMS)}
+        return {f"standin-{i}": build_value(inner, leaf, (*path, i), items, map_items) for i in range(map_items)}
     if kind == "object":
-        return {key: placeholder(attr_type, key, index) for key, attr_type in inner.items()}
+        return {key: build_value(attr, leaf, (*path, key), items, map_items) for key, attr in inner.items()}
     if kind == "tuple":
-        return [placeholder(item, name, i) for i, item in enumerate(inner)]
-    raise ValueError(f"unsupported cty type {cty_type!r} for {name}")
+        return [build_value(item, leaf, (*path, i), items, map_items) for i, item in enumerate(inner)]
+    raise ValueError(f"unsupported cty type {cty_type!r} at {'.'.join(map(str, path))}")
+
+
+def _placeholder_leaf(kind: str, path: tuple[Any, ...]) -> Any:
+    name = next(step for step in reversed(path) if isinstance(step, str))
+    index = next((step for step in reversed(path) if isinstance(step, int)), None)
+    if kind == "string":
+        return _placeholder_string(name, index)
+    return 1 + (index or 0) if kind == "number" else False
+
+
+def placeholder(cty_type: Any, name: str) -> Any:
+    """A known value of cty_type: strings "standin-<name>[-<index>]", numbers 1 (+ index), collections of a few."""
+    return build_value(cty_type, _placeholder_leaf, (name,), PLACEHOLDER_ITEMS, PLACEHOLDER_ITEMS)
 
 
 def null_object(block: Any) -> dict[str, Any]:
