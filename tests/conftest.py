@@ -157,13 +157,18 @@ def litellm_check(tmp_path_factory) -> Iterator[Callable[[list[Path]], tuple[int
 def litellm_live(tmp_path_factory) -> Iterator[LiveLiteLLM]:
     """The real LiteLLM proxy (the pinned app, tools/litellm_live) on the loopback with a real redis-server and
     the dev environment's shipped proxy config; `.base_url`, `.master_key`, `.call(...)`, `.chat(...)`."""
+    with start_litellm_live(tmp_path_factory.mktemp("litellm-live")) as live:
+        yield live
+
+
+def start_litellm_live(work_dir: Path, master_key: str | None = None) -> LiveLiteLLM:
+    """A real LiteLLM (as `litellm_live`) that the caller closes: one per gateway where a test stands in for several."""
     from constructs_lib._common.litellm_config import ProxyRuntime, proxy_config_document, render_proxy_config
     from constructs_lib.config import load_environment
 
     config, runtime = load_environment(CONFIG_DIR / "dev.yaml"), ProxyRuntime(redis="plaintext")
     hooks = {hook.name: hook.text for hook in render_proxy_config(config, runtime).hooks}
-    with LiveLiteLLM(tmp_path_factory.mktemp("litellm-live"), proxy_config_document(config, runtime), hooks) as live:
-        yield live
+    return LiveLiteLLM(work_dir, proxy_config_document(config, runtime), hooks, master_key=master_key)
 
 
 # Session fixtures whose set-up starts a process that takes seconds (a full synth, LiteLLM's import) and returns at

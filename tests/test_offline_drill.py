@@ -2,13 +2,16 @@
 
 The stacks are synthesized from the shipped example configuration (the `synth_dir` session fixture) and driven by
 tools/offline_apply/drill.py against the stand-in providers with the real Terraform. The quotas stacks register
-their agents' keys with the real LiteLLM (the `litellm_live` fixture, when this checkout has it). Results are
+their agents' keys with the real LiteLLM, one instance per cloud (each cloud runs its own gateway, and the three
+clouds' quotas stacks register the same aliases: `<env>-<agent>-v<key>-m<master>`). Results are
 written as a Markdown table to `.cache/offline-drill/results.md` (docs/OFFLINE_PLAN.md holds the last one).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import secrets
 import time
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import pytest
 
 from constructs_lib.config import load_all
 from stacks.catalog import stack_specs
+from tests.conftest import start_litellm_live
 from tools.offline_apply import OfflineApply
 from tools.offline_apply.drill import StackDrill, run_drill, table
 
@@ -26,27 +30,26 @@ RESULTS = REPO / ".cache" / "offline-drill" / "results.md"
 KINDS = {spec.name: spec.context.kind for spec in stack_specs(load_all(REPO / "config"))}
 
 
-def _litellm(request) -> object | None:
-    try:
-        return request.getfixturevalue("litellm_live")
-    except pytest.FixtureLookupError:
-        return None  # this checkout has no real-LiteLLM fixture: the quotas stacks are reported as blocked
-
-
 @pytest.fixture(scope="module")
-def drill(request, synth_dir, tmp_path_factory) -> dict[str, StackDrill]:
-    env: dict[str, str] = {}
-    url_map: dict[str, str] = {}
-    live = _litellm(request)
-    if live is not None:
-        env = {"LITELLM_API_KEY": live.master_key, "TF_VAR_litellm_api_key": live.master_key}
-        for path in sorted((synth_dir / "stacks").glob("*-quotas/cdk.tf.json")):
-            for block in json.loads(path.read_text()).get("provider", {}).get("litellm", []):
-                url_map[block["api_base"]] = live.base_url
-    started = time.monotonic()
-    with OfflineApply(out_dir=synth_dir, work_dir=tmp_path_factory.mktemp("drill"), env=env, url_map=url_map) as h:
-        results = run_drill(h, KINDS, litellm_available=live is not None)
-    elapsed = time.monotonic() - started
+def drill(synth_dir, tmp_path_factory) -> dict[str, StackDrill]:
+    master_key = "sk-master-" + secrets.token_hex(16)
+    env = {"LITELLM_API_KEY": master_key, "TF_VAR_litellm_api_key": master_key}
+    quotas = sorted((synth_dir / "stacks").glob("*-quotas/cdk.tf.json"))
+    clouds = sorted({path.parent.name.split("-", 1)[0] for path in quotas})
+    with contextlib.ExitStack() as stack:
+        live = {
+            cloud: stack.enter_context(start_litellm_live(tmp_path_factory.mktemp(f"litellm-{cloud}"), master_key))
+            for cloud in clouds
+        }
+        url_map = {
+            block["api_base"]: live[path.parent.name.split("-", 1)[0]].base_url
+            for path in quotas
+            for block in json.loads(path.read_text()).get("provider", {}).get("litellm", [])
+        }
+        started = time.monotonic()
+        with OfflineApply(out_dir=synth_dir, work_dir=tmp_path_factory.mktemp("drill"), env=env, url_map=url_map) as h:
+            results = run_drill(h, KINDS, litellm_available=True)
+        elapsed = time.monotonic() - started
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(f"{table(results)}\n\nDrill wall time: {elapsed:.0f} s\n")
     print(f"\n{table(results)}\nDrill wall time: {elapsed:.0f} s")

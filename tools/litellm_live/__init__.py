@@ -72,15 +72,17 @@ class LiveLiteLLM:
         proxy_config: Mapping[str, Any],
         files: Mapping[str, str] | None = None,
         extra_env: Mapping[str, str] | None = None,
+        master_key: str | None = None,
     ):
-        """`files`: name -> text of the files the gateways ship beside config.yaml (the hooks it loads)."""
+        """`files`: name -> text of the files the gateways ship beside config.yaml (the hooks it loads).
+        `master_key`: given when several instances stand for several gateways one caller drives with one key."""
         if shutil.which("redis-server") is None:
             raise RuntimeError("redis-server is not installed: apt-get install -y redis-server (.ci/run does)")
         if not LITELLM_PYTHON.exists():
             raise RuntimeError("the LiteLLM venv is missing: run `make litellm-venv`")
         self.work_dir = work_dir
         work_dir.mkdir(parents=True, exist_ok=True)
-        self.master_key = "sk-master-" + secrets.token_hex(16)
+        self.master_key = master_key or "sk-master-" + secrets.token_hex(16)
         self._redis_password = secrets.token_hex(16)
         self.redis_port = _free_port()
         self._processes: list[subprocess.Popen] = []
