@@ -151,6 +151,8 @@ def _document(drill: dict, *, database: bool) -> dict:
         "requirements": _artifact(cloud, "litellm-proxy.lock.txt", drill["lock"]),
         "config": _artifact(cloud, "config.yaml", proxy.text.encode()),
         "redis_ca": _artifact(cloud, "redis-ca.pem", drill["pki"].ca.read_bytes()),
+        # The files LiteLLM loads beside config.yaml (the daily token cap hook), as stacks/alicloud/gateway.py lists.
+        "hooks": [{**_artifact(cloud, hook.name, hook.text.encode()), "name": hook.name} for hook in proxy.hooks],
         "host": "127.0.0.1",
         "port": standins.free_port(),
         "workers": 1,
@@ -201,6 +203,7 @@ def test_install_then_serve_up_to_health_and_a_verified_redis(drill):
     assert not cloud.oss_refused and {key for key, _ in cloud.oss_requests} >= {
         document["config"]["key"],
         document["redis_ca"]["key"],
+        *(hook["key"] for hook in document["hooks"]),
     }
     assert all(scheme == "OSS4-HMAC-SHA256" for _, scheme in cloud.oss_requests)
     venv = Path(os.path.realpath(drill["root"] / "opt/llmgw/venv"))
@@ -225,7 +228,10 @@ def test_install_then_serve_up_to_health_and_a_verified_redis(drill):
                     break
             except OSError:
                 time.sleep(1)
-        assert ready is not None, f"LiteLLM never answered: {serve.poll()}"
+        exited = serve.poll()
+        assert ready is not None, f"LiteLLM never answered: {exited}\n" + (
+            serve.stdout.read()[-3000:] if exited is not None and serve.stdout else ""
+        )
         assert ready[0] == 200 and ready[1]["status"] == "healthy", ready
         # LiteLLM's own Redis ping, through TLS verified with the CA the release shipped.
         request = urllib.request.Request(f"{base}/cache/ping", headers={"Authorization": f"Bearer {master_key}"})
