@@ -16,18 +16,30 @@ Set LLMGW_SIM_REPO to another checkout (e.g. an export of an older commit) to si
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.workflow_sim.runner import LegRun, Simulation
-from tests.workflow_sim.scenario import SampleChange, make_stacks, simulate_push
+from tests.workflow_sim.scenario import STAND_INS, SampleChange, make_stacks, simulate_push
 from tools.offline_apply import OfflineApply
 from tools.offline_apply.drill import _blocker as harness_blocker
+
+
+def _load_standin_terraform():
+    """The pipeline's stand-in `terraform` script as a module: its asset rule is the one the layout check uses."""
+    loader = importlib.machinery.SourceFileLoader("standin_terraform", str(STAND_INS / "terraform"))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
+_STANDIN_TERRAFORM = _load_standin_terraform()
 
 REPO = Path(os.environ.get("LLMGW_SIM_REPO") or Path(__file__).resolve().parent.parent)
 
@@ -155,7 +167,7 @@ def test_apply_runs_from_the_whole_stack_directory_as_the_artifact_lays_it_out(r
         assert expected <= have, f"{leg.stack}: missing after download: {sorted(expected - have)}"
         assert {"cdk.tf.json", "tfplan", ".terraform.lock.hcl"} <= have
         config = (downloaded / "cdk.tf.json").read_text()
-        for asset in set(re.findall(r"(?<![A-Za-z0-9_./-])assets/[A-Za-z0-9_./-]+", config)):
+        for asset in _STANDIN_TERRAFORM.referenced_assets(config):
             assert (downloaded / asset).is_file(), f"{leg.stack}: {asset} missing"
 
 
