@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from constructs_lib._common.errors import PropsError
+from tests.cloud_conditions import ram_allows
 from tests.conftest import CONFIG_DIR
 from tests.test_alicloud_gateway import _load, _runtime_module, _synth, only, resources
 
@@ -184,25 +185,6 @@ ALB_FULL_ACCESS = "https://help.aliyun.com/zh/ram/developer-reference/aliyunalbf
 NATGW_ROLE_POLICY = "https://alibabacloud.com/help/en/ram/developer-reference/aliyunservicerolepolicyfornatgw"
 
 
-def _matches(pattern: str, value: str) -> bool:
-    """RAM Action/Resource matching: `*` stands for any run of characters, case-insensitive for actions."""
-    return re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), value, re.IGNORECASE) is not None
-
-
-def _allowed(document: dict, action: str, resource: str, context: dict[str, str] | None = None) -> bool:
-    for statement in document["Statement"]:
-        if statement["Effect"] != "Allow":
-            continue
-        if not any(_matches(pattern, action) for pattern in statement["Action"]):
-            continue
-        if not any(_matches(pattern, resource) for pattern in statement["Resource"]):
-            continue
-        conditions = statement.get("Condition", {}).get("StringEquals", {})
-        if all((context or {}).get(key) in values for key, values in conditions.items()):
-            return True
-    return False
-
-
 def _ci_props(stage: str):
     from constructs_lib.alicloud.ci_trust import AlicloudCiRolesProps
 
@@ -227,13 +209,15 @@ def test_apply_role_creates_and_writes_its_own_release_bucket_only(dev_stack):
     apply, plan = policy_document(_ci_props("dev"), "apply"), policy_document(_ci_props("dev"), "plan")
     bucket_arn = f"acs:oss:cn-shanghai:1234567890:{bucket}"
     for action in ("oss:PutBucket", "oss:PutBucketEncryption", "oss:GetBucketInfo", "oss:DeleteBucket"):
-        assert _allowed(apply, action, bucket_arn), action
-    assert _allowed(apply, "oss:PutObject", f"{bucket_arn}/{key}")
+        assert ram_allows(apply, action, bucket_arn), action
+    assert ram_allows(apply, "oss:PutObject", f"{bucket_arn}/{key}")
     # The plan refreshes the bucket and its objects; it changes nothing.
-    assert _allowed(plan, "oss:GetBucketInfo", bucket_arn) and _allowed(plan, "oss:GetObject", f"{bucket_arn}/{key}")
-    assert not _allowed(plan, "oss:PutObject", f"{bucket_arn}/{key}")
+    assert ram_allows(plan, "oss:GetBucketInfo", bucket_arn)
+    assert ram_allows(plan, "oss:GetObject", f"{bucket_arn}/{key}")
+    assert not ram_allows(plan, "oss:PutObject", f"{bucket_arn}/{key}")
     # Another stage's bucket is out of reach.
-    assert not _allowed(apply, "oss:PutObject", f"acs:oss:cn-shanghai:1234567890:{bucket.replace('-dev-', '-prod-')}/x")
+    other_stage = bucket.replace("-dev-", "-prod-")
+    assert not ram_allows(apply, "oss:PutObject", f"acs:oss:cn-shanghai:1234567890:{other_stage}/x")
 
 
 def test_apply_role_creates_the_alb_and_nat_service_linked_roles_and_no_other():
@@ -243,6 +227,6 @@ def test_apply_role_creates_the_alb_and_nat_service_linked_roles_and_no_other():
     # ALB_FULL_ACCESS lets ALB create its roles for ram:ServiceName alb.aliyuncs.com (and
     # logdelivery.alb.aliyuncs.com for access logs to SLS); NATGW_ROLE_POLICY names nat.aliyuncs.com.
     for service in ("alb.aliyuncs.com", "logdelivery.alb.aliyuncs.com", "nat.aliyuncs.com"):
-        assert _allowed(apply, "ram:CreateServiceLinkedRole", "*", {"ram:ServiceName": service}), service
-    assert not _allowed(apply, "ram:CreateServiceLinkedRole", "*", {"ram:ServiceName": "ecs.aliyuncs.com"})
-    assert not _allowed(apply, "ram:CreateServiceLinkedRole", "*")
+        assert ram_allows(apply, "ram:CreateServiceLinkedRole", "*", {"ram:ServiceName": service}), service
+    assert not ram_allows(apply, "ram:CreateServiceLinkedRole", "*", {"ram:ServiceName": "ecs.aliyuncs.com"})
+    assert not ram_allows(apply, "ram:CreateServiceLinkedRole", "*")
