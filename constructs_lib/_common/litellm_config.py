@@ -102,7 +102,8 @@ class ProxyConfig:
     def object_key(self) -> str:
         """One key for every revision: a changed config is a new version of the same object (updated in place), so
         the versions older task definitions pin stay readable for a rollback. A content-addressed key would be a
-        new object, and replacing it deletes the old one with every version (see stacks/aws/gateway.py)."""
+        new object, and replacing it deletes the old one with every version (see
+        constructs_lib/aws/gateway/proxy_files.py)."""
         return "litellm/proxy_config.yaml"
 
 
