@@ -4,7 +4,8 @@
     gateway.gateway_url, gateway.outputs  # the stack writes each output as a TerraformOutput
 
 The store modes (`clouds.aws.database.source`, `clouds.aws.cache.source`) and the runtime
-(`clouds.aws.create_runtime`) are objects picked once here (stores.py, runtime.py); nothing below branches on them.
+(`clouds.aws.create_runtime`) are objects picked once here (database_stores.py, cache_stores.py, runtime.py);
+nothing below branches on them.
 
 Every resource is defined directly in the stack's scope, not under a `gateway` node: construct ids are a contract
 (cdktf derives each resource's Terraform address and `//` metadata path from its construct path), so a namespace
@@ -18,13 +19,15 @@ from constructs import Construct
 from constructs_lib._common.litellm_config import ProxyRuntime, render_proxy_config
 from constructs_lib.aws.encryption import GatewayKey, GatewayKeyProps
 from constructs_lib.aws.gateway.bedrock import bedrock_model_import_role
+from constructs_lib.aws.gateway.cache_stores import CACHE_STORES
 from constructs_lib.aws.gateway.containers import PORTS
 from constructs_lib.aws.gateway.credentials import GatewayCredentials, SecretFactory
+from constructs_lib.aws.gateway.database_stores import DATABASE_STORES
 from constructs_lib.aws.gateway.outputs import GatewayOutput
 from constructs_lib.aws.gateway.props import AwsGatewayProps
 from constructs_lib.aws.gateway.proxy_files import ProxyFiles
 from constructs_lib.aws.gateway.runtime import DependenciesOnly, FargateRuntime, GatewayRuntime, RuntimeScope
-from constructs_lib.aws.gateway.stores import CACHE_STORES, DATABASE_STORES, StoreScope
+from constructs_lib.aws.gateway.stores import StoreScope
 from constructs_lib.aws.gateway.task_identities import FamiliesProps, TaskFamilies
 from constructs_lib.aws.network import GatewayNetwork, GatewayNetworkProps
 from constructs_lib.aws.secure_bucket import SecureBucket, SecureBucketProps
