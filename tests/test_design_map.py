@@ -50,6 +50,6 @@ def test_every_name_the_map_gives_is_in_the_code():
         and not span.endswith(FILE_SUFFIXES)
         and ("_" in span or "." in span or span != span.lower())
     ]
-    assert {"load_environment", "_AwsStoreSourceConfig._external_only", "check_environment"} <= set(names)
+    assert {"load_environment", "StoreSourceConfig._external_only", "check_environment"} <= set(names)
     unknown = [name for name in names if not set(name.split(".")) <= _code_words()]
     assert unknown == []

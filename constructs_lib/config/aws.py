@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -16,9 +16,20 @@ from constructs_lib.config.base import (
     cidr_within,
     cidrs_overlap,
 )
-from constructs_lib.config.components import IMAGE_COMPONENTS, IMAGE_PATTERN, image_field, image_pin_problem, own_image
+from constructs_lib.config.components import (
+    IMAGE_COMPONENTS,
+    ComponentImages,
+    ImageReference,
+    ImageTag,
+    image_field,
+    image_pin_problem,
+    own_image,
+)
 from constructs_lib.config.messages import shown
+from constructs_lib.config.runtime import CreateRuntime, ExternalGatewayUrl, RuntimeMode
+from constructs_lib.config.sidecars import GatewaySidecarConfig, SpendCollectorConfig
 from constructs_lib.config.state import AwsStateConfig
+from constructs_lib.config.stores import StoreSourceConfig
 
 # Fargate task sizes: CPU units -> (lowest, highest, step) of the memory it allows, in MiB.
 FARGATE_MEMORY_BY_CPU: dict[int, tuple[int, int, int]] = {
@@ -41,7 +52,6 @@ EnvName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
 SecretArn = Annotated[
     str, Field(pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
 ]
-ImageReference = Annotated[str, Field(pattern=IMAGE_PATTERN.pattern, max_length=512)]
 VpcId = Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
 SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
 
@@ -286,25 +296,20 @@ class AwsLoadBalancerConfig(StrictModel):
         return self
 
 
-StoreSource = Literal["managed", "external", "none"]
 SecretName = Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")]
 
 
-class _AwsStoreSourceConfig(StrictModel):
-    """Where a data store comes from: this stack (`managed`), your own (`external`), or nowhere (`none`)."""
+class _AwsStoreSourceConfig(StoreSourceConfig):
+    """A store's source on AWS: a brought store's URL in Secrets Manager, and where the tasks may reach it."""
 
-    source: StoreSource = Field(
-        default="managed",
-        description="`managed`: this stack creates it; `external`: bring your own, reached through a URL kept in "
-        "Secrets Manager (`url_secret`); `none`: the gateway runs without it.",
-    )
+    EXTERNAL_ONLY = {"url_secret": "it", "egress_cidrs": "it"}
+
     url_secret: SecretName | None = Field(
         default=None,
         description="With source `external`: name of the Secrets Manager secret holding the URL; the stack "
         "creates it (encrypted with the gateway key), you put the value in out of band with the staging label "
         "v<url_secret_version>. Default `<prefix>-<store>-url`.",
     )
-    url_secret_version: int = Field(default=1, ge=1, description="The `v<n>` label the containers read (pinned).")
     egress_cidrs: list[SourceCidr] = Field(
         default_factory=list,
         description="With source `external`: where the store is (the tasks get egress to these on `port` only).",
@@ -312,12 +317,8 @@ class _AwsStoreSourceConfig(StrictModel):
     port: int = Field(default=0, ge=0, le=65535, description="With source `external`: its port; 0 = the default.")
 
     @model_validator(mode="after")
-    def _external_only(self) -> _AwsStoreSourceConfig:
-        if self.source != "external":
-            for field in ("url_secret", "egress_cidrs"):
-                if getattr(self, field):
-                    raise ValueError(f"{field}: only a store with source `external` has it, not {self.source!r}")
-        elif not self.egress_cidrs:
+    def _external_reachable(self) -> _AwsStoreSourceConfig:
+        if self.source == "external" and not self.egress_cidrs:
             raise ValueError("egress_cidrs: an external store needs the CIDRs the tasks may reach it at")
         return self
 
@@ -420,12 +421,11 @@ class AwsOtelConfig(StrictModel):
     headers_secret_arn: SecretArn | None = Field(default=None, description="OTEL_HEADERS from this secret.")
 
 
-GATEWAY_CONTAINER_PORT = 4000
 # What the gateway container keeps after the sidecars' share of its task: half a vCPU and the proxy's 2 GiB floor.
 GATEWAY_MIN_CPU, GATEWAY_MIN_MEMORY = 512, 2048
 
 
-class AwsMetricsConfig(StrictModel):
+class AwsMetricsConfig(GatewaySidecarConfig):
     """A Prometheus metrics sidecar in the gateway task, for your scrapers (never behind the load balancer)."""
 
     enabled: bool = Field(
@@ -441,14 +441,8 @@ class AwsMetricsConfig(StrictModel):
     cpu: int = Field(default=256, ge=128, le=4096, description="CPU units carved out of components.gateway.cpu.")
     memory: int = Field(default=512, ge=128, le=8192, description="MiB carved out of components.gateway.memory.")
 
-    @model_validator(mode="after")
-    def _port(self) -> AwsMetricsConfig:
-        if self.port == GATEWAY_CONTAINER_PORT:
-            raise ValueError(f"port: {self.port} is the gateway port")
-        return self
 
-
-class AwsSpendCollectorConfig(StrictModel):
+class AwsSpendCollectorConfig(SpendCollectorConfig):
     """LiteLLM's spend collector as a sidecar: workers hand spend events to it over loopback."""
 
     enabled: bool = Field(
@@ -457,20 +451,8 @@ class AwsSpendCollectorConfig(StrictModel):
         "restartable and non-essential; its cpu/memory are carved out of components.gateway's and must leave the "
         "gateway 512 CPU units and 2 GiB.",
     )
-    port: int = Field(default=4100, ge=1, le=65535, description="Loopback TCP port; distinct from metrics.port.")
-    buffer_size: int = Field(default=1000, ge=1, le=1000000, description="Events a worker queues for the sidecar.")
-    on_unavailable: Literal["fallback", "drop"] = Field(
-        default="fallback", description="`fallback` writes spend in the worker (nothing lost); `drop` discards."
-    )
-    drain_timeout_seconds: int = Field(default=10, ge=1, le=60, description="Flush window on shutdown.")
     cpu: int = Field(default=512, ge=128, le=8192, description="CPU units carved out of components.gateway.cpu.")
     memory: int = Field(default=2048, ge=256, le=30720, description="MiB carved out of components.gateway.memory.")
-
-    @model_validator(mode="after")
-    def _port(self) -> AwsSpendCollectorConfig:
-        if self.port == GATEWAY_CONTAINER_PORT:
-            raise ValueError(f"port: {self.port} is the gateway port")
-        return self
 
 
 # A Bedrock ARN in any partition, naming a resource type and an exact resource (no wildcard anywhere).
@@ -479,7 +461,11 @@ _BEDROCK_ARN = re.compile(
 )
 
 
-class AwsConfig(StrictModel):
+class AwsConfig(StrictModel, RuntimeMode, ComponentImages):
+    SECTION: ClassVar[str] = "clouds.aws"
+    DEFAULT_IMAGE_NEEDS: ClassVar[str] = "image_tag"
+    RUNTIME_WORDS: ClassVar[tuple[str, str]] = ("ECS gateway task", "ECS service")
+
     enabled: bool = True
     account_id: str = Field(pattern=r"^\d{12}$", description="The only account this stack may touch.")
     region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -489,7 +475,7 @@ class AwsConfig(StrictModel):
     image_registry: str = Field(
         default="ghcr.io/berriai", pattern=r"^[a-z0-9.-]+/[a-z0-9._/-]*[a-z0-9]$", description="Prefix of the images."
     )
-    image_tag: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    image_tag: ImageTag | None = None
     unified_image: ImageReference | None = Field(
         default=None,
         description="One image for every role (gateway, backend, ui, migrations), each selected by the image "
@@ -514,17 +500,8 @@ class AwsConfig(StrictModel):
         "only) to read model weights under `models/` of the gateway bucket. Grants the tasks nothing: invoke an "
         "imported model through bedrock_model_arns.",
     )
-    create_runtime: bool = Field(
-        default=True,
-        description="False: dependencies-only mode. Data stores, secrets, the bucket, the KMS key and the runtime "
-        "roles (gateway, backend, migrations) only; no ECS cluster, services, ALB or migration tasks, for LiteLLM "
-        "running elsewhere (EKS). Runtime outputs are null.",
-    )
-    external_gateway_url: str | None = Field(
-        default=None,
-        pattern=r"^https://[a-z0-9.-]+(?::[0-9]{1,5})?$",
-        description="Dependencies-only mode: the URL of the gateway you run, which the quotas stack talks to.",
-    )
+    create_runtime: CreateRuntime = True
+    external_gateway_url: ExternalGatewayUrl = None
     metrics: AwsMetricsConfig = Field(default_factory=AwsMetricsConfig)
     spend_collector: AwsSpendCollectorConfig = Field(default_factory=AwsSpendCollectorConfig)
 
@@ -591,20 +568,8 @@ class AwsConfig(StrictModel):
 
     @model_validator(mode="after")
     def _runtime_options(self) -> AwsConfig:
-        if self.create_runtime:
-            if self.external_gateway_url is not None:
-                raise ValueError(
-                    "external_gateway_url: only in dependencies-only mode (create_runtime: false); otherwise the "
-                    "gateway URL is this stack's load balancer"
-                )
-            return self
-        for field in ("metrics", "spend_collector"):
-            if getattr(self, field).enabled:
-                raise ValueError(
-                    f"{field}.enabled: a sidecar of the ECS gateway task, and dependencies-only mode "
-                    "(create_runtime: false) runs no ECS service"
-                )
-        if self.database.connection_pool.enabled:
+        self.check_runtime_mode()
+        if not self.create_runtime and self.database.connection_pool.enabled:
             raise ValueError(
                 "database.connection_pool.enabled: PgBouncer runs inside the ECS gateway task, and "
                 "dependencies-only mode (create_runtime: false) runs none"
@@ -620,18 +585,18 @@ class AwsConfig(StrictModel):
         counts.append(("components.gateway.workers", gateway.workers))
         return counts
 
+    def single_process_problems(self) -> list[str]:
+        return [
+            f"{field}: {count} without Redis (cache.source none) means gateway processes that each enforce the "
+            "per-agent rate limits and budgets on their own; use 1 task (autoscaling off or max_count 1) and "
+            "workers 1, or keep a Redis"
+            for field, count in self.gateway_processes()
+            if count > 1
+        ]
+
     @model_validator(mode="after")
     def _redis_less_single_process(self) -> AwsConfig:
-        """Without Redis, LiteLLM keeps rate limits and budgets per process: more than one would multiply them."""
-        if self.cache.source != "none" or not self.create_runtime:
-            return self
-        for field, count in self.gateway_processes():
-            if count > 1:
-                raise ValueError(
-                    f"{field}: {count} without Redis (cache.source none) means gateway processes that each "
-                    "enforce the per-agent rate limits and budgets on their own; use 1 task (autoscaling off or "
-                    "max_count 1) and workers 1, or keep a Redis"
-                )
+        self.check_single_process_without_redis()
         return self
 
     @model_validator(mode="after")
@@ -667,23 +632,13 @@ class AwsConfig(StrictModel):
                 raise ValueError(f"unified_image: set either unified_image or per-component images, not both ({own})")
             if problem := image_pin_problem(self.unified_image):
                 raise ValueError(f"unified_image: {problem}")
-        for component in IMAGE_COMPONENTS:
-            if own_image(self, component) is None and self.image_tag is None and self.unified_image is None:
-                raise ValueError(f"{image_field(component)}: no image; set it, or set image_tag")
-            if problem := image_pin_problem(self.image(component)):
-                raise ValueError(f"{image_field(component)}: {problem}")
+        self.check_component_images()
         if problem := image_pin_problem(self.migrations.bootstrap_image):
             raise ValueError(f"migrations.bootstrap_image: {problem}")
         return self
 
-    def image(self, component: str) -> str:
-        """The image a component runs: its own reference, or `<image_registry>/litellm-<component>:<image_tag>`."""
-        if self.unified_image is not None:
-            return self.unified_image
-        return own_image(self, component) or f"{self.image_registry}/litellm-{component}:{self.image_tag}"
+    def unified(self) -> str | None:
+        return self.unified_image
 
-    def image_config_path(self, component: str) -> str:
-        """Where the image of `component` comes from in the file (for error messages)."""
-        if self.unified_image is not None:
-            return "clouds.aws.unified_image"
-        return f"clouds.aws.{image_field(component)}" if own_image(self, component) else "clouds.aws.image_tag"
+    def has_default_image(self) -> bool:
+        return self.image_tag is not None or self.unified_image is not None

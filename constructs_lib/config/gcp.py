@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -15,15 +16,16 @@ from constructs_lib.config.base import (
     check_sidecar_ports_and_database,
     cidrs_overlap,
 )
-from constructs_lib.config.components import (  # noqa: F401
-    IMAGE_COMPONENTS,
-    IMAGE_PATTERN,
-    SERVICE_COMPONENTS,
-    image_field,
+from constructs_lib.config.components import (
+    ComponentImages,
+    ImageReference,
+    ImageTag,
     image_pin_problem,
-    own_image,
 )
+from constructs_lib.config.runtime import CreateRuntime, ExternalGatewayUrl, RuntimeMode
+from constructs_lib.config.sidecars import GATEWAY_CONTAINER_PORT, GatewaySidecarConfig, SpendCollectorConfig
 from constructs_lib.config.state import GcpStateConfig
+from constructs_lib.config.stores import StoreSourceConfig
 
 # Registries Cloud Run pulls from (it authenticates only against these): Artifact Registry, gcr.io, Docker Hub.
 _CLOUD_RUN_REGISTRIES = re.compile(r"^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.)?gcr\.io|docker\.io)$")
@@ -55,9 +57,6 @@ def registry_problem(reference: str) -> str | None:
 def memory_mib(memory: str) -> int:
     number = int(memory[:-2])
     return number * 1024 if memory.endswith("Gi") else number
-
-
-ImageReference = Annotated[str, Field(pattern=IMAGE_PATTERN.pattern, max_length=512)]
 
 
 class GcpNetworkConfig(StrictModel):
@@ -221,17 +220,11 @@ class GcpLoadBalancerConfig(StrictModel):
         return self
 
 
-StoreSource = Literal["managed", "external", "none"]
+class _GcpStoreSourceConfig(StoreSourceConfig):
+    """A store's source on Google Cloud: a brought store's URL in Secret Manager."""
 
+    EXTERNAL_ONLY = {"url_secret": "a URL secret"}
 
-class _StoreSourceConfig(StrictModel):
-    """Where a data store comes from: this stack (`managed`), your own (`external`), or nowhere (`none`)."""
-
-    source: StoreSource = Field(
-        default="managed",
-        description="`managed`: this stack creates it; `external`: bring your own, reached through a URL kept in "
-        "Secret Manager (`url_secret`); `none`: the gateway runs without it.",
-    )
     url_secret: str | None = Field(
         default=None,
         pattern=r"^[a-z][a-z0-9-]{0,62}[a-z0-9]$",
@@ -239,15 +232,6 @@ class _StoreSourceConfig(StrictModel):
         "the stack creates the secret, you add the value out of band (`gcloud secrets versions add`). "
         "Default `<prefix>-<store>-url`.",
     )
-    url_secret_version: int = Field(
-        default=1, ge=1, description="With source `external`: the secret version the containers read (pinned)."
-    )
-
-    @model_validator(mode="after")
-    def _url_secret_only_external(self) -> _StoreSourceConfig:
-        if self.source != "external" and self.url_secret is not None:
-            raise ValueError(f"url_secret: only a store with source `external` has a URL secret, not {self.source!r}")
-        return self
 
 
 class GcpConnectionPoolConfig(StrictModel):
@@ -267,7 +251,7 @@ class GcpConnectionPoolConfig(StrictModel):
     )
 
 
-class GcpDatabaseConfig(_StoreSourceConfig):
+class GcpDatabaseConfig(_GcpStoreSourceConfig):
     tier: str = Field(default="db-custom-2-7680", pattern=r"^db-[a-z0-9-]+$")
     edition: Literal["ENTERPRISE", "ENTERPRISE_PLUS"] = "ENTERPRISE"
     high_availability: bool | None = Field(
@@ -296,7 +280,7 @@ class GcpDatabaseConfig(_StoreSourceConfig):
         return self
 
 
-class GcpCacheConfig(_StoreSourceConfig):
+class GcpCacheConfig(_GcpStoreSourceConfig):
     tier: Literal["BASIC", "STANDARD_HA"] | None = Field(
         default=None, description="Default: STANDARD_HA in production environments, BASIC elsewhere."
     )
@@ -358,9 +342,11 @@ class GcpSecretsConfig(StrictModel):
 
 
 # The gateway container's port, and the health port of the Managed Prometheus collector sidecar.
-GATEWAY_PORT = 4000
 GMP_HEALTH_PORT = 13133
-_RESERVED_SIDECAR_PORTS = {GATEWAY_PORT: "the gateway port", GMP_HEALTH_PORT: "the Prometheus collector's health port"}
+_RESERVED_SIDECAR_PORTS = {
+    GATEWAY_CONTAINER_PORT: "the gateway port",
+    GMP_HEALTH_PORT: "the Prometheus collector's health port",
+}
 SidecarCpu = Annotated[str, Field(pattern=r"^(?:[1-9][0-9]{1,3}m|[1-8])$")]
 SidecarMemory = Annotated[str, Field(pattern=r"^[1-9][0-9]*(Mi|Gi)$")]
 # What the gateway container keeps after the sidecars' share: one whole vCPU (Cloud Run needs it for
@@ -388,14 +374,10 @@ def _sidecar_size_problem(cpu: str, memory: str) -> tuple[str, str] | None:
     return None
 
 
-def _sidecar_port_problem(port: int) -> str | None:
-    if port in _RESERVED_SIDECAR_PORTS:
-        return f"{port} is {_RESERVED_SIDECAR_PORTS[port]}"
-    return None
-
-
-class GcpMetricsConfig(StrictModel):
+class GcpMetricsConfig(GatewaySidecarConfig):
     """Prometheus metrics of the gateway, scraped inside each instance and written to Cloud Monitoring."""
+
+    RESERVED_PORTS = _RESERVED_SIDECAR_PORTS
 
     enabled: bool = Field(
         default=False,
@@ -417,17 +399,17 @@ class GcpMetricsConfig(StrictModel):
     collector_memory: SidecarMemory = "256Mi"
 
     @model_validator(mode="after")
-    def _port_free(self) -> GcpMetricsConfig:
-        if problem := _sidecar_port_problem(self.port):
-            raise ValueError(f"port: {problem}")
+    def _collector_image_pullable(self) -> GcpMetricsConfig:
         if problem := registry_problem(self.collector_image):
             raise ValueError(f"collector_image: {problem}")
         return self
 
 
-class GcpSpendCollectorConfig(StrictModel):
+class GcpSpendCollectorConfig(SpendCollectorConfig):
     """LiteLLM's spend collector as a sidecar: workers hand spend events to it over loopback instead of writing
     spend logs themselves."""
+
+    RESERVED_PORTS = _RESERVED_SIDECAR_PORTS
 
     enabled: bool = Field(
         default=False,
@@ -435,25 +417,15 @@ class GcpSpendCollectorConfig(StrictModel):
         "cpu/memory are carved out of components.gateway's and must leave the gateway whole vCPUs (at least 1) "
         "and at least 512Mi.",
     )
-    port: int = Field(default=4100, ge=1, le=65535, description="Loopback TCP port; distinct from metrics.port.")
-    buffer_size: int = Field(default=1000, ge=1, le=1000000, description="Events a worker queues for the sidecar.")
-    on_unavailable: Literal["fallback", "drop"] = Field(
-        default="fallback",
-        description="Sidecar unreachable or buffer full: `fallback` writes spend in the worker (nothing lost); "
-        "`drop` counts and discards the event.",
-    )
-    drain_timeout_seconds: int = Field(default=10, ge=1, le=60, description="Flush window on shutdown.")
     cpu: SidecarCpu = "1"
     memory: SidecarMemory = "512Mi"
 
-    @model_validator(mode="after")
-    def _port_free(self) -> GcpSpendCollectorConfig:
-        if problem := _sidecar_port_problem(self.port):
-            raise ValueError(f"port: {problem}")
-        return self
 
+class GcpConfig(StrictModel, RuntimeMode, ComponentImages):
+    SECTION: ClassVar[str] = "clouds.gcp"
+    DEFAULT_IMAGE_NEEDS: ClassVar[str] = "image_registry and image_tag"
+    RUNTIME_WORDS: ClassVar[tuple[str, str]] = ("Cloud Run gateway", "Cloud Run service")
 
-class GcpConfig(StrictModel):
     enabled: bool = True
     project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
     region: str = Field(pattern=r"^[a-z]+-[a-z]+\d$")
@@ -465,44 +437,21 @@ class GcpConfig(StrictModel):
         description="Registry prefix of the `litellm-<component>` images, e.g. an Artifact Registry remote "
         "repository in front of ghcr.io: `<region>-docker.pkg.dev/<project>/<repo>/berriai`.",
     )
-    image_tag: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    image_tag: ImageTag | None = None
     components: GcpComponentsConfig = Field(default_factory=GcpComponentsConfig)
     migrations: GcpMigrationsConfig = Field(default_factory=GcpMigrationsConfig)
     load_balancer: GcpLoadBalancerConfig = Field(default_factory=GcpLoadBalancerConfig)
     database: GcpDatabaseConfig = Field(default_factory=GcpDatabaseConfig)
     cache: GcpCacheConfig = Field(default_factory=GcpCacheConfig)
     secrets: GcpSecretsConfig = Field(default_factory=GcpSecretsConfig)
-    create_runtime: bool = Field(
-        default=True,
-        description="False: dependencies-only mode. Data stores, secrets, the bucket and the runtime identities "
-        "(gateway, backend, migrations) only; no Cloud Run, load balancer, connector or migrations job, for "
-        "LiteLLM running elsewhere (GKE). Runtime outputs are null.",
-    )
-    external_gateway_url: str | None = Field(
-        default=None,
-        pattern=r"^https://[a-z0-9.-]+(?::[0-9]{1,5})?$",
-        description="Dependencies-only mode: the URL of the gateway you run yourself, which the quotas stack talks "
-        "to (it has no load balancer of this stack to read it from).",
-    )
+    create_runtime: CreateRuntime = True
+    external_gateway_url: ExternalGatewayUrl = None
     metrics: GcpMetricsConfig = Field(default_factory=GcpMetricsConfig)
     spend_collector: GcpSpendCollectorConfig = Field(default_factory=GcpSpendCollectorConfig)
 
     @model_validator(mode="after")
     def _runtime_options(self) -> GcpConfig:
-        if self.create_runtime:
-            if self.external_gateway_url is not None:
-                raise ValueError(
-                    "external_gateway_url: only in dependencies-only mode (create_runtime: false); otherwise the "
-                    "gateway URL is this stack's load balancer"
-                )
-        else:
-            sidecars = {"metrics": self.metrics.enabled, "spend_collector": self.spend_collector.enabled}
-            for field, enabled in sidecars.items():
-                if enabled:
-                    raise ValueError(
-                        f"{field}.enabled: a sidecar of the Cloud Run gateway, and dependencies-only mode "
-                        "(create_runtime: false) runs no Cloud Run service"
-                    )
+        self.check_runtime_mode()
         return self
 
     @model_validator(mode="after")
@@ -528,22 +477,24 @@ class GcpConfig(StrictModel):
             )
         return self
 
-    @model_validator(mode="after")
-    def _redis_less_single_process(self) -> GcpConfig:
-        """Without Redis, LiteLLM keeps rate limits and budgets per process: more than one would multiply them."""
-        if self.cache.source != "none" or not self.create_runtime:
-            return self
+    def single_process_problems(self) -> list[str]:
         gateway = self.components.gateway
+        problems = []
         if gateway.max_instances > 1:
-            raise ValueError(
+            problems.append(
                 f"components.gateway.max_instances: {gateway.max_instances} instances without Redis (cache.source "
                 "none) would each enforce the per-agent rate limits on their own; use 1, or keep a Redis"
             )
         if gateway.processes > 1:
-            raise ValueError(
+            problems.append(
                 f"components.gateway.workers: {gateway.processes} worker processes without Redis (cache.source "
                 "none) would each enforce the per-agent rate limits on their own; set workers: 1, or keep a Redis"
             )
+        return problems
+
+    @model_validator(mode="after")
+    def _redis_less_single_process(self) -> GcpConfig:
+        self.check_single_process_without_redis()
         return self
 
     @model_validator(mode="after")
@@ -612,22 +563,11 @@ class GcpConfig(StrictModel):
     def _images_pullable(self) -> GcpConfig:
         if self.image_registry and (problem := registry_problem(self.image_registry)):
             raise ValueError(f"image_registry: {problem}")
-        for component in IMAGE_COMPONENTS:
-            field = image_field(component)
-            own = own_image(self, component)
-            if own is None and not (self.image_registry and self.image_tag):
-                raise ValueError(f"{field}: no image; set it, or set image_registry and image_tag")
-            image = self.image(component)
-            if problem := registry_problem(image):
-                raise ValueError(f"{field}: {problem}")
-            if problem := image_pin_problem(image):
-                raise ValueError(f"{field}: {problem}")
+        self.check_component_images()
         return self
 
-    def image(self, component: str) -> str:
-        """The image a component runs: its own URI, or `<image_registry>/litellm-<component>:<image_tag>`."""
-        return own_image(self, component) or f"{self.image_registry}/litellm-{component}:{self.image_tag}"
+    def has_default_image(self) -> bool:
+        return bool(self.image_registry and self.image_tag)
 
-    def image_config_path(self, component: str) -> str:
-        """Where the image of `component` comes from in the file (for error messages)."""
-        return f"clouds.gcp.{image_field(component)}" if own_image(self, component) else "clouds.gcp.image_tag"
+    def image_checks(self) -> tuple[Callable[[str], str | None], ...]:
+        return (registry_problem, image_pin_problem)

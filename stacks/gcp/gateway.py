@@ -21,8 +21,9 @@ from constructs import Construct
 from constructs_lib._common.ephemeral import ephemeral_random_password
 from constructs_lib._common.errors import PropsError
 from constructs_lib._common.litellm_config import CONFIG_SHA_ENV, ProxyRuntime, render_proxy_config
+from constructs_lib.config.components import IMAGE_COMPONENTS, IMAGE_PATTERN
 from constructs_lib.config.environment import EnvironmentConfig
-from constructs_lib.config.gcp import IMAGE_COMPONENTS, IMAGE_PATTERN, GcpConfig
+from constructs_lib.config.gcp import GcpConfig
 from constructs_lib.gcp.apis import GatewayApis
 from constructs_lib.gcp.bucket import GatewayBucket, GatewayBucketProps
 from constructs_lib.gcp.cache import GatewayCache, GatewayCacheProps
