@@ -30,6 +30,10 @@ from tests.workflow_sim.scenario import STAND_INS, SampleChange, make_stacks, si
 from tools.offline_apply import OfflineApply
 from tools.offline_apply.drill import _blocker as harness_blocker
 
+# A drill (`make drill`): each sample push runs a real `make synth` per plan leg (13 in the shared-code push),
+# about 90 s of CPU in all, which would double `make test`.
+pytestmark = pytest.mark.drill
+
 
 def _load_standin_terraform():
     """The pipeline's stand-in `terraform` script as a module: its asset rule is the one the layout check uses."""
