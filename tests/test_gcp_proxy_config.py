@@ -27,6 +27,7 @@ from constructs_lib._common.litellm_config import (
 )
 from constructs_lib.config import EnvironmentConfig
 from constructs_lib.config.gcp import GcpConfig
+from constructs_lib.gcp.gateway import proxy_runtime
 from constructs_lib.gcp.proxy_config import (
     CONFIG_DIR,
     CONFIG_FILE_ENV,
@@ -35,7 +36,6 @@ from constructs_lib.gcp.proxy_config import (
     GatewayProxyConfigProps,
 )
 from stacks.context import StackContext
-from stacks.gcp.gateway import proxy_runtime
 from tests.digest_check import assert_digest_check_passes_then_refuses
 from tests.leakcheck import is_env_only_proxy_config
 from tests.test_gcp_parity import (

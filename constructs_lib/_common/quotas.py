@@ -12,11 +12,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from constructs_lib._common.errors import PropsError
 from constructs_lib._common.tags import MANAGED_BY
 from constructs_lib.config.environment import EnvironmentConfig
 from constructs_lib.config.llm import Agent
 
 BUDGET_DURATION = "1d"
+
+
+def require_what_the_quotas_stack_needs(config: EnvironmentConfig, cloud: str) -> None:
+    """The quotas stack registers every agent's key in LiteLLM's database, through the gateway's URL: refuse a
+    gateway stack without either while that stack is on (and has agents)."""
+    if not (config.quotas.enabled and config.agents):
+        return
+    section = config.cloud(cloud)
+    if section.database.source == "none":
+        raise PropsError(
+            f"clouds.{cloud}.database.source",
+            "`none`, but the quotas stack registers every agent's key in LiteLLM's database; keep a database, "
+            "or set quotas.enabled: false",
+        )
+    if not section.create_runtime and section.external_gateway_url is None:
+        raise PropsError(
+            f"clouds.{cloud}.external_gateway_url",
+            "dependencies-only mode has no load balancer whose URL the quotas stack could read; set the URL of the "
+            "gateway you run, or set quotas.enabled: false",
+        )
 
 
 @dataclass(frozen=True)

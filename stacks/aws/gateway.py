@@ -14,13 +14,13 @@ memory/requests/tokens autoscaling, the metrics and spend-collector sidecars, Pg
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput, Token
 from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
 from constructs_lib.aws.gateway import AwsGateway, AwsGatewayProps
 from stacks.aws.base import AwsStack
 from stacks.context import StackContext
+from stacks.outputs import write_outputs
 
 
 class AwsGatewayStack(AwsStack):
@@ -31,6 +31,4 @@ class AwsGatewayStack(AwsStack):
         gateway = AwsGateway(self, AwsGatewayProps(config=context.config, naming=context.naming))
         # Read by the quotas stack (cross-stack reference).
         self.gateway_url = gateway.gateway_url
-        for name, output in gateway.outputs.items():
-            value = Token.null_value() if output.value is None else output.value
-            TerraformOutput(self, name, value=value, description=output.description)
+        write_outputs(self, gateway.outputs)

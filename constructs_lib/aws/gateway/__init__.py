@@ -7,8 +7,8 @@ groups and IAM roles per task family); containers.py (launch commands, OTel, the
 (Fargate services or dependencies-only); bedrock.py (the Custom Model Import role); gateway.py (the composition).
 """
 
+from constructs_lib._common.outputs import GatewayOutput
 from constructs_lib.aws.gateway.gateway import AwsGateway
-from constructs_lib.aws.gateway.outputs import GatewayOutput
 from constructs_lib.aws.gateway.props import AwsGatewayProps
 
 __all__ = ["AwsGateway", "AwsGatewayProps", "GatewayOutput"]

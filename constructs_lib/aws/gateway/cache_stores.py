@@ -9,8 +9,8 @@ from __future__ import annotations
 from cdktf_cdktf_provider_random.password import Password
 
 from constructs_lib._common.litellm_config import REDIS_ENV
+from constructs_lib._common.outputs import GatewayOutput
 from constructs_lib.aws.cache import GatewayCache, GatewayCacheProps
-from constructs_lib.aws.gateway.outputs import GatewayOutput
 from constructs_lib.aws.gateway.stores import StoreAccess, StoreScope, url_secret_output
 from constructs_lib.aws.secrets import GatewaySecret
 from constructs_lib.config.aws import AwsCacheConfig

@@ -14,6 +14,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPoli
 
 from constructs_lib._common.litellm_config import DATABASE_URL_ENV
 from constructs_lib._common.naming import Naming
+from constructs_lib._common.outputs import GatewayOutput
 from constructs_lib.aws.database import (
     GatewayDatabase,
     GatewayDatabaseProps,
@@ -21,7 +22,6 @@ from constructs_lib.aws.database import (
     postgres_log_group_name,
 )
 from constructs_lib.aws.ecs_service import ContainerSpec
-from constructs_lib.aws.gateway.outputs import GatewayOutput
 from constructs_lib.aws.gateway.stores import StoreAccess, StoreScope, url_secret_output
 from constructs_lib.aws.rds_ca import PSQL_VERIFY_FULL_ENV, VERIFY_FULL_ENV, rds_root_pem
 from constructs_lib.aws.secrets import GatewaySecret

@@ -17,13 +17,13 @@ from __future__ import annotations
 from constructs import Construct
 
 from constructs_lib._common.litellm_config import ProxyRuntime, render_proxy_config
+from constructs_lib._common.outputs import GatewayOutput
 from constructs_lib.aws.encryption import GatewayKey, GatewayKeyProps
 from constructs_lib.aws.gateway.bedrock import bedrock_model_import_role
 from constructs_lib.aws.gateway.cache_stores import CACHE_STORES
 from constructs_lib.aws.gateway.containers import PORTS
 from constructs_lib.aws.gateway.credentials import GatewayCredentials, SecretFactory
 from constructs_lib.aws.gateway.database_stores import DATABASE_STORES
-from constructs_lib.aws.gateway.outputs import GatewayOutput
 from constructs_lib.aws.gateway.props import AwsGatewayProps
 from constructs_lib.aws.gateway.proxy_files import ProxyFiles
 from constructs_lib.aws.gateway.runtime import DependenciesOnly, FargateRuntime, GatewayRuntime, RuntimeScope

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from constructs_lib._common.errors import PropsError
 from constructs_lib._common.naming import Naming
+from constructs_lib._common.quotas import require_what_the_quotas_stack_needs
 from constructs_lib.config.aws import AwsConfig
 from constructs_lib.config.components import IMAGE_COMPONENTS, pinned_by_digest
 from constructs_lib.config.environment import EnvironmentConfig
@@ -59,17 +60,4 @@ def check_environment(config: EnvironmentConfig, aws: AwsConfig) -> None:
             "clouds.aws.network.tasks_in_public_subnets",
             "a cost option for dev; production tasks stay in private subnets",
         )
-    if not (config.quotas.enabled and config.agents):
-        return
-    if aws.database.source == "none":
-        raise PropsError(
-            "clouds.aws.database.source",
-            "`none`, but the quotas stack registers every agent's key in LiteLLM's database; keep a database, "
-            "or set quotas.enabled: false",
-        )
-    if not aws.create_runtime and aws.external_gateway_url is None:
-        raise PropsError(
-            "clouds.aws.external_gateway_url",
-            "dependencies-only mode has no load balancer whose URL the quotas stack could read; set the URL of the "
-            "gateway you run, or set quotas.enabled: false",
-        )
+    require_what_the_quotas_stack_needs(config, "aws")

@@ -15,6 +15,7 @@ from typing import Protocol
 from constructs import Construct
 
 from constructs_lib._common.naming import Naming
+from constructs_lib._common.outputs import GatewayOutput
 from constructs_lib._common.routes import BACKEND_HEALTH_PATH, GATEWAY_HEALTH_PATH, UI_HEALTH_PATH, path_rules
 from constructs_lib.aws.ecs_service import (
     ContainerSpec,
@@ -32,7 +33,6 @@ from constructs_lib.aws.gateway.containers import (
     launch,
     otel_env,
 )
-from constructs_lib.aws.gateway.outputs import GatewayOutput
 from constructs_lib.aws.gateway.stores import Database
 from constructs_lib.aws.gateway.task_identities import TaskFamilies
 from constructs_lib.aws.load_balancer import GatewayLoadBalancer, GatewayLoadBalancerProps, TargetSpec

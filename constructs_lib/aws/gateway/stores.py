@@ -20,9 +20,9 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPoli
 from constructs import Construct
 
 from constructs_lib._common.naming import Naming
+from constructs_lib._common.outputs import GatewayOutput
 from constructs_lib.aws.ecs_service import ContainerSpec
 from constructs_lib.aws.gateway.credentials import SecretFactory
-from constructs_lib.aws.gateway.outputs import GatewayOutput
 from constructs_lib.aws.network import GatewayNetwork
 from constructs_lib.aws.secrets import GatewaySecret
 from constructs_lib.config.aws import AwsConfig

@@ -1,4 +1,4 @@
-"""An output the gateway hands to its stack: the stack writes each as a `TerraformOutput` of the same name."""
+"""An output a gateway construct hands to its stack: the stack writes each as a `TerraformOutput` of that name."""
 
 from __future__ import annotations
 

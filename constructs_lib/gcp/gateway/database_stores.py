@@ -1,0 +1,112 @@
+"""`clouds.gcp.database.source` as objects: `ManagedDatabase` (Cloud SQL PostgreSQL on a private IP, its password
+write-only in Secret Manager), `ExternalDatabase` (a brought PostgreSQL behind a DATABASE_URL secret) and
+`NoDatabase`.
+
+    database = DATABASE_STORES[gcp.database.source](store_scope)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktf import ITerraformDependable
+
+from constructs_lib._common.ephemeral import ephemeral_random_password
+from constructs_lib._common.outputs import GatewayOutput
+from constructs_lib.gcp.database import GatewayDatabase, GatewayDatabaseProps
+from constructs_lib.gcp.gateway.stores import StoreScope, url_secret_output
+from constructs_lib.gcp.secrets import GatewaySecret, WriteOnlyValue
+
+
+def _elsewhere_outputs(host: str | None = None, replica_host: str | None = None) -> dict[str, GatewayOutput]:
+    return {"database_host": GatewayOutput(host), "database_read_replica_host": GatewayOutput(replica_host)}
+
+
+class NoDatabase:
+    """No PostgreSQL: nothing to migrate, no keys stored (the quotas stack is refused with it). The base of
+    `ExternalDatabase`: neither has a host here, a password of this stack, or a replica."""
+
+    managed = False
+    in_proxy_config = False
+    migrates = False
+    # Whether the containers build DATABASE_URL from the discrete env vars (the managed database's password).
+    builds_url = False
+
+    def __init__(self, _: StoreScope) -> None:
+        self.secrets: list[GatewaySecret] = []
+        self.env: dict[str, str] = {}
+        self.replica_ip: str | None = None
+        self.migrations_depend_on: Sequence[ITerraformDependable] = ()
+
+    def outputs(self) -> dict[str, GatewayOutput]:
+        return {"database_password_secret_id": GatewayOutput(None)}
+
+    def elsewhere_outputs(self) -> dict[str, GatewayOutput]:
+        return _elsewhere_outputs()
+
+
+class ExternalDatabase(NoDatabase):
+    """A brought PostgreSQL: its URL arrives as a ready DATABASE_URL secret; migrations run against it."""
+
+    in_proxy_config = True
+    migrates = True
+
+    def __init__(self, at: StoreScope) -> None:
+        super().__init__(at)
+        section = at.gcp.database
+        self.url = at.secret(
+            "database-url", "DATABASE_URL", section.url_secret, out_of_band_version=section.url_secret_version
+        )
+        self.secrets = [self.url]
+
+    def outputs(self) -> dict[str, GatewayOutput]:
+        return {**super().outputs(), "database_url_secret_id": url_secret_output(self.url)}
+
+
+class ManagedDatabase(NoDatabase):
+    """Cloud SQL PostgreSQL on the private network; one ephemeral password, written to the SQL user and to its
+    secret in the same apply."""
+
+    managed = True
+    in_proxy_config = True
+    migrates = True
+    builds_url = True
+
+    def __init__(self, at: StoreScope) -> None:
+        super().__init__(at)
+        password = WriteOnlyValue(
+            value=ephemeral_random_password(at.scope, "database_password", length=32),
+            version=at.gcp.secrets.database_password_version,
+        )
+        self.password = at.secret("db-password", "DATABASE_PASSWORD", write_only=password)
+        self.secrets = [self.password]
+        self.database = database = GatewayDatabase(
+            at.scope,
+            "database",
+            GatewayDatabaseProps(
+                naming=at.naming,
+                region=at.region,
+                network_id=at.network.network_id,
+                config=at.gcp.database,
+                production=at.production,
+                password=password,
+                depends_on=[*at.apis.of("sqladmin.googleapis.com"), *at.network.private_services],
+            ),
+        )
+        self.env = {
+            "DATABASE_HOST": database.private_ip,
+            "DATABASE_PORT": "5432",
+            "DATABASE_USER": database.user.name,
+            "DATABASE_NAME": database.database.name,
+        }
+        self.replica_ip = database.replica_private_ip
+        self.migrations_depend_on = (database.user, database.database)
+
+    def outputs(self) -> dict[str, GatewayOutput]:
+        return {"database_password_secret_id": GatewayOutput(self.password.id)}
+
+    def elsewhere_outputs(self) -> dict[str, GatewayOutput]:
+        return _elsewhere_outputs(self.database.private_ip, self.replica_ip or None)
+
+
+DATABASE_STORES = {"managed": ManagedDatabase, "external": ExternalDatabase, "none": NoDatabase}
