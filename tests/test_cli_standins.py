@@ -381,3 +381,97 @@ def test_terraform_runs_the_synthesized_step_through_the_stand_in_and_a_failed_e
     assert converged.returncode == 0, converged.stderr
     assert "has successfully completed." in converged.stdout
     assert [call["exit"] for call in calls(offline_dir)] == [1, 0]
+
+
+# --- the CI jobs' read of the LiteLLM key (tools/ci/litellm_key.py) against each cloud's CLI --------------------
+
+# (cloud and its stand-in store, its CLI, the secret id as the GitHub environment variable names it, the store's key
+# and aliases)
+_KEY_SECRETS = [
+    (
+        "aws",
+        "aws",
+        "arn:aws:secretsmanager:eu-west-1:111122223333:secret:llmgw-dev-litellm-master-Ab12Cd",
+        "llmgw-dev-litellm-master",
+        ["arn:aws:secretsmanager:eu-west-1:111122223333:secret:llmgw-dev-litellm-master-Ab12Cd"],
+    ),
+    ("gcp", "gcloud", "projects/acme-dev/secrets/llmgw-litellm", "projects/acme-dev/secrets/llmgw-litellm", []),
+    ("alicloud", "aliyun", "llmgw-dev-litellm-master", "llmgw-dev-litellm-master", []),
+]
+
+
+def _litellm_key(offline_dir: Path, cloud: str, secret_id: str) -> subprocess.CompletedProcess:
+    """`python -m tools.ci.litellm_key` as the plan and apply jobs run it, with the stand-in CLIs first on PATH; the
+    command it hands the key to prints a digest of what it got."""
+    show = 'for v in "$LITELLM_API_KEY" "$TF_VAR_litellm_api_key"; do printf %s "$v" | sha256sum; done'
+    return subprocess.run(
+        [
+            str(REPO / ".venv" / "bin" / "python"),
+            "-m",
+            "tools.ci.litellm_key",
+            "--cloud",
+            cloud,
+            "--",
+            "sh",
+            "-c",
+            show,
+        ],
+        cwd=REPO,
+        env={
+            "PATH": f"{CLI_DIR}:{os.environ['PATH']}",
+            "LLMGW_OFFLINE_DIR": str(offline_dir),
+            "HOME": str(offline_dir),
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "ALIBABA_CLOUD_REGION": "cn-shanghai",
+            "LITELLM_API_KEY_SECRET": secret_id,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("cloud", "cli_name", "secret_id", "name", "aliases"), _KEY_SECRETS, ids=[c[0] for c in _KEY_SECRETS]
+)
+def test_the_ci_key_read_gets_the_current_value_through_each_clouds_cli(
+    offline_dir, cloud, cli_name, secret_id, name, aliases
+):
+    """The exact command line litellm_key builds is accepted by the CLI (the real AWS CLI parses `--query
+    SecretString --output text`), its output is parsed back to the value put last, byte for byte (no newline
+    added or lost), and the value reaches the command only through its environment, masked first."""
+    from tools.offline_apply.secret_store import SecretStore
+
+    secrets = SecretStore(offline_dir, cloud)
+    secrets.create_secret(name, aliases=aliases)
+    secrets.put(name, "sk-old-value", **({"version": "v1"} if cloud == "alicloud" else {}))
+    current = "sk-current-value-\u00e9"
+    secrets.put(name, current, **({"version": "v2"} if cloud == "alicloud" else {}))
+
+    result = _litellm_key(offline_dir, cloud, secret_id)
+
+    assert result.returncode == 0, result.stderr
+    digest = hashlib.sha256(current.encode()).hexdigest()
+    mask, printed = result.stdout.split("\n", 1)
+    assert mask == f"::add-mask::{current}"
+    assert printed == f"{digest}  -\n{digest}  -\n"
+    calls = [json.loads(line) for line in (offline_dir / "cli-calls.jsonl").read_text().splitlines()]
+    assert [(call["cli"], call["exit"]) for call in calls] == [(cli_name, 0)]
+    assert current not in json.dumps(calls)
+
+
+@pytest.mark.parametrize(
+    ("cloud", "cli_name", "secret_id", "name", "aliases"), _KEY_SECRETS, ids=[c[0] for c in _KEY_SECRETS]
+)
+def test_the_ci_key_read_fails_the_step_when_the_secret_holds_no_value(
+    offline_dir, cloud, cli_name, secret_id, name, aliases
+):
+    """A secret created by the apply but never given its value (or not there at all): the step fails, runs no
+    command, and prints no value."""
+    from tools.offline_apply.secret_store import SecretStore
+
+    SecretStore(offline_dir, cloud).create_secret(name, aliases=aliases)
+    result = _litellm_key(offline_dir, cloud, secret_id)
+    assert result.returncode == 2 and "reading the key failed" in result.stderr, result.stderr
+    assert result.stdout == ""

@@ -5,9 +5,10 @@
 its `needs` and `if` (an evaluator of the expression subset the workflows use, failing closed), every matrix is
 expanded from the real stack list, the plan jobs' scripts run for real (`make synth` of the one stack), each
 artifact is laid out as upload-artifact/download-artifact define it, and the apply step's script runs from the
-downloaded layout. In the simulated jobs Terraform and the clouds' CLIs are the stand-ins in
-tests/workflow_sim/stand_ins, whose `apply` is the artifact layout check (the plan file, the lock file and every
-`assets/` file the configuration references must be in the working directory). The last stage then applies each
+downloaded layout. In the simulated jobs Terraform is the stand-in in tests/workflow_sim/stand_ins, whose
+`apply` is the artifact layout check (the plan file, the lock file and every
+`assets/` file the configuration references must be in the working directory), and the clouds' CLIs are the
+offline-apply harness's, reading the LiteLLM keys from its secret stores. The last stage then applies each
 stack the pipeline applied, from its layout exactly as downloaded, with the real Terraform on the offline-apply
 harness (tools/offline_apply), in the pipeline's order (a quotas stack reads the state its gateway's apply left).
 
@@ -227,6 +228,11 @@ def test_quotas_runners_are_chosen_by_cloud_environment_and_role(run, stacks):
         assert {"self-hosted", f"llmgw-{role}", "ephemeral"} <= set(leg.runs_on), (leg.stack, leg.runs_on)
 
 
+def _cli_calls(simulation: Simulation) -> list[dict]:
+    log = simulation.work / "offline" / "cli-calls.jsonl"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
 def _login(leg: LegRun, prefix: str) -> dict:
     return next(step.inputs for step in leg.steps if step.uses and step.uses.startswith(prefix))
 
@@ -252,6 +258,10 @@ def test_plan_jobs_get_plan_identities_and_the_read_only_key_apply_jobs_the_appl
             )
             variable = "LITELLM_API_KEY_SECRET" if role == "apply" else "LITELLM_VIEWER_KEY_SECRET"
             assert secret == f"projects/sim/secrets/{variable}.{environment}", (leg.stack, role)
+            # ... and read it through its cloud's CLI (the harness's: the real AWS CLI, the gcloud/aliyun stand-ins).
+            cli = {"aws": "aws", "gcp": "gcloud", "alicloud": "aliyun"}[stack["cloud"]]
+            reads = {(c["cli"], c["exit"]) for c in _cli_calls(simulation) if any(secret in w for w in c["argv"])}
+            assert (cli, 0) in reads and all(code == 0 for _, code in reads), (leg.stack, role, reads)
 
 
 def test_deploys_wait_for_the_checks_of_the_same_commit(run):

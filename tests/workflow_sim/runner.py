@@ -5,9 +5,12 @@ What is real: the YAML is the repository's own; every `if`, `needs`, matrix, `ru
 executed by bash in a workspace laid out like a checkout (the repository's files, `make`, `main.py`, the CI
 helpers, a real git history of the sample change); artifacts are laid out as upload/download define them
 (artifacts.py). What stands in: the `uses:` steps that need GitHub or a cloud (checkout, toolchain set-up,
-OIDC logins, github-script) are recorded, not run; `terraform` and the clouds' CLIs come from `tool_dir`
-(the offline-apply harness, or until it lands the stand-ins in stand_ins/); jobs of `modelled_workflows` (the
-checks workflow, which is this test suite itself) are recorded as successful without running.
+OIDC logins, github-script) are recorded, not run (the AWS login exports the region, as the action does);
+`terraform` comes from `tool_dir` (stand_ins/) and the clouds' CLIs are the offline-apply harness's
+(tools/offline_apply/cli: the real AWS CLI, the gcloud and aliyun stand-ins), reading the LiteLLM keys from the
+harness's secret stores, where the simulation puts one for every secret id a job names (the operator's one-time
+step in docs/CI.md); jobs of `modelled_workflows` (the checks workflow, which is this test suite itself) are
+recorded as successful without running.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ import yaml
 
 from tests.workflow_sim.artifacts import ArtifactError, ArtifactStore
 from tests.workflow_sim.expressions import ExpressionError, Status, condition, render
+from tools.offline_apply.secret_store import CLOUDS, SecretStore
+
+HARNESS_CLIS = Path(__file__).resolve().parents[2] / "tools" / "offline_apply" / "cli"
 
 SCRIPT_TIMEOUT_SECONDS = 300
 # `uses:` steps that only prepare the machine or talk to GitHub/a cloud: recorded with their evaluated inputs.
@@ -59,6 +65,8 @@ class StepRun:
     env: dict[str, str] = field(default_factory=dict)
     # The environment a script ran with (from `env:` at workflow, job and step level).
     environ: dict[str, str] = field(default_factory=dict)
+    # What an action exported to the job's later steps (core.exportVariable).
+    exported: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -255,6 +263,7 @@ class Simulation:
                     "conclusion": record.outcome,
                     "outputs": record.env,
                 }
+            env.update(record.exported)
             failed = failed or record.outcome == "failure"
         leg.result = "failure" if failed else "success"
         outputs_contexts = {**contexts, "steps": steps_context, "env": env}
@@ -289,6 +298,13 @@ class Simulation:
                     (bin_dir / command).symlink_to(SYSTEM_PYTHON)
             self._path_additions.setdefault(runner_temp, []).append(bin_dir)
             return StepRun("", uses, inputs, "success")
+        if uses.startswith("aws-actions/configure-aws-credentials@"):
+            # src/helpers.ts exportRegion (aws-actions/configure-aws-credentials@87ec0e2): both variables, for the
+            # steps after it, unless output-env-credentials is false.
+            exported = {}
+            if str(inputs.get("output-env-credentials", "true")).lower() != "false":
+                exported = {"AWS_DEFAULT_REGION": inputs["aws-region"], "AWS_REGION": inputs["aws-region"]}
+            return StepRun("", uses, inputs, "success", exported=exported)
         if uses.startswith(RECORDED_ACTIONS):
             return StepRun("", uses, inputs, "success")
         raise SimulationError(f"action {uses!r} is not modelled")
@@ -302,6 +318,22 @@ class Simulation:
             if not target.exists():
                 target.symlink_to(entry)
 
+    def _put_named_keys(self, env: dict[str, str]) -> Path:
+        """The harness's secret stores, holding a key for every secret id the step names (`*_SECRET`)."""
+        offline_dir = self.work / "offline"
+        offline_dir.mkdir(exist_ok=True)
+        for name, secret_id in sorted(env.items()):
+            if not name.endswith("_SECRET") or not secret_id:
+                continue
+            for cloud in CLOUDS:
+                store = SecretStore(offline_dir, cloud)
+                if not store.exists(secret_id):
+                    store.create_secret(secret_id)
+                    store.put(
+                        secret_id, f"sim-key-of-{secret_id}", **({"version": "v1"} if cloud == "alicloud" else {})
+                    )
+        return offline_dir
+
     def _run_script(self, script: str, env: dict[str, str], workspace: Path, runner_temp: Path) -> StepRun:
         output_file = runner_temp / f"github-output-{len(os.listdir(runner_temp))}"
         output_file.touch()
@@ -310,6 +342,7 @@ class Simulation:
             "PATH": ":".join(
                 [
                     str(self.tool_dir),
+                    str(HARNESS_CLIS),
                     *map(str, self._path_additions.get(runner_temp, [])),
                     "/usr/local/bin:/usr/bin:/bin",
                 ]
@@ -325,6 +358,7 @@ class Simulation:
             "GITHUB_EVENT_NAME": self.github["event_name"],
             "RUNNER_TEMP": str(runner_temp),
             "CI": "true",
+            "LLMGW_OFFLINE_DIR": str(self._put_named_keys(env)),
             **self.extra_env,
         }
         if self.git_dir is not None:
@@ -346,10 +380,15 @@ class Simulation:
         return StepRun("", None, {}, outcome, output=completed.stdout + completed.stderr, env=outputs, environ=env)
 
 
+_REGIONS = {"AWS_REGION": "eu-west-1", "ALIBABA_CLOUD_REGION": "cn-shanghai"}
+
+
 def _variable(name: str, environment: Any) -> str:
     """A GitHub environment variable's value that names the variable and the environment it was read in."""
     if name.endswith("_SECRET"):
         return f"projects/sim/secrets/{name}.{environment}"  # the one form every cloud's key reader accepts
+    if name.endswith("_REGION"):
+        return _REGIONS[name]  # the real AWS CLI refuses a region that is not a host name label
     return f"{name}@{environment}"
 
 

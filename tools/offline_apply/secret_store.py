@@ -165,6 +165,18 @@ class SecretStore:
             found = self._version(data["secrets"][key], version)
             return found["value"] if found is not None and found["state"] == "ENABLED" else None
 
+    def read(self, name: str, version: str | None = None) -> dict[str, Any] | None:
+        """What the cloud's read API returns for a version (the stand-in CLIs answer from it): the secret's name and
+        aliases, and the version's id, stages, state and value; None if the secret or the version is absent."""
+        with self._locked(write=False) as data:
+            key = self._find(data, name)
+            if key is None:
+                return None
+            found = self._version(data["secrets"][key], version)
+            if found is None:
+                return None
+            return {"name": key, "aliases": data["secrets"][key].get("aliases", []), **found}
+
     def describe(self, name: str, version: str | None = None) -> dict[str, Any] | None:
         """A version's metadata (id, stages, state) without its value; None if absent."""
         with self._locked(write=False) as data:

@@ -16,6 +16,13 @@ are config/flags.go's and openapi/flags.go's (commit 0e263853861456be74913da8ae6
 
 The stand-in does not keep the values it is given (the harness's secret store is the stand-in provider's; wiring
 PutSecretValue into it is left to the harness) and it never records `--SecretData`'s value.
+
+GetSecretValue (the CI jobs' read of the LiteLLM key, tools/ci/litellm_key.py) answers from the session's stand-in
+KMS secrets (`secrets/alicloud.json`, what an apply or an operator put there): the version labelled ACSCurrent, or
+the one `--VersionId` / `--VersionStage` names, printed as the CLI prints an API's JSON answer, with the SDK
+model's members (models/_get_secret_value_response_body.py: RequestId, SecretName, VersionId, SecretData,
+SecretDataType, VersionStages.VersionStage). A secret or version the store does not hold is an error (exit 1; its
+text is the stand-in's, not the API's).
 """
 
 from __future__ import annotations
@@ -123,7 +130,24 @@ def _put_secret_value(values: dict[str, str], failure: ledger.Failure | None) ->
     }
 
 
-ANSWERS = {"PutSecretValue": _put_secret_value}
+def _get_secret_value(values: dict[str, str], failure: ledger.Failure | None) -> dict:
+    if failure is not None:
+        raise CliError(f"the offline harness was told to fail this call (cli-failures.json: {failure.key})", ERROR)
+    name = values["SecretName"]
+    found = ledger.secret_store("alicloud").read(name, values.get("VersionId") or values.get("VersionStage"))
+    if found is None or found["state"] != "ENABLED" or found["value"] is None:
+        raise CliError(f"the stand-in KMS holds no such version of the secret {name!r}", ERROR)
+    return {
+        "RequestId": _request_id(name, found["id"]),
+        "SecretName": found["name"],
+        "VersionId": found["id"],
+        "SecretData": found["value"],
+        "SecretDataType": "text",
+        "VersionStages": {"VersionStage": found["stages"]},
+    }
+
+
+ANSWERS = {"PutSecretValue": _put_secret_value, "GetSecretValue": _get_secret_value}
 
 
 def _run(argv: list[str]) -> int:

@@ -1,4 +1,5 @@
-"""The `gcloud` stand-in: `gcloud run jobs execute`, the GCP migrations step's call (constructs_lib/gcp/migrations.py).
+"""The `gcloud` stand-in: `gcloud run jobs execute`, the GCP migrations step's call (constructs_lib/gcp/migrations.py),
+and `gcloud secrets versions access`, the CI jobs' read of the LiteLLM key (tools/ci/litellm_key.py).
 
 The command line is checked against the command's reference,
 https://cloud.google.com/sdk/gcloud/reference/run/jobs/execute:
@@ -22,6 +23,19 @@ google-cloud-sdk-unofficial/google-cloud-sdk), and were compared with that gclou
   started, so a task that fails later still exits 0; with `--async` it returns at once (surface/run/jobs/execute.py
   :160-173: "Execution [...] has successfully completed." / "started running." / "is being started
   asynchronously.").
+`gcloud secrets versions access VERSION [--secret=SECRET] [--out-file=PATH]` follows
+https://cloud.google.com/sdk/gcloud/reference/secrets/versions/access and the SDK's surface/secrets/versions/
+access.py; its messages and exit codes were compared with that gcloud's own answers (SDK 528.0.0, offline):
+- no VERSION: "argument (VERSION : --secret=SECRET): Must be specified." and exit 2;
+- a VERSION that is not a full name `projects/<p>/secrets/<s>/versions/<v>` needs `--secret` and a project
+  (`--project` or the core/project property), else "Error parsing [version]." ... "Failed to find attribute
+  [secret]" (or [project]) and exit 1;
+- the answer is printed with command_lib/secrets/fmt.py's `_SECRET_DATA` format,
+  `value[terminator="",private](payload.data.decode(base64).decode(utf8))`: the value as is, no newline; with
+  `--out-file` the bytes go to the file and nothing is printed (access.py: `args.format = 'disable'`).
+The value is the session's stand-in Secret Manager (`secrets/gcp.json`, what an apply or an operator put there);
+a secret or version it does not hold is an API error, `ERROR: (gcloud.secrets.versions.access) NOT_FOUND: ...`
+and exit 1 (calliope's HttpException; the text after NOT_FOUND is the stand-in's, not the API's).
 The stand-in knows no jobs (they are in the stand-in provider's state): any job name is executed. The progress
 lines around the messages are the stand-in's; the step parses none of gcloud's output, only its exit code.
 """
@@ -31,8 +45,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import sys
 import time
+from pathlib import Path
 
 from . import ledger
 
@@ -184,8 +200,77 @@ def _run_jobs_execute(argv: list[str]) -> int:
     return 0
 
 
+_ACCESS = "gcloud.secrets.versions.access"
+_EMPTY_OUT_FILE_TAIL = (
+    "This can happen if you pass or pipe a variable that is undefined. "
+    "Please verify that the --out-file flag is not the empty string."
+)
+_VERSION_NAME = re.compile(r"^projects/(?P<project>[^/]+)/secrets/(?P<secret>[^/]+)/versions/(?P<version>[^/]+)$")
+
+
+def _unresolved_version(attribute: str, flag: str) -> str:
+    # concepts.py / deps.py, as the SDK prints them for an incompletely specified VERSION.
+    return (
+        "Error parsing [version].\nThe [version] resource is not properly specified.\n"
+        f"Failed to find attribute [{attribute}]. The attribute can be set in the following ways: \n"
+        "- provide the argument `VERSION` on the command line with a fully specified name\n"
+        f"- provide the argument `{flag}` on the command line"
+    )
+
+
+def _access_parser() -> _Parser:
+    parser = _Parser(prog=_ACCESS, add_help=False, allow_abbrev=False)
+    parser.add_argument("VERSION", nargs="?")
+    parser.add_argument("--secret")
+    parser.add_argument("--location")
+    parser.add_argument("--out-file")
+    for flag in _WIDE_VALUE_FLAGS:
+        parser.add_argument(flag)
+    parser.add_argument("--quiet", "-q", action="store_true")
+    parser.add_argument("--log-http", action="store_true")
+    parser.add_argument("--user-output-enabled", action=argparse.BooleanOptionalAction)
+    return parser
+
+
+def _secrets_versions_access(argv: list[str]) -> int:
+    args = _access_parser().parse_args(argv[3:])
+    if not args.VERSION:
+        raise UsageError(_ACCESS, "argument (VERSION : --secret=SECRET): Must be specified.")
+    full = _VERSION_NAME.match(args.VERSION)
+    if full:
+        project, secret, version = full["project"], full["secret"], full["version"]
+    else:
+        project, secret, version = args.project or os.environ.get("CLOUDSDK_CORE_PROJECT"), args.secret, args.VERSION
+        if not secret:
+            raise CommandError(_ACCESS, _unresolved_version("secret", "--secret"))
+        if not project:
+            raise CommandError(
+                _ACCESS, _unresolved_version("project", "--project") + "\n- set the property `core/project`"
+            )
+    name = f"projects/{project}/secrets/{secret}"
+    failure = ledger.take_failure("gcloud secrets versions access")
+    if failure is not None:
+        raise CommandError(
+            _ACCESS, f"the offline harness was told to fail this call (cli-failures.json: {failure.key})"
+        )
+    found = ledger.secret_store("gcp").read(name, version)
+    if found is None or found["state"] != "ENABLED" or found["value"] is None:
+        raise CommandError(
+            _ACCESS, f"NOT_FOUND: the stand-in Secret Manager holds no enabled {name}/versions/{version}"
+        )
+    if args.out_file == "":  # access.py: Access.EMPTY_OUT_FILE_MESSAGE (BadFileException)
+        raise CommandError(_ACCESS, "The value provided for --out-file is the empty string. " + _EMPTY_OUT_FILE_TAIL)
+    if args.out_file is not None:
+        Path(args.out_file).write_bytes(found["value"].encode())
+    else:
+        sys.stdout.write(found["value"])
+    return 0
+
+
 def _run(argv: list[str]) -> int:
     path = _command_path(argv)
+    if path == ["secrets", "versions", "access"] and argv[:3] == path:
+        return _secrets_versions_access(argv)
     if path[:2] == ["run", "jobs"] and len(path) == 3 and path[2] not in _RUN_JOBS_COMMANDS:
         raise UsageError("gcloud.run.jobs", f"Invalid choice: '{path[2]}'.")
     if path != ["run", "jobs", "execute"] or argv[:3] != path:
@@ -200,7 +285,7 @@ def _run_reporting(argv: list[str]) -> tuple[int, set[str]]:
     except CommandError as error:
         print(f"ERROR: ({error.prog}) {error}", file=sys.stderr)
         exit_code = error.exit_code
-    return exit_code, set()  # no flag of `gcloud run jobs execute` carries a secret
+    return exit_code, set()  # no flag of the modelled commands carries a secret (a value is printed, never passed)
 
 
 def main(argv: list[str] | None = None) -> int:

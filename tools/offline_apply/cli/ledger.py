@@ -169,3 +169,13 @@ def run_recorded(cli: str, argv: list[str], run: Callable[[list[str]], tuple[int
     sys.stdout.flush()
     record_call(cli, redacted(argv, sensitive_flags), exit_code)
     return exit_code
+
+
+def secret_store(cloud: str):
+    """The session's stand-in secret store of `cloud` (tools/offline_apply/secret_store.py, standard library only),
+    the one the stand-in provider writes: a CLI read returns what an apply or an operator put there."""
+    try:  # as the shims run this package: PYTHONPATH=tools/offline_apply, `cli` and `secret_store` top level
+        from secret_store import SecretStore
+    except ImportError:  # imported from the repository (tests)
+        from tools.offline_apply.secret_store import SecretStore
+    return SecretStore(offline_dir(), cloud)

@@ -13,9 +13,16 @@ from typing import Any
 
 from . import ledger
 from .aws_ecs import ECS_OPERATIONS
+from .aws_secretsmanager import SECRETSMANAGER_OPERATIONS
 
 Handler = Callable[[dict[str, Any], str, "ledger.Failure | None"], tuple[int, dict[str, Any]]]
-OPERATIONS: dict[tuple[str, str], Handler] = {("ecs", name): handler for name, handler in ECS_OPERATIONS.items()}
+# `before-send.<service>.<Operation>` names the service by its hyphenated serviceId ("Secrets Manager" ->
+# secrets-manager); botocore loads the model by the service's name (its data directory): the two per service.
+MODEL_NAMES = {"ecs": "ecs", "secrets-manager": "secretsmanager"}
+OPERATIONS: dict[tuple[str, str], Handler] = {
+    **{("ecs", name): handler for name, handler in ECS_OPERATIONS.items()},
+    **{("secrets-manager", name): handler for name, handler in SECRETSMANAGER_OPERATIONS.items()},
+}
 
 
 class NoStandInAnswer(RuntimeError):
@@ -65,7 +72,7 @@ def _region_from_url(url: str) -> str:
 def _check_output(service: str, operation: str, body: dict[str, Any], request) -> None:
     import botocore.session
 
-    model = botocore.session.get_session().get_service_model(service).operation_model(operation)
+    model = botocore.session.get_session().get_service_model(MODEL_NAMES[service]).operation_model(operation)
     problems = list(_shape_problems(body, model.output_shape, operation))
     if problems:
         raise NoStandInAnswer(f"stand-in answer for {service} {operation} does not fit the model: {problems}")
