@@ -267,8 +267,12 @@ class GatewayService(Construct):
             depends_on=list(props.depends_on),
         )
         self.policies: dict[str, AppautoscalingPolicy] = {}
-        if not (props.autoscaling and config.autoscaling):
-            return
+        if props.autoscaling and config.autoscaling:
+            self._autoscale(props)
+
+    def _autoscale(self, props: GatewayServiceProps) -> None:
+        """Target tracking on CPU, and on memory, ALB requests and LLM tokens where configured."""
+        config = props.config
         target = AppautoscalingTarget(
             self,
             "scaling-target",

@@ -87,7 +87,27 @@ class GatewayLoadBalancer(Construct):
             # ELB checks that it may write the logs when the load balancer is created.
             depends_on=[self.logs.policy],
         )
-        self.target_groups = {
+        self.target_groups = self._target_groups(props)
+        scheme = self._listeners(props)
+        self.rules = [
+            LbListenerRule(
+                self,
+                f"route-{rule.target}-{rule.priority}",
+                listener_arn=self.listener.arn,
+                priority=rule.priority,
+                action=[LbListenerRuleAction(type="forward", target_group_arn=self.target_groups[rule.target].arn)],
+                condition=[
+                    LbListenerRuleCondition(path_pattern=LbListenerRuleConditionPathPattern(values=list(rule.patterns)))
+                ],
+            )
+            for rule in props.rules
+        ]
+        self.url = f"{scheme}://{config.domain_name or self.lb.dns_name}"
+
+    def _target_groups(self, props: GatewayLoadBalancerProps) -> dict[str, LbTargetGroup]:
+        """One IP target group per component, health-checked on its own path."""
+        naming = props.naming
+        return {
             component: LbTargetGroup(
                 self,
                 f"{component}-targets",
@@ -109,6 +129,10 @@ class GatewayLoadBalancer(Construct):
             )
             for component, target in props.targets.items()
         }
+
+    def _listeners(self, props: GatewayLoadBalancerProps) -> str:
+        """HTTPS (and HTTP redirecting to it) with a certificate, else plain HTTP; returns the URL scheme."""
+        config = props.config
         forward_default = [
             LbListenerDefaultAction(type="forward", target_group_arn=self.target_groups[props.default_target].arn)
         ]
@@ -138,28 +162,13 @@ class GatewayLoadBalancer(Construct):
             )
             self.listeners = [self.listener, redirect]
             self.ports = [443, 80]
-            scheme = "https"
         else:
             self.listener = LbListener(
                 self, "http", load_balancer_arn=self.lb.arn, port=80, protocol="HTTP", default_action=forward_default
             )
             self.listeners = [self.listener]
             self.ports = [80]
-            scheme = "http"
-        self.rules = [
-            LbListenerRule(
-                self,
-                f"route-{rule.target}-{rule.priority}",
-                listener_arn=self.listener.arn,
-                priority=rule.priority,
-                action=[LbListenerRuleAction(type="forward", target_group_arn=self.target_groups[rule.target].arn)],
-                condition=[
-                    LbListenerRuleCondition(path_pattern=LbListenerRuleConditionPathPattern(values=list(rule.patterns)))
-                ],
-            )
-            for rule in props.rules
-        ]
-        self.url = f"{scheme}://{config.domain_name or self.lb.dns_name}"
+        return "https" if self.tls else "http"
 
     @staticmethod
     def _validate(props: GatewayLoadBalancerProps) -> None:

@@ -119,7 +119,7 @@ class GatewayNetwork(Construct):
             destination_cidr_block="0.0.0.0/0",
             gateway_id=gateway.id,
         )
-        public, private, private_routes = [], [], []
+        public = []
         for index, (zone, cidr) in enumerate(zip(props.zones, config.public_subnet_cidrs, strict=True)):
             subnet = Subnet(
                 self,
@@ -132,46 +132,8 @@ class GatewayNetwork(Construct):
             )
             RouteTableAssociation(self, f"public-{index}-routes", subnet_id=subnet.id, route_table_id=public_routes.id)
             public.append(subnet)
-        nats = []
-        # Tasks on the public subnets reach the internet through the internet gateway: no NAT, no EIP.
-        per_az = props.production if config.nat_gateway_per_az is None else config.nat_gateway_per_az
-        nat_count = 0 if props.tasks_in_public_subnets else (len(props.zones) if per_az else 1)
-        for index in range(nat_count):
-            address = Eip(self, f"nat-{index}-ip", domain="vpc", tags={"Name": naming.name(f"nat-{index}")})
-            nats.append(
-                NatGateway(
-                    self,
-                    f"nat-{index}",
-                    allocation_id=address.id,
-                    subnet_id=public[index].id,
-                    tags={"Name": naming.name(f"nat-{index}")},
-                    depends_on=[gateway],
-                )
-            )
-        for index, (zone, cidr) in enumerate(zip(props.zones, config.private_subnet_cidrs, strict=True)):
-            subnet = Subnet(
-                self,
-                f"private-{index}",
-                vpc_id=vpc.id,
-                availability_zone=zone,
-                cidr_block=cidr,
-                tags={"Name": naming.name(f"private-{zone}"), "tier": "private"},
-            )
-            routes = RouteTable(
-                self, f"private-{index}-routes", vpc_id=vpc.id, tags={"Name": naming.name(f"private-{zone}")}
-            )
-            if nats:
-                route = Route(
-                    self,
-                    f"private-{index}-default",
-                    route_table_id=routes.id,
-                    destination_cidr_block="0.0.0.0/0",
-                    nat_gateway_id=nats[index % len(nats)].id,
-                )
-                self.egress_routes.append(route)
-            RouteTableAssociation(self, f"private-{index}-association", subnet_id=subnet.id, route_table_id=routes.id)
-            private.append(subnet)
-            private_routes.append(routes)
+        nats = self._nat_gateways(props, public, gateway)
+        private, private_routes = self._private_subnets(props, vpc.id, nats)
         self.public_subnet_ids = [subnet.id for subnet in public]
         self.private_subnet_ids = [subnet.id for subnet in private]
         if props.production if config.vpc_endpoints is None else config.vpc_endpoints:
@@ -188,6 +150,62 @@ class GatewayNetwork(Construct):
                 ),
             )
         self._flow_logs(props, vpc.id)
+
+    def _nat_gateways(
+        self, props: GatewayNetworkProps, public: list[Subnet], gateway: InternetGateway
+    ) -> list[NatGateway]:
+        """One NAT gateway (per AZ where configured), none for tasks in the public subnets."""
+        config, naming = props.config, props.naming
+        nats: list[NatGateway] = []
+        # Tasks on the public subnets reach the internet through the internet gateway: no NAT, no EIP.
+        per_az = props.production if config.nat_gateway_per_az is None else config.nat_gateway_per_az
+        nat_count = 0 if props.tasks_in_public_subnets else (len(props.zones) if per_az else 1)
+        for index in range(nat_count):
+            address = Eip(self, f"nat-{index}-ip", domain="vpc", tags={"Name": naming.name(f"nat-{index}")})
+            nats.append(
+                NatGateway(
+                    self,
+                    f"nat-{index}",
+                    allocation_id=address.id,
+                    subnet_id=public[index].id,
+                    tags={"Name": naming.name(f"nat-{index}")},
+                    depends_on=[gateway],
+                )
+            )
+        return nats
+
+    def _private_subnets(
+        self, props: GatewayNetworkProps, vpc_id: str, nats: list[NatGateway]
+    ) -> tuple[list[Subnet], list[RouteTable]]:
+        """A private subnet per AZ with its route table, defaulting to a NAT gateway when there is one."""
+        config, naming = props.config, props.naming
+        private: list[Subnet] = []
+        private_routes: list[RouteTable] = []
+        for index, (zone, cidr) in enumerate(zip(props.zones, config.private_subnet_cidrs, strict=True)):
+            subnet = Subnet(
+                self,
+                f"private-{index}",
+                vpc_id=vpc_id,
+                availability_zone=zone,
+                cidr_block=cidr,
+                tags={"Name": naming.name(f"private-{zone}"), "tier": "private"},
+            )
+            routes = RouteTable(
+                self, f"private-{index}-routes", vpc_id=vpc_id, tags={"Name": naming.name(f"private-{zone}")}
+            )
+            if nats:
+                route = Route(
+                    self,
+                    f"private-{index}-default",
+                    route_table_id=routes.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=nats[index % len(nats)].id,
+                )
+                self.egress_routes.append(route)
+            RouteTableAssociation(self, f"private-{index}-association", subnet_id=subnet.id, route_table_id=routes.id)
+            private.append(subnet)
+            private_routes.append(routes)
+        return private, private_routes
 
     def _flow_logs(self, props: GatewayNetworkProps, vpc_id: str) -> None:
         naming = props.naming
@@ -256,44 +274,8 @@ class GatewayNetwork(Construct):
     def _egress(self, construct_id: str, group: SecurityGroup, port: int, description: str, **target: str) -> None:
         self._rule(VpcSecurityGroupEgressRule, construct_id, group, port, description, **target)
 
-    def _security_groups(self, props: GatewayNetworkProps) -> None:
-        self.alb: SecurityGroup | None = None
-        if props.load_balancer:
-            self.alb = self._group("alb", "LiteLLM ALB: listener ports from the configured CIDRs only")
-            for cidr_index, cidr in enumerate(props.alb_ingress_cidrs or [self.vpc_cidr]):
-                for port in props.alb_ports:
-                    description = f"Listener {port} from " + (cidr if props.alb_ingress_cidrs else "the VPC")
-                    self._ingress(f"alb-in-{port}-{cidr_index}", self.alb, port, description, cidr_ipv4=cidr)
-        self.tasks: dict[str, SecurityGroup] = {}
-        for component, port in props.ports.items():
-            if self.alb is None:
-                group = self._group(f"{component}-tasks", f"LiteLLM {component} runtime: no ingress")
-            else:
-                group = self._group(f"{component}-tasks", f"LiteLLM {component} tasks: port {port} from the ALB only")
-                self._ingress(
-                    f"{component}-from-alb",
-                    group,
-                    port,
-                    f"{component} from the ALB",
-                    referenced_security_group_id=self.alb.id,
-                )
-                self._egress(
-                    f"alb-to-{component}", self.alb, port, f"ALB to {component}", referenced_security_group_id=group.id
-                )
-            # HTTPS out: LLM providers, Secrets Manager, S3, ECR, CloudWatch Logs (through the NAT).
-            self._egress(
-                f"{component}-https-out",
-                group,
-                HTTPS_PORT,
-                "HTTPS to AWS APIs and LLM providers",
-                cidr_ipv4="0.0.0.0/0",
-            )
-            self.tasks[component] = group
-        # The one-off jobs (database user bootstrap, Prisma migrations): no ingress at all.
-        self.jobs = self._group("jobs", "LiteLLM one-off jobs (DB bootstrap, migrations): no ingress")
-        self._egress(
-            "jobs-https-out", self.jobs, HTTPS_PORT, "HTTPS to AWS APIs and the image registry", cidr_ipv4="0.0.0.0/0"
-        )
+    def _store_groups(self, props: GatewayNetworkProps) -> None:
+        """The managed stores' groups (admitting their clients only), and egress to the brought stores."""
         self.database: SecurityGroup | None = None
         self.cache: SecurityGroup | None = None
         database_clients = {"gateway": self.tasks["gateway"], "backend": self.tasks["backend"], "jobs": self.jobs}
@@ -339,6 +321,46 @@ class GatewayNetwork(Construct):
                     self._egress(
                         f"{client}-to-external-{store}-{index}", group, port, f"External {store}", cidr_ipv4=cidr
                     )
+
+    def _security_groups(self, props: GatewayNetworkProps) -> None:
+        self.alb: SecurityGroup | None = None
+        if props.load_balancer:
+            self.alb = self._group("alb", "LiteLLM ALB: listener ports from the configured CIDRs only")
+            for cidr_index, cidr in enumerate(props.alb_ingress_cidrs or [self.vpc_cidr]):
+                for port in props.alb_ports:
+                    description = f"Listener {port} from " + (cidr if props.alb_ingress_cidrs else "the VPC")
+                    self._ingress(f"alb-in-{port}-{cidr_index}", self.alb, port, description, cidr_ipv4=cidr)
+        self.tasks: dict[str, SecurityGroup] = {}
+        for component, port in props.ports.items():
+            if self.alb is None:
+                group = self._group(f"{component}-tasks", f"LiteLLM {component} runtime: no ingress")
+            else:
+                group = self._group(f"{component}-tasks", f"LiteLLM {component} tasks: port {port} from the ALB only")
+                self._ingress(
+                    f"{component}-from-alb",
+                    group,
+                    port,
+                    f"{component} from the ALB",
+                    referenced_security_group_id=self.alb.id,
+                )
+                self._egress(
+                    f"alb-to-{component}", self.alb, port, f"ALB to {component}", referenced_security_group_id=group.id
+                )
+            # HTTPS out: LLM providers, Secrets Manager, S3, ECR, CloudWatch Logs (through the NAT).
+            self._egress(
+                f"{component}-https-out",
+                group,
+                HTTPS_PORT,
+                "HTTPS to AWS APIs and LLM providers",
+                cidr_ipv4="0.0.0.0/0",
+            )
+            self.tasks[component] = group
+        # The one-off jobs (database user bootstrap, Prisma migrations): no ingress at all.
+        self.jobs = self._group("jobs", "LiteLLM one-off jobs (DB bootstrap, migrations): no ingress")
+        self._egress(
+            "jobs-https-out", self.jobs, HTTPS_PORT, "HTTPS to AWS APIs and the image registry", cidr_ipv4="0.0.0.0/0"
+        )
+        self._store_groups(props)
         if props.metrics_port is not None:
             for index, cidr in enumerate(props.metrics_scrape_cidrs):
                 self._ingress(

@@ -84,6 +84,28 @@ class SecureBucket(Construct):
             bucket=bucket_id,
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
         )
+        self._encryption(props)
+        self._lifecycle(props)
+        deny_plaintext = DataAwsIamPolicyDocumentStatement(
+            sid="DenyInsecureTransport",
+            effect="Deny",
+            actions=["s3:*"],
+            principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
+            resources=[self.bucket.arn, f"{self.bucket.arn}/*"],
+            condition=[
+                DataAwsIamPolicyDocumentStatementCondition(
+                    test="Bool", variable="aws:SecureTransport", values=["false"]
+                )
+            ],
+        )
+        policy = DataAwsIamPolicyDocument(
+            self, "policy-document", statement=[deny_plaintext, *props.extra_policy_statements]
+        )
+        # The public-access block must exist first, or S3 may reject a policy it deems public.
+        self.policy = S3BucketPolicy(self, "policy", bucket=bucket_id, policy=policy.json, depends_on=[public_access])
+
+    def _encryption(self, props: SecureBucketProps) -> None:
+        """SSE-KMS with the given key (and a bucket key), else SSE-S3."""
         by_default = (
             S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
                 sse_algorithm="aws:kms", kms_master_key_id=props.kms_key_arn
@@ -96,7 +118,7 @@ class SecureBucket(Construct):
         S3BucketServerSideEncryptionConfigurationA(
             self,
             "encryption",
-            bucket=bucket_id,
+            bucket=self.bucket.id,
             rule=[
                 S3BucketServerSideEncryptionConfigurationRuleA(
                     apply_server_side_encryption_by_default=by_default,
@@ -104,10 +126,13 @@ class SecureBucket(Construct):
                 )
             ],
         )
+
+    def _lifecycle(self, props: SecureBucketProps) -> None:
+        """Noncurrent versions expire after their window; objects too where asked; stale uploads go."""
         S3BucketLifecycleConfiguration(
             self,
             "lifecycle",
-            bucket=bucket_id,
+            bucket=self.bucket.id,
             rule=[
                 S3BucketLifecycleConfigurationRule(
                     id="expire-noncurrent-versions",
@@ -129,23 +154,6 @@ class SecureBucket(Construct):
                 )
             ],
         )
-        deny_plaintext = DataAwsIamPolicyDocumentStatement(
-            sid="DenyInsecureTransport",
-            effect="Deny",
-            actions=["s3:*"],
-            principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-            resources=[self.bucket.arn, f"{self.bucket.arn}/*"],
-            condition=[
-                DataAwsIamPolicyDocumentStatementCondition(
-                    test="Bool", variable="aws:SecureTransport", values=["false"]
-                )
-            ],
-        )
-        policy = DataAwsIamPolicyDocument(
-            self, "policy-document", statement=[deny_plaintext, *props.extra_policy_statements]
-        )
-        # The public-access block must exist first, or S3 may reject a policy it deems public.
-        self.policy = S3BucketPolicy(self, "policy", bucket=bucket_id, policy=policy.json, depends_on=[public_access])
 
     @property
     def arn(self) -> str:
