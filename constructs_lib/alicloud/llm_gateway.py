@@ -216,6 +216,15 @@ class AlicloudGateway:
         )
         self.database, self.cache = self._stores(scope, network)
         self.logs = GatewayLogs(scope, "logs", GatewayLogsProps(naming=naming, config=alicloud.logs))
+        self.lb = self._instances_behind_the_lb(scope, network)
+        # Read by the quotas stack (cross-stack reference).
+        self.gateway_url = self.lb.url
+
+    def _instances_behind_the_lb(self, scope: Construct, network: GatewayNetwork) -> GatewayLoadBalancer:
+        """The instances, the deployment that migrates and rolls them onto each release, and the ALB in front."""
+        props, credentials = self._props, self.credentials
+        alicloud, naming, production = props.alicloud, props.naming, props.config.production
+        zones = tuple(alicloud.zones)
         instances = GatewayInstances(
             scope,
             "gateway",
@@ -225,7 +234,7 @@ class AlicloudGateway:
                 zones=zones,
                 vswitch_ids=network.private_vswitch_ids,
                 security_group_id=network.gateway_sg.id,
-                kms_key_id=key.id,
+                kms_key_id=credentials.key.id,
                 role=self.role,
                 production=production,
             ),
@@ -242,7 +251,7 @@ class AlicloudGateway:
                 depends_on=[*instances.attachments, self.role.policy, self.database.privilege, *network.rules],
             ),
         )
-        self.lb = GatewayLoadBalancer(
+        return GatewayLoadBalancer(
             scope,
             "lb",
             GatewayLoadBalancerProps(
@@ -259,8 +268,6 @@ class AlicloudGateway:
                 servers_after=deployment.deploys,
             ),
         )
-        # Read by the quotas stack (cross-stack reference).
-        self.gateway_url = self.lb.url
 
     def _stores(self, scope: Construct, network: GatewayNetwork) -> tuple[GatewayDatabase, GatewayCache]:
         """RDS PostgreSQL and Redis on the private vSwitches, admitting only the gateway security group."""

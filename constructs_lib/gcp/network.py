@@ -59,68 +59,9 @@ class GatewayNetwork(Construct):
             self.network_id: str = config.existing_network
             self.subnetwork_id: str = config.existing_subnetwork
         else:
-            network = ComputeNetwork(
-                self,
-                "vpc",
-                name=naming.name("vpc", "google_compute"),
-                auto_create_subnetworks=False,
-                routing_mode="REGIONAL",
-                depends_on=depends_on,
-            )
-            subnet = ComputeSubnetwork(
-                self,
-                "subnet",
-                name=naming.name(props.region, "google_compute"),
-                network=network.id,
-                region=props.region,
-                ip_cidr_range=config.subnet_cidr,
-                private_ip_google_access=True,
-                log_config=ComputeSubnetworkLogConfig(
-                    aggregation_interval="INTERVAL_5_SEC", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"
-                ),
-            )
-            # Explicit, logged default-deny for ingress: nothing reaches the VPC unless a rule says so (Cloud Run
-            # egress, Cloud SQL and Memorystore peering are not governed by VPC ingress rules).
-            ComputeFirewall(
-                self,
-                "deny-all-ingress",
-                name=naming.name("deny-all-ingress", "google_compute"),
-                network=network.id,
-                direction="INGRESS",
-                priority=65534,
-                source_ranges=["0.0.0.0/0"],
-                deny=[ComputeFirewallDeny(protocol="all")],
-                log_config=ComputeFirewallLogConfig(metadata="INCLUDE_ALL_METADATA"),
-            )
-            self.network_id, self.subnetwork_id = network.id, subnet.id
+            self.network_id, self.subnetwork_id = self._create_network(props, depends_on)
 
-        # Cloud SQL and Memorystore wait on this (their private IPs come from the peered range).
-        self.private_services: list[ITerraformDependable] = []
-        if config.create_private_services_access and props.private_services_needed:
-            psa_range = ipaddress.ip_network(config.private_services_cidr)
-            reserved = ComputeGlobalAddress(
-                self,
-                "psa-range",
-                name=naming.name("psa", "google_compute"),
-                purpose="VPC_PEERING",
-                address_type="INTERNAL",
-                address=str(psa_range.network_address),
-                prefix_length=psa_range.prefixlen,
-                network=self.network_id,
-                depends_on=depends_on,
-            )
-            self.private_services.append(
-                ServiceNetworkingConnection(
-                    self,
-                    "psa",
-                    network=self.network_id,
-                    service="servicenetworking.googleapis.com",
-                    reserved_peering_ranges=[reserved.name],
-                    # Destroying the peering fails while Cloud SQL still holds addresses in it; the peering
-                    # goes away with the VPC.
-                    deletion_policy="ABANDON",
-                )
-            )
+        self.private_services = self._private_services_access(props, depends_on)
 
         egress = "ALL_TRAFFIC" if config.route_all_egress else "PRIVATE_RANGES_ONLY"
         if config.egress == "connector" and props.cloud_run:
@@ -158,3 +99,75 @@ class GatewayNetwork(Construct):
                 source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
                 log_config=ComputeRouterNatLogConfig(enable=True, filter="ERRORS_ONLY"),
             )
+
+    def _create_network(self, props: GatewayNetworkProps, depends_on: list[ITerraformDependable]) -> tuple[str, str]:
+        """The VPC, its subnet (flow logs on) and a logged default-deny ingress rule: (network id, subnetwork id)."""
+        config, naming = props.config, props.naming
+        network = ComputeNetwork(
+            self,
+            "vpc",
+            name=naming.name("vpc", "google_compute"),
+            auto_create_subnetworks=False,
+            routing_mode="REGIONAL",
+            depends_on=depends_on,
+        )
+        subnet = ComputeSubnetwork(
+            self,
+            "subnet",
+            name=naming.name(props.region, "google_compute"),
+            network=network.id,
+            region=props.region,
+            ip_cidr_range=config.subnet_cidr,
+            private_ip_google_access=True,
+            log_config=ComputeSubnetworkLogConfig(
+                aggregation_interval="INTERVAL_5_SEC", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"
+            ),
+        )
+        # Explicit, logged default-deny for ingress: nothing reaches the VPC unless a rule says so (Cloud Run
+        # egress, Cloud SQL and Memorystore peering are not governed by VPC ingress rules).
+        ComputeFirewall(
+            self,
+            "deny-all-ingress",
+            name=naming.name("deny-all-ingress", "google_compute"),
+            network=network.id,
+            direction="INGRESS",
+            priority=65534,
+            source_ranges=["0.0.0.0/0"],
+            deny=[ComputeFirewallDeny(protocol="all")],
+            log_config=ComputeFirewallLogConfig(metadata="INCLUDE_ALL_METADATA"),
+        )
+        return network.id, subnet.id
+
+    def _private_services_access(
+        self, props: GatewayNetworkProps, depends_on: list[ITerraformDependable]
+    ) -> list[ITerraformDependable]:
+        """The reserved peering range and its Service Networking connection, when a managed store needs them."""
+        config, naming = props.config, props.naming
+        # Cloud SQL and Memorystore wait on this (their private IPs come from the peered range).
+        private_services: list[ITerraformDependable] = []
+        if config.create_private_services_access and props.private_services_needed:
+            psa_range = ipaddress.ip_network(config.private_services_cidr)
+            reserved = ComputeGlobalAddress(
+                self,
+                "psa-range",
+                name=naming.name("psa", "google_compute"),
+                purpose="VPC_PEERING",
+                address_type="INTERNAL",
+                address=str(psa_range.network_address),
+                prefix_length=psa_range.prefixlen,
+                network=self.network_id,
+                depends_on=depends_on,
+            )
+            private_services.append(
+                ServiceNetworkingConnection(
+                    self,
+                    "psa",
+                    network=self.network_id,
+                    service="servicenetworking.googleapis.com",
+                    reserved_peering_ranges=[reserved.name],
+                    # Destroying the peering fails while Cloud SQL still holds addresses in it; the peering
+                    # goes away with the VPC.
+                    deletion_policy="ABANDON",
+                )
+            )
+        return private_services
