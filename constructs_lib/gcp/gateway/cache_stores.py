@@ -12,7 +12,7 @@ from constructs_lib._common.outputs import GatewayOutput
 from constructs_lib.config.gcp import GcpCacheConfig
 from constructs_lib.gcp.cache import GatewayCache, GatewayCacheProps
 from constructs_lib.gcp.cloud_run import SecretFile
-from constructs_lib.gcp.gateway.stores import StoreScope, url_secret_output
+from constructs_lib.gcp.gateway.stores import StoreScope, brought_url_secret, url_secret_output
 from constructs_lib.gcp.secrets import GatewaySecret
 
 # The Memorystore CA certificate, mounted from Secret Manager; REDIS_SSL_CA_CERTS points at it.
@@ -69,10 +69,7 @@ class ExternalCache(NoCache):
 
     def __init__(self, at: StoreScope) -> None:
         super().__init__(at)
-        section = at.gcp.cache
-        self.url = at.secret(
-            "redis-url", "REDIS_URL", section.url_secret, out_of_band_version=section.url_secret_version
-        )
+        self.url = brought_url_secret(at, "redis-url", "REDIS_URL", at.gcp.cache)
         self.secrets = [self.url]
 
     def outputs(self) -> dict[str, GatewayOutput]:

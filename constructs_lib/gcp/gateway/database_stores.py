@@ -14,7 +14,7 @@ from cdktf import ITerraformDependable
 from constructs_lib._common.ephemeral import ephemeral_random_password
 from constructs_lib._common.outputs import GatewayOutput
 from constructs_lib.gcp.database import GatewayDatabase, GatewayDatabaseProps
-from constructs_lib.gcp.gateway.stores import StoreScope, url_secret_output
+from constructs_lib.gcp.gateway.stores import StoreScope, brought_url_secret, url_secret_output
 from constructs_lib.gcp.secrets import GatewaySecret, WriteOnlyValue
 
 
@@ -53,10 +53,7 @@ class ExternalDatabase(NoDatabase):
 
     def __init__(self, at: StoreScope) -> None:
         super().__init__(at)
-        section = at.gcp.database
-        self.url = at.secret(
-            "database-url", "DATABASE_URL", section.url_secret, out_of_band_version=section.url_secret_version
-        )
+        self.url = brought_url_secret(at, "database-url", "DATABASE_URL", at.gcp.database)
         self.secrets = [self.url]
 
     def outputs(self) -> dict[str, GatewayOutput]:

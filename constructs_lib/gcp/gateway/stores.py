@@ -18,6 +18,7 @@ from constructs import Construct
 from constructs_lib._common.naming import Naming
 from constructs_lib._common.outputs import GatewayOutput
 from constructs_lib.config.gcp import GcpConfig
+from constructs_lib.config.stores import StoreSourceConfig
 from constructs_lib.gcp.apis import GatewayApis
 from constructs_lib.gcp.gateway.credentials import SecretFactory
 from constructs_lib.gcp.network import GatewayNetwork
@@ -51,6 +52,11 @@ class DataStore(Protocol):
     def elsewhere_outputs(self) -> dict[str, GatewayOutput]:
         """What a runtime outside this stack (dependencies-only mode) needs to reach the store."""
         ...
+
+
+def brought_url_secret(at: StoreScope, construct_id: str, env_var: str, section: StoreSourceConfig) -> GatewaySecret:
+    """The secret a brought store's URL goes into (out of band, at the configured version)."""
+    return at.secret(construct_id, env_var, section.url_secret, out_of_band_version=section.url_secret_version)
 
 
 def url_secret_output(secret: GatewaySecret) -> GatewayOutput:
