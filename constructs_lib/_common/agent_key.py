@@ -120,9 +120,13 @@ class AgentKey(Construct):
                 ),
             ],
         )
+        self.limits = self._model_limits(props.gateway_url, model_limits, script)
+
+    def _model_limits(self, gateway_url: str, model_limits: str, script: str) -> TerraformData:
+        """Re-applies the per-model limits to the registered key whenever they (or the registration) change."""
         # A per-model change replaces only this resource (an update of the same key); a new registration
         # replaces it too, so a rotated key always ends with the current limits.
-        self.limits = TerraformData(
+        return TerraformData(
             self,
             "model-limits",
             triggers_replace={"model_limits": model_limits, "registration": self.registration.id},
@@ -134,8 +138,8 @@ class AgentKey(Construct):
                     command=script_command("limits"),
                     environment={
                         SCRIPT_VARIABLE: "${self.input.script}",
-                        "LITELLM_API_BASE": props.gateway_url,
-                        "KEY_ALIAS": alias,
+                        "LITELLM_API_BASE": gateway_url,
+                        "KEY_ALIAS": self.alias,
                         "MODEL_LIMITS": model_limits,
                     },
                 )
