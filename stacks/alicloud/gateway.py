@@ -210,7 +210,7 @@ class AlicloudGatewayStack(AlicloudStack):
                 production=production,
             ),
         )
-        logs = GatewayLogs(self, "logs", GatewayLogsProps(naming=naming, config=alicloud.logs))
+        logs = GatewayLogs(self, "logs", GatewayLogsProps(naming=naming, config=alicloud.logs, region=region))
         instances = GatewayInstances(
             self,
             "gateway",
@@ -239,7 +239,11 @@ class AlicloudGatewayStack(AlicloudStack):
                 "config": release.config.document(),
                 "hooks": [{**artifact.document(), "name": name} for name, artifact in sorted(release.hooks.items())],
                 "redis_ca": release.redis_ca.document(),
-                "request_log": {**release.request_log.document(), "logtail_identity": logs.identity},
+                "request_log": {
+                    **release.request_log.document(),
+                    "logtail_identity": logs.identity,
+                    "logtail_installer": logs.installer_url,
+                },
                 "port": GATEWAY_PORT,
                 "workers": alicloud.gateway.workers,
                 "refresh_seconds": alicloud.gateway.key_refresh_minutes * 60,
