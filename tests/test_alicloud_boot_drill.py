@@ -101,6 +101,8 @@ def drill(tmp_path_factory):
         "LITELLM_MASTER_KEY": ("acme-dev-master-key", "v1", "sk-drill-" + os.urandom(16).hex()),
         "REDIS_PASSWORD": ("acme-dev-redis-password", "v1", os.urandom(16).hex()),
         "DATABASE_PASSWORD": ("acme-dev-db-password", "v1", os.urandom(16).hex()),
+        # The budget alerts' webhook URL (config/dev.yaml clouds.alicloud.alerting): a secret like the others.
+        "WEBHOOK_URL": ("acme-dev-alert-webhook", "v1", "https://hooks.example.invalid/" + os.urandom(16).hex()),
         **{
             item.env_var: (f"acme-dev-provider-{item.name}", f"v{item.version}", f"drill-{item.name}-key")
             for item in config.provider_keys
@@ -160,7 +162,7 @@ def _remove_logtail(root: Path) -> None:
 def _document(drill: dict, *, database: bool) -> dict:
     """The runtime document the stack hands over (stacks/alicloud/gateway.py `runtime`), for this drill."""
     cloud, root, config = drill["cloud"], drill["root"], drill["config"]
-    proxy = render_proxy_config(config, ProxyRuntime(redis="tls", database=database))
+    proxy = render_proxy_config(config, ProxyRuntime(redis="tls", database=database, budget_webhook=True))
     secret_names = [name for name in drill["secrets"] if database or name != "DATABASE_PASSWORD"]
     document = {
         "region": REGION,
