@@ -3,9 +3,10 @@
 * CloudMonitor (`alicloud_cms_alarm`): the ALB's own metrics in namespace `acs_alb`, dimension `loadBalancerId`,
   statistic `Value`, period a multiple of 60 s, metric names from the table of
   https://www.alibabacloud.com/help/en/slb/application-load-balancer/alb-monitoring-metrics:
-  `LoadBalancerHTTPCode5XX` (5XX the ALB answers per second: its own, e.g. 502/503 when no instance is healthy, and
-  the instances'), `LoadBalancerHTTPCodeUpstream5XX` (5XX the instances answer per second) and
-  `LoadBalancerUnHealthyHostCount` (instances failing the health check). Each notifies the one contact group
+  `LoadBalancerHTTPCode5XX` ("the number of 5XX status codes that are returned by the ALB instance per second"),
+  `LoadBalancerHTTPCodeUpstream5XX` ("... returned by backend servers to the ALB instance per second") and
+  `LoadBalancerUnHealthyHostCount` ("backend servers that are in the abnormal state based on the health check").
+  Each notifies the one contact group
   (`alicloud_cms_alarm_contact_group`) of the configured contacts (`alicloud_cms_alarm_contact`, e-mail channel).
   No CloudMonitor webhook: its URL would sit in config and state, and the provider documents http only
   (website/docs/r/cms_alarm.html.markdown at v1.289.0).
