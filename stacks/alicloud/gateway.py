@@ -21,6 +21,7 @@ from constructs_lib._common.litellm_config import (
     ProxyRuntime,
     render_proxy_config,
 )
+from constructs_lib.alicloud.alarms import GatewayAlarms, GatewayAlarmsProps, budget_webhook_secret
 from constructs_lib.alicloud.cache import REDIS_PORT, GatewayCache, GatewayCacheProps
 from constructs_lib.alicloud.database import GatewayDatabase, GatewayDatabaseProps
 from constructs_lib.alicloud.gateway import (
@@ -158,7 +159,9 @@ class AlicloudGatewayStack(AlicloudStack):
         ]
         # A key being added (version 0) is created but read by nothing until its first value is in.
         ready_keys = [secret for item, secret in zip(config.provider_keys, provider_keys, strict=True) if item.ready]
-        gateway_secrets = [master_key, db_password, redis_password, *ready_keys]
+        # Budget alerts' webhook URL (when configured): a name only, created out of band like a provider key.
+        webhook = budget_webhook_secret(naming, alicloud.alerting, region, account.id)
+        gateway_secrets = [master_key, db_password, redis_password, *ready_keys, *([webhook] if webhook else [])]
 
         release = GatewayRelease(
             self,
@@ -168,7 +171,9 @@ class AlicloudGatewayStack(AlicloudStack):
                 region=region,
                 account_id=account.id,
                 kms_key_id=key.id,
-                proxy_config=render_proxy_config(config, ProxyRuntime(callbacks=(REQUEST_LOG_CALLBACK,))),
+                proxy_config=render_proxy_config(
+                    config, ProxyRuntime(callbacks=(REQUEST_LOG_CALLBACK,), budget_webhook=webhook is not None)
+                ),
                 production=production,
                 redis_ca_certificate=_redis_ca(context, alicloud),
             ),
@@ -210,7 +215,7 @@ class AlicloudGatewayStack(AlicloudStack):
                 production=production,
             ),
         )
-        logs = GatewayLogs(self, "logs", GatewayLogsProps(naming=naming, config=alicloud.logs))
+        logs = GatewayLogs(self, "logs", GatewayLogsProps(naming=naming, config=alicloud.logs, region=region))
         instances = GatewayInstances(
             self,
             "gateway",
@@ -239,7 +244,11 @@ class AlicloudGatewayStack(AlicloudStack):
                 "config": release.config.document(),
                 "hooks": [{**artifact.document(), "name": name} for name, artifact in sorted(release.hooks.items())],
                 "redis_ca": release.redis_ca.document(),
-                "request_log": {**release.request_log.document(), "logtail_identity": logs.identity},
+                "request_log": {
+                    **release.request_log.document(),
+                    "logtail_identity": logs.identity,
+                    "logtail_installer": logs.installer_url,
+                },
                 "port": GATEWAY_PORT,
                 "workers": alicloud.gateway.workers,
                 "refresh_seconds": alicloud.gateway.key_refresh_minutes * 60,
@@ -288,6 +297,12 @@ class AlicloudGatewayStack(AlicloudStack):
                 servers_after=deployment.deploys,
             ),
         )
+        if alicloud.alerting is not None:
+            GatewayAlarms(
+                self,
+                "alarms",
+                GatewayAlarmsProps(naming=naming, config=alicloud.alerting, load_balancer_id=lb.alb.id),
+            )
         # Read by the quotas stack (cross-stack reference).
         self.gateway_url = lb.url
 
@@ -309,5 +324,13 @@ class AlicloudGatewayStack(AlicloudStack):
             "--name <name> --version v<version> --key-id <kms_key_id> --value-file ... (README runbook)",
         )
         TerraformOutput(self, "kms_key_id", value=key.id, description="The key provider-key secrets are created under")
+        if webhook is not None:
+            TerraformOutput(
+                self,
+                "alert_webhook_secret_name",
+                value=webhook.secret_name,
+                description="Create it out of band, the webhook URL read from a file: python -m "
+                "tools.alicloud_secret create --name <name> --version v<version> --key-id <kms_key_id> --value-file",
+            )
         TerraformOutput(self, "log_project", value=logs.project.project_name)
         TerraformOutput(self, "release_bucket", value=release.bucket_name)
