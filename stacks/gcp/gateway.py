@@ -25,7 +25,7 @@ from constructs_lib.config.environment import EnvironmentConfig
 from constructs_lib.config.gcp import IMAGE_COMPONENTS, IMAGE_PATTERN, GcpConfig
 from constructs_lib.gcp.apis import GatewayApis
 from constructs_lib.gcp.bucket import GatewayBucket, GatewayBucketProps
-from constructs_lib.gcp.cache import GatewayCache, GatewayCacheProps
+from constructs_lib.gcp.cache import GatewayCache, GatewayCacheProps, redis_tls_client_env
 from constructs_lib.gcp.cloud_run import (
     LITELLM_PROBES,
     UI_PROBES,
@@ -48,7 +48,7 @@ from stacks.context import StackContext
 from stacks.gcp.base import GcpStack
 
 PORTS = {"gateway": 4000, "backend": 4001, "ui": 3000}
-# The Memorystore CA certificate, mounted from Secret Manager; REDIS_SSL_CA_CERTS points at it.
+# The Memorystore CA certificates, mounted from Secret Manager; REDIS_SSL_CA_CERTS points at them.
 REDIS_CA_DIR, REDIS_CA_FILE = "/etc/litellm/redis-ca", "ca.pem"
 _URL = "postgresql://$DATABASE_USER:$DATABASE_PASSWORD@{host}:$DATABASE_PORT/$DATABASE_NAME?sslmode=require"
 
@@ -262,7 +262,7 @@ class GcpGatewayStack(GcpStack):
             )
             redis_secrets.append(secret("redis-auth", "REDIS_PASSWORD", state_value=cache.auth_string))
             if redis_tls:
-                redis_ca = secret("redis-ca", "", state_value=cache.ca_certificate)
+                redis_ca = secret("redis-ca", "", state_value=cache.ca_bundle)
         elif gcp.cache.source == "external":
             redis_secrets.append(
                 secret("redis-url", "REDIS_URL", gcp.cache.url_secret, out_of_band_version=gcp.cache.url_secret_version)
@@ -485,7 +485,7 @@ class GcpGatewayStack(GcpStack):
         if redis_ca is not None:
             ca_file = SecretFile(secret=redis_ca, volume="redis-ca", mount_dir=REDIS_CA_DIR, file_name=REDIS_CA_FILE)
             secret_files.append(ca_file)
-            runtime_env |= {"REDIS_SSL": "true", "REDIS_SSL_CA_CERTS": ca_file.path}
+            runtime_env |= redis_tls_client_env(ca_file.path)
         runtime_env["GCS_BUCKET_NAME"] = bucket.name
         replica_ip = database.replica_private_ip if database is not None else None
         if replica_ip:
