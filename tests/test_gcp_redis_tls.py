@@ -28,7 +28,7 @@ from tests.litellm_check import LITELLM_PYTHON
 from tests.test_gcp_parity import containers, env_of, proxy_document, resources, services
 
 DRIVER = Path(__file__).with_name("redis_tls_driver.py")
-PASSWORD = "tls-check-password"  # noqa: S105  # pragma: allowlist secret (a throwaway test server's)
+PASSWORD = "tls-check-password"  # pragma: allowlist secret (a throwaway test server's)
 SERVER_IP = "127.0.0.1"
 
 
@@ -105,9 +105,7 @@ def _memorystore_server(directory: Path, issuer) -> Path:
     return make_pki(directory, names=[], ips=(), common_name=SERVER_IP, issuer=issuer)
 
 
-def test_the_gateway_verifies_memorystore_against_every_listed_ca_without_a_name_match(
-    tmp_path, gateway, rotation_cas
-):
+def test_the_gateway_verifies_memorystore_against_every_listed_ca_without_a_name_match(tmp_path, gateway, rotation_cas):
     old, new = rotation_cas
     pki = _memorystore_server(tmp_path / "pki", issuer=new)
     bundle = tmp_path / "ca.pem"
