@@ -18,6 +18,7 @@ from cdktf import ITerraformDependable, TerraformOutput, Token
 from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
+from constructs_lib._common.ci_identity import gcp_ci_member
 from constructs_lib._common.ephemeral import ephemeral_random_password
 from constructs_lib._common.errors import PropsError
 from constructs_lib._common.litellm_config import CONFIG_SHA_ENV, ProxyRuntime, render_proxy_config
@@ -26,6 +27,7 @@ from constructs_lib.config.gcp import IMAGE_COMPONENTS, IMAGE_PATTERN, GcpConfig
 from constructs_lib.gcp.apis import GatewayApis
 from constructs_lib.gcp.bucket import GatewayBucket, GatewayBucketProps
 from constructs_lib.gcp.cache import GatewayCache, GatewayCacheProps, redis_tls_client_env
+from constructs_lib.gcp.ci_grants import CiPlanRefreshReads
 from constructs_lib.gcp.cloud_run import (
     LITELLM_PROBES,
     UI_PROBES,
@@ -167,8 +169,15 @@ class GcpGatewayStack(GcpStack):
         identities = ("gateway", "backend", "ui", "migrations") if runtime else ("gateway", "backend", "migrations")
         if not has_db:
             identities = tuple(component for component in identities if component != "migrations")
+        # The stage's CI apply identity may act as exactly the accounts a Cloud Run service or job here runs as.
         accounts = GatewayServiceAccounts(
-            self, "identities", naming, depends_on=apis.of("iam.googleapis.com"), components=identities
+            self,
+            "identities",
+            naming,
+            depends_on=apis.of("iam.googleapis.com"),
+            components=identities,
+            deployer=gcp_ci_member(naming.prefix, "apply", gcp.state.project),
+            attached=identities if runtime else (),
         )
 
         secret_apis = apis.of("secretmanager.googleapis.com")
@@ -311,6 +320,8 @@ class GcpGatewayStack(GcpStack):
             component: [item.grant_read(accounts.member(component), component) for item in secrets]
             for component, secrets in readers.items()
         }
+        for component in grants:
+            grants[component].extend(accounts.deployer_grants(component))
         for component, grant in proxy_config.grants.items():
             grants[component].append(grant)
             grants[component].extend(proxy_config.hook_grants.get(component, []))
@@ -381,6 +392,8 @@ class GcpGatewayStack(GcpStack):
             description="Put each value in out of band: gcloud secrets versions add <id> --data-file=-",
         )
         TerraformOutput(self, "migration_command", value=migration_command or Token.null_value())
+        # Last: grants the stage's CI plan identity what refreshing the resources above reads.
+        CiPlanRefreshReads(self, "ci-plan-refresh", gcp_ci_member(naming.prefix, "plan", gcp.state.project))
 
     def _dependencies_outputs(
         self,
@@ -607,7 +620,7 @@ class GcpGatewayStack(GcpStack):
                 probes=UI_PROBES,
                 production=production,
                 always_on_cpu=False,
-                depends_on=run_apis,
+                depends_on=[*run_apis, *accounts.deployer_grants("ui")],
             ),
         )
 
