@@ -20,7 +20,7 @@ from tests.cloud_conditions import UnknownForm, cel
 ROLES_FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "gcp_predefined_roles.json").read_text())
 # The attribute that names the resource an IAM member resource binds on.
 IAM_MEMBER_TARGETS = {
-    "google_secret_manager_secret_iam_member": "secret_id",
+    "google_secret_manager_secret_iam_member": "secret_id",  # pragma: allowlist secret (an attribute name)
     "google_storage_bucket_iam_member": "bucket",
     "google_service_account_iam_member": "service_account_id",
     "google_artifact_registry_repository_iam_member": "repository",

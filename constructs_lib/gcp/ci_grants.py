@@ -24,7 +24,7 @@ from cdktf_cdktf_provider_google.storage_bucket import StorageBucket
 from cdktf_cdktf_provider_google.storage_bucket_iam_member import StorageBucketIamMember
 from constructs import Construct, IConstruct
 
-SECRET_READ_ROLE = "roles/secretmanager.secretAccessor"  # noqa: S105  # a role name
+SECRET_READ_ROLE = "roles/secretmanager.secretAccessor"  # noqa: S105  # pragma: allowlist secret (a role name)
 BUCKET_READ_ROLE = "roles/storage.bucketViewer"
 
 
