@@ -28,8 +28,9 @@ SECRET_READ_ROLE = "roles/secretmanager.secretAccessor"  # noqa: S105  # pragma:
 BUCKET_READ_ROLE = "roles/storage.bucketViewer"
 
 
-def _grant_id(resource: IConstruct) -> str:
-    return resource.node.path.replace("/", "-")
+def _grant_id(scope: Construct, resource: IConstruct) -> str:
+    """The resource's path under the stack, so the grant's id stays put while other resources come and go."""
+    return resource.node.path.removeprefix(f"{scope.node.path}/").replace("/", "-")
 
 
 def reads_payload_on_refresh(version: SecretManagerSecretVersion) -> bool:
@@ -44,12 +45,12 @@ class CiPlanRefreshReads(Construct):
             if isinstance(resource, SecretManagerSecretVersion) and reads_payload_on_refresh(resource):
                 SecretManagerSecretIamMember(
                     self,
-                    _grant_id(resource),
+                    _grant_id(scope, resource),
                     secret_id=resource.secret_input,
                     role=SECRET_READ_ROLE,
                     member=plan_member,
                 )
             elif isinstance(resource, StorageBucket):
                 StorageBucketIamMember(
-                    self, _grant_id(resource), bucket=resource.name, role=BUCKET_READ_ROLE, member=plan_member
+                    self, _grant_id(scope, resource), bucket=resource.name, role=BUCKET_READ_ROLE, member=plan_member
                 )
