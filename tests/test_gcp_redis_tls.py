@@ -16,6 +16,7 @@ a server certificate of the new CA must verify whichever entry comes first.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -76,77 +77,69 @@ def _client_env(gateway: dict, port: int, ca_file: Path) -> dict[str, str]:
     }
 
 
-def _connect(tmp_path: Path, gateway: dict, port: int, ca_file: Path, drop: tuple[str, ...] = ()) -> dict:
-    hook = tmp_path / "llmgw_daily_tokens.py"
-    hook.write_text(gateway["hook"])
-    env = {name: value for name, value in _client_env(gateway, port, ca_file).items() if name not in drop}
-    request = {"env": env, "cache_params": gateway["cache_params"], "hook": str(hook)}
-    finished = subprocess.run(
-        [str(LITELLM_PYTHON), str(DRIVER)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    return json.loads(finished.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture(scope="module")
-def rotation_cas():
-    """Memorystore during a CA rotation: the old CA first, the new one second; the server already on the new one."""
-    return _ca("memorystore old CA"), _ca("memorystore new CA")
-
-
-def _memorystore_server(directory: Path, issuer) -> Path:
+def _memorystore_server(directory: Path, issuer):
     """A server certificate like Memorystore's: the IP in the CN, no subjectAltName."""
     return make_pki(directory, names=[], ips=(), common_name=SERVER_IP, issuer=issuer)
 
 
-def test_the_gateway_verifies_memorystore_against_every_listed_ca_without_a_name_match(tmp_path, gateway, rotation_cas):
-    old, new = rotation_cas
-    pki = _memorystore_server(tmp_path / "pki", issuer=new)
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("\n".join([_pem(old[1]), _pem(new[1])]))
-    with redis_tls(tmp_path / "redis", pki, PASSWORD) as port:
-        answers = _connect(tmp_path, gateway, port, bundle)
-    assert answers == {"sync": "ok", "async": "ok", "hook": "ok"}
+# case -> (the server certificate's issuer, the CA file the client trusts, REDIS_* variables left out)
+CASES = {
+    # Memorystore during a CA rotation: the old CA listed first, the server already on the new one.
+    "memorystore": ("new", ("old", "new"), ()),
+    "another-ca": ("other", ("old", "new"), ()),
+    "first-ca-only": ("new", ("old",), ()),
+    "redis-py-default-name-check": ("new", ("old", "new"), ("REDIS_SSL_CHECK_HOSTNAME",)),
+}
 
 
-def test_a_server_certificate_of_another_ca_is_refused(tmp_path, gateway, rotation_cas):
-    old, new = rotation_cas
-    pki = _memorystore_server(tmp_path / "pki", issuer=_ca("someone else's CA"))
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("\n".join([_pem(old[1]), _pem(new[1])]))
-    with redis_tls(tmp_path / "redis", pki, PASSWORD) as port:
-        answers = _connect(tmp_path, gateway, port, bundle)
-    for client, answer in answers.items():
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory, gateway) -> dict[str, dict[str, str]]:
+    """One real TLS redis-server per case (RedisCache keeps an async client per host/port), one LiteLLM process."""
+    root = tmp_path_factory.mktemp("redis-tls")
+    cas = {name: _ca(f"{name} CA") for name in ("old", "new", "other")}
+    hook = root / "llmgw_daily_tokens.py"
+    hook.write_text(gateway["hook"])
+    request: dict = {"hook": str(hook), "cases": {}}
+    with contextlib.ExitStack() as servers:
+        for case, (issuer, trusted, dropped) in CASES.items():
+            pki = _memorystore_server(root / case, issuer=cas[issuer])
+            ca_file = root / case / "trusted.pem"
+            ca_file.write_text("\n".join(_pem(cas[name][1]) for name in trusted))
+            port = servers.enter_context(redis_tls(root / case / "redis", pki, PASSWORD))
+            env = {name: value for name, value in _client_env(gateway, port, ca_file).items() if name not in dropped}
+            request["cases"][case] = {"env": env, "cache_params": gateway["cache_params"]}
+        finished = subprocess.run(
+            [str(LITELLM_PYTHON), str(DRIVER)],
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            cwd=root,
+        )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def test_the_gateway_verifies_memorystore_against_every_listed_ca_without_a_name_match(answers):
+    assert answers["memorystore"] == {"sync": "ok", "async": "ok", "hook": "ok"}
+
+
+def test_a_server_certificate_of_another_ca_is_refused(answers):
+    for client, answer in answers["another-ca"].items():
         assert "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed" in answer, (client, answer)
 
 
-def test_only_the_first_listed_ca_refuses_a_server_on_the_rotated_ca(tmp_path, gateway, rotation_cas):
-    """Why the bundle holds every entry: `server_ca_certs[0]` alone (the old CA) refuses the new CA's server."""
-    old, new = rotation_cas
-    pki = _memorystore_server(tmp_path / "pki", issuer=new)
-    first_only = tmp_path / "ca.pem"
-    first_only.write_text(_pem(old[1]))
-    with redis_tls(tmp_path / "redis", pki, PASSWORD) as port:
-        answers = _connect(tmp_path, gateway, port, first_only)
-    assert all("[SSL: CERTIFICATE_VERIFY_FAILED]" in answer for answer in answers.values()), answers
+def test_only_the_first_listed_ca_refuses_a_server_on_the_rotated_ca(answers):
+    """Why the file holds every entry: `server_ca_certs[0]` alone (the old CA) refuses the new CA's server."""
+    for client, answer in answers["first-ca-only"].items():
+        assert "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed" in answer, (client, answer)
 
 
-def test_redis_py_default_hostname_check_refuses_the_memorystore_certificate(tmp_path, gateway, rotation_cas):
+def test_redis_py_default_hostname_check_refuses_the_memorystore_certificate(answers):
     """Why REDIS_SSL_CHECK_HOSTNAME is "false": redis-py's default (True) matches an IP only against subjectAltName
     IP entries, which Memorystore's certificate does not have."""
-    old, new = rotation_cas
-    pki = _memorystore_server(tmp_path / "pki", issuer=new)
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("\n".join([_pem(old[1]), _pem(new[1])]))
-    with redis_tls(tmp_path / "redis", pki, PASSWORD) as port:
-        answers = _connect(tmp_path, gateway, port, bundle, drop=("REDIS_SSL_CHECK_HOSTNAME",))
-    for client, answer in answers.items():
+    for client, answer in answers["redis-py-default-name-check"].items():
         assert f"IP address mismatch, certificate is not valid for '{SERVER_IP}'" in answer, (client, answer)
 
 

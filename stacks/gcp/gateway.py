@@ -429,7 +429,8 @@ class GcpGatewayStack(GcpStack):
             self,
             "redis_ca_secret_id",
             value=redis_ca.id if redis_ca else null,
-            description="Memorystore's CA certificate, for verifying its TLS (mount it as REDIS_SSL_CA_CERTS)",
+            description="Memorystore's CA certificates (one PEM file): mount it as REDIS_SSL_CA_CERTS and set "
+            "REDIS_SSL_CHECK_HOSTNAME=false (its certificate names the IP only in its CN)",
         )
 
     def _runtime(
