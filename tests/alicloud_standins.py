@@ -90,8 +90,16 @@ def ca_pem(common_name: str = "test CA") -> str:
     return _ca(common_name)[1].public_bytes(serialization.Encoding.PEM).decode()
 
 
-def make_pki(directory: Path, names: list[str], ips: tuple[str, ...] = ("127.0.0.1",)) -> Pki:
-    """A CA and one server certificate it signs for `names` and `ips` (PEM files in `directory`)."""
+def make_pki(
+    directory: Path,
+    names: list[str],
+    ips: tuple[str, ...] = ("127.0.0.1",),
+    *,
+    common_name: str = "drill server",
+    issuer=None,
+) -> Pki:
+    """A CA (`issuer`, an `_ca()` pair, or a new one) and one server certificate it signs for `names` and `ips` (PEM
+    files in `directory`). No names and no IPs: a certificate without subjectAltName, named only by `common_name`."""
     import ipaddress
 
     from cryptography import x509
@@ -100,20 +108,23 @@ def make_pki(directory: Path, names: list[str], ips: tuple[str, ...] = ("127.0.0
     from cryptography.x509.oid import NameOID
 
     now = datetime.datetime.now(datetime.UTC)
-    ca_key, ca = _ca("drill CA")
+    ca_key, ca = issuer or _ca("drill CA")
     ca_name = ca.subject
     key = ec.generate_private_key(ec.SECP256R1())
     alt_names = [x509.DNSName(name) for name in names] + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
-    cert = (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "drill server")]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    )
+    if alt_names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+    cert = (
+        builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())

@@ -18,6 +18,7 @@ from cdktf import ITerraformDependable, TerraformOutput, Token
 from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
+from constructs_lib._common.ci_identity import gcp_ci_member
 from constructs_lib._common.ephemeral import ephemeral_random_password
 from constructs_lib._common.errors import PropsError
 from constructs_lib._common.litellm_config import CONFIG_SHA_ENV, ProxyRuntime, render_proxy_config
@@ -25,7 +26,8 @@ from constructs_lib.config.environment import EnvironmentConfig
 from constructs_lib.config.gcp import IMAGE_COMPONENTS, IMAGE_PATTERN, GcpConfig
 from constructs_lib.gcp.apis import GatewayApis
 from constructs_lib.gcp.bucket import GatewayBucket, GatewayBucketProps
-from constructs_lib.gcp.cache import GatewayCache, GatewayCacheProps
+from constructs_lib.gcp.cache import GatewayCache, GatewayCacheProps, redis_tls_client_env
+from constructs_lib.gcp.ci_grants import CiPlanRefreshReads
 from constructs_lib.gcp.cloud_run import (
     LITELLM_PROBES,
     UI_PROBES,
@@ -48,7 +50,7 @@ from stacks.context import StackContext
 from stacks.gcp.base import GcpStack
 
 PORTS = {"gateway": 4000, "backend": 4001, "ui": 3000}
-# The Memorystore CA certificate, mounted from Secret Manager; REDIS_SSL_CA_CERTS points at it.
+# The Memorystore CA certificates, mounted from Secret Manager; REDIS_SSL_CA_CERTS points at them.
 REDIS_CA_DIR, REDIS_CA_FILE = "/etc/litellm/redis-ca", "ca.pem"
 _URL = "postgresql://$DATABASE_USER:$DATABASE_PASSWORD@{host}:$DATABASE_PORT/$DATABASE_NAME?sslmode=require"
 
@@ -167,8 +169,15 @@ class GcpGatewayStack(GcpStack):
         identities = ("gateway", "backend", "ui", "migrations") if runtime else ("gateway", "backend", "migrations")
         if not has_db:
             identities = tuple(component for component in identities if component != "migrations")
+        # The stage's CI apply identity may act as exactly the accounts a Cloud Run service or job here runs as.
         accounts = GatewayServiceAccounts(
-            self, "identities", naming, depends_on=apis.of("iam.googleapis.com"), components=identities
+            self,
+            "identities",
+            naming,
+            depends_on=apis.of("iam.googleapis.com"),
+            components=identities,
+            deployer=gcp_ci_member(naming.prefix, "apply", gcp.state.project),
+            attached=identities if runtime else (),
         )
 
         secret_apis = apis.of("secretmanager.googleapis.com")
@@ -262,7 +271,7 @@ class GcpGatewayStack(GcpStack):
             )
             redis_secrets.append(secret("redis-auth", "REDIS_PASSWORD", state_value=cache.auth_string))
             if redis_tls:
-                redis_ca = secret("redis-ca", "", state_value=cache.ca_certificate)
+                redis_ca = secret("redis-ca", "", state_value=cache.ca_bundle)
         elif gcp.cache.source == "external":
             redis_secrets.append(
                 secret("redis-url", "REDIS_URL", gcp.cache.url_secret, out_of_band_version=gcp.cache.url_secret_version)
@@ -311,6 +320,8 @@ class GcpGatewayStack(GcpStack):
             component: [item.grant_read(accounts.member(component), component) for item in secrets]
             for component, secrets in readers.items()
         }
+        for component in grants:
+            grants[component].extend(accounts.deployer_grants(component))
         for component, grant in proxy_config.grants.items():
             grants[component].append(grant)
             grants[component].extend(proxy_config.hook_grants.get(component, []))
@@ -381,6 +392,8 @@ class GcpGatewayStack(GcpStack):
             description="Put each value in out of band: gcloud secrets versions add <id> --data-file=-",
         )
         TerraformOutput(self, "migration_command", value=migration_command or Token.null_value())
+        # Last: grants the stage's CI plan identity what refreshing the resources above reads.
+        CiPlanRefreshReads(self, "ci-plan-refresh", gcp_ci_member(naming.prefix, "plan", gcp.state.project))
 
     def _dependencies_outputs(
         self,
@@ -416,7 +429,8 @@ class GcpGatewayStack(GcpStack):
             self,
             "redis_ca_secret_id",
             value=redis_ca.id if redis_ca else null,
-            description="Memorystore's CA certificate, for verifying its TLS (mount it as REDIS_SSL_CA_CERTS)",
+            description="Memorystore's CA certificates (one PEM file): mount it as REDIS_SSL_CA_CERTS and set "
+            "REDIS_SSL_CHECK_HOSTNAME=false (its certificate names the IP only in its CN)",
         )
 
     def _runtime(
@@ -485,7 +499,7 @@ class GcpGatewayStack(GcpStack):
         if redis_ca is not None:
             ca_file = SecretFile(secret=redis_ca, volume="redis-ca", mount_dir=REDIS_CA_DIR, file_name=REDIS_CA_FILE)
             secret_files.append(ca_file)
-            runtime_env |= {"REDIS_SSL": "true", "REDIS_SSL_CA_CERTS": ca_file.path}
+            runtime_env |= redis_tls_client_env(ca_file.path)
         runtime_env["GCS_BUCKET_NAME"] = bucket.name
         replica_ip = database.replica_private_ip if database is not None else None
         if replica_ip:
@@ -607,7 +621,7 @@ class GcpGatewayStack(GcpStack):
                 probes=UI_PROBES,
                 production=production,
                 always_on_cpu=False,
-                depends_on=run_apis,
+                depends_on=[*run_apis, *accounts.deployer_grants("ui")],
             ),
         )
 
