@@ -10,7 +10,9 @@ answers it, and checks the request the way the service does:
   sorted, percent-encoded form with `&` appended to the secret; https://www.alibabacloud.com/help/en/kms/
   developer-reference/api-getsecretvalue): answers `SecretData` of exactly the requested `VersionId`, or
   `Forbidden.ResourceNotFound`; a create or put never overwrites a version;
-* OSS `GetObject`, virtual-hosted, V4-signed only (tests/oss_v4.py); a V1 `Authorization: OSS ...` is refused.
+* OSS `GetObject`, virtual-hosted, V4-signed only (tests/oss_v4.py); a V1 `Authorization: OSS ...` is refused;
+* the public `logtail-release-<region>` bucket on the internal OSS endpoint: `GET /linux64/logtail.sh` answers the
+  installer script (LOGTAIL_INSTALLER, or whatever a test puts in `Cloud.logtail_installer`; None: 404 NoSuchKey).
 Real TLS on every HTTPS stand-in (a CA made per test), real `redis-server` with TLS.
 """
 
@@ -88,8 +90,16 @@ def ca_pem(common_name: str = "test CA") -> str:
     return _ca(common_name)[1].public_bytes(serialization.Encoding.PEM).decode()
 
 
-def make_pki(directory: Path, names: list[str], ips: tuple[str, ...] = ("127.0.0.1",)) -> Pki:
-    """A CA and one server certificate it signs for `names` and `ips` (PEM files in `directory`)."""
+def make_pki(
+    directory: Path,
+    names: list[str],
+    ips: tuple[str, ...] = ("127.0.0.1",),
+    *,
+    common_name: str = "drill server",
+    issuer=None,
+) -> Pki:
+    """A CA (`issuer`, an `_ca()` pair, or a new one) and one server certificate it signs for `names` and `ips` (PEM
+    files in `directory`). No names and no IPs: a certificate without subjectAltName, named only by `common_name`."""
     import ipaddress
 
     from cryptography import x509
@@ -98,20 +108,23 @@ def make_pki(directory: Path, names: list[str], ips: tuple[str, ...] = ("127.0.0
     from cryptography.x509.oid import NameOID
 
     now = datetime.datetime.now(datetime.UTC)
-    ca_key, ca = _ca("drill CA")
+    ca_key, ca = issuer or _ca("drill CA")
     ca_name = ca.subject
     key = ec.generate_private_key(ec.SECP256R1())
     alt_names = [x509.DNSName(name) for name in names] + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
-    cert = (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "drill server")]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    )
+    if alt_names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+    cert = (
+        builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
@@ -145,6 +158,8 @@ class Cloud:
     oss_refused: list[str] = field(default_factory=list)
     kms_reads: list[tuple[str, str]] = field(default_factory=list)
     kms_writes: list[tuple[str, str, str]] = field(default_factory=list)
+    logtail_installer: bytes | None = None
+    logtail_downloads: list[str] = field(default_factory=list)  # the paths asked of the logtail-release bucket
 
 
 def _quote(value: str) -> str:
@@ -210,6 +225,12 @@ class _Handler(BaseHTTPRequestHandler):
             if verified.bucket != self.cloud.bucket or verified.key not in self.cloud.objects:
                 return self._answer(404, b"<Error><Code>NoSuchKey</Code></Error>", "application/xml")
             return self._answer(200, self.cloud.objects[verified.key], "application/octet-stream")
+        if self.kind == "logtail":
+            # A public-read object: no signature asked (the documented command is a plain wget).
+            self.cloud.logtail_downloads.append(self.path)
+            if self.path != "/linux64/logtail.sh" or self.cloud.logtail_installer is None:
+                return self._answer(404, b"<Error><Code>NoSuchKey</Code></Error>", "application/xml")
+            return self._answer(200, self.cloud.logtail_installer, "application/octet-stream")
         return self._answer(404, b"")
 
     # KMS --------------------------------------------------------------------------------------------------------
@@ -255,6 +276,43 @@ class _Handler(BaseHTTPRequestHandler):
             "SecretDataType": "text",  # pragma: allowlist secret
         }
         return self._answer(200, json.dumps(document).encode())
+
+
+# A stand-in of Alibaba's linux64/logtail.sh (which cannot run here: it downloads the agent from Alibaba's internal
+# network), doing what the documentation says the real one leaves behind after `logtail.sh install <region>`:
+# * the agent under /usr/local/ilogtail, installed over any previous one ("overwrite mode: a present Logtail is
+#   uninstalled and /usr/local/ilogtail deleted first; after the install Logtail is started and registered to start
+#   at boot": Alibaba's "Install Logtail (Linux)" page);
+# * ilogtail_config.json whose config_server_address and data_server_list name the region of the install argument,
+#   on the internal network (`http://logtail.cn-hangzhou-intranet.log.aliyuncs.com`, endpoint
+#   `cn-hangzhou-intranet.log.aliyuncs.com`: https://www.alibabacloud.com/help/en/sls/user-guide/
+#   logtail-configuration-files-and-record-files), and app_info.json with `logtail_version`;
+# * /etc/init.d/ilogtaild with start/stop/status, status printing "ilogtail is running" (the installation page).
+# Paths are under $LLMGW_ROOT, the drill's scratch root (the runtime's ROOT); no such variable on an instance.
+LOGTAIL_INSTALLER = b"""#!/bin/bash
+set -eu
+[ "${1:-}" = install ] && [ -n "${2:-}" ] || { echo "usage: logtail.sh install <region>" >&2; exit 1; }
+region="$2"
+home="${LLMGW_ROOT:-}/usr/local/ilogtail"
+init="${LLMGW_ROOT:-}/etc/init.d/ilogtaild"
+rm -rf "$home"
+mkdir -p "$home" "$(dirname "$init")"
+intranet="$region-intranet.log.aliyuncs.com"
+printf '{"config_server_address": "http://logtail.%s", "data_server_list": [{"cluster": "%s", "endpoint": "%s"}]}' \\
+  "$intranet" "$region" "$intranet" > "$home/ilogtail_config.json"
+printf '{"logtail_version": "drill-standin"}\n' > "$home/app_info.json"
+cat > "$init" <<INIT
+#!/bin/bash
+case "\\$1" in
+  start) touch "$home/running" ;;
+  stop) rm -f "$home/running" ;;
+  status) if [ -f "$home/running" ]; then echo "ilogtail is running"; else echo "ilogtail is not running"; fi ;;
+esac
+INIT
+chmod 755 "$init"
+touch "$home/running"
+echo "install logtail success"
+"""
 
 
 @contextlib.contextmanager

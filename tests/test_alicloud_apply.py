@@ -230,3 +230,24 @@ def test_apply_role_creates_the_alb_and_nat_service_linked_roles_and_no_other():
         assert ram_allows(apply, "ram:CreateServiceLinkedRole", "*", {"ram:ServiceName": service}), service
     assert not ram_allows(apply, "ram:CreateServiceLinkedRole", "*", {"ram:ServiceName": "ecs.aliyuncs.com"})
     assert not ram_allows(apply, "ram:CreateServiceLinkedRole", "*")
+
+
+def test_the_ci_roles_can_refresh_and_the_apply_role_can_manage_the_gateway_alarms(dev_stack):
+    """Each CloudMonitor call the provider makes for the alarm resources (ci_trust.CMS_APPLY_ACTIONS cites the lines)
+    is allowed to apply, and none but the Describe reads to plan. CloudMonitor scopes them by nothing
+    (https://www.alibabacloud.com/help/doc-detail/114934.html: "All Resources", no condition key), so Resource `*`."""
+    from constructs_lib.alicloud.ci_trust import CMS_APPLY_ACTIONS, policy_document
+
+    assert {"alicloud_cms_alarm", "alicloud_cms_alarm_contact", "alicloud_cms_alarm_contact_group"} <= set(
+        dev_stack["resource"]
+    )
+    apply, plan = policy_document(_ci_props("dev"), "apply"), policy_document(_ci_props("dev"), "plan")
+    reads = ("cms:DescribeMetricRuleList", "cms:DescribeContactList", "cms:DescribeContactGroupList")
+    for action in (*CMS_APPLY_ACTIONS, *reads):
+        assert ram_allows(apply, action, "*"), action
+    for action in reads:
+        assert ram_allows(plan, action, "*"), action
+    for action in CMS_APPLY_ACTIONS:
+        assert not ram_allows(plan, action, "*"), action
+    # Nothing of CloudMonitor beyond those calls (no cms:* wildcard).
+    assert not ram_allows(apply, "cms:PutCustomMetric", "*")

@@ -9,7 +9,14 @@ What an ECS instance does after `terraform apply`, with loopback stand-ins for w
 2. `serve` reads every secret from the KMS stand-in at its pinned version and starts LiteLLM with the generated
    config and a real `redis-server` with TLS (a CA and server certificate made here): up to /health/readiness
    answering and LiteLLM's Redis cache ping succeeding through the shipped CA;
-3. with a database (DATABASE_URL), `install` goes up to the Prisma step: prisma is importable from the release venv,
+3. `install` installs Logtail (SLS's agent, which ships the request log): it downloads the installer from the
+   `logtail-release-<region>` bucket on the internal OSS endpoint (a loopback stand-in, HTTPS), runs it once
+   (`logtail.sh install <region>`), checks what the documentation says an install leaves behind (the startup config
+   naming the region's internal endpoint, `ilogtaild status` "ilogtail is running") and writes the machine group's
+   custom identifier; a missing, failing or wrong-region installer stops the install with its reason. The installer
+   itself is a stand-in (tests/alicloud_standins.py LOGTAIL_INSTALLER): this proves the runtime's download, run,
+   checks and failure handling, not that Alibaba's script installs on Ubuntu 24.04 or that Logtail reaches SLS;
+4. with a database (DATABASE_URL), `install` goes up to the Prisma step: prisma is importable from the release venv,
    and `prisma generate` stops where Node and the Prisma engines would download (not reachable here) with the
    runtime's message; `migrate` gets past LiteLLM's "prisma CLI is neither on PATH nor importable" check.
 
@@ -24,6 +31,7 @@ import getpass
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +43,7 @@ import pytest
 
 from constructs_lib._common.litellm_config import ProxyRuntime, render_proxy_config
 from constructs_lib.alicloud.gateway import REQUIREMENTS_LOCK
+from constructs_lib.alicloud.logs import REQUEST_LOGGER, logtail_installer_url
 from constructs_lib.alicloud.migrations import RUNTIME_SCRIPT
 from constructs_lib.config import load_environment
 from tests import alicloud_standins as standins
@@ -45,6 +54,8 @@ pytestmark = pytest.mark.drill
 REGION, ROLE = "cn-shanghai", "acme-dev-gateway"
 BUCKET = "acme-dev-llmgw-release-cn-shanghai"
 KMS_ENDPOINT, OSS_ENDPOINT = f"kms-vpc.{REGION}.aliyuncs.com", f"oss-{REGION}-internal.aliyuncs.com"
+LOGTAIL_HOST = f"logtail-release-{REGION}.{OSS_ENDPOINT}"
+IDENTITY = "acme-dev-llm-gateway"
 SYSTEM_CAS = Path("/etc/ssl/certs/ca-certificates.crt")
 SITECUSTOMIZE = '''"""Boot drill only: its Alibaba Cloud names resolve to loopback ports (a hosts-file stand-in)."""
 import json, os, socket
@@ -79,15 +90,19 @@ def drill(tmp_path_factory):
     root = root.with_name(root.name + hashlib.sha256(lock).hexdigest()[:12])
     for directory in (root / "etc/llmgw", root / "opt/llmgw"):
         directory.mkdir(parents=True, exist_ok=True)
-    names = [KMS_ENDPOINT, f"{BUCKET}.{OSS_ENDPOINT}", "localhost"]
+    _remove_logtail(root)  # each run installs Logtail afresh (the venv alone is cached)
+    names = [KMS_ENDPOINT, f"{BUCKET}.{OSS_ENDPOINT}", LOGTAIL_HOST, "localhost"]
     pki = standins.make_pki(tmp / "pki", names)
     bundle = tmp / "ca-bundle.pem"
     bundle.write_bytes(SYSTEM_CAS.read_bytes() + b"\n" + pki.ca.read_bytes())
     cloud = standins.Cloud(role=ROLE, bucket=BUCKET, oss_endpoint=OSS_ENDPOINT, region=REGION)
+    cloud.logtail_installer = standins.LOGTAIL_INSTALLER
     secrets = {
         "LITELLM_MASTER_KEY": ("acme-dev-master-key", "v1", "sk-drill-" + os.urandom(16).hex()),
         "REDIS_PASSWORD": ("acme-dev-redis-password", "v1", os.urandom(16).hex()),
         "DATABASE_PASSWORD": ("acme-dev-db-password", "v1", os.urandom(16).hex()),
+        # The budget alerts' webhook URL (config/dev.yaml clouds.alicloud.alerting): a secret like the others.
+        "WEBHOOK_URL": ("acme-dev-alert-webhook", "v1", "https://hooks.example.invalid/" + os.urandom(16).hex()),
         **{
             item.env_var: (f"acme-dev-provider-{item.name}", f"v{item.version}", f"drill-{item.name}-key")
             for item in config.provider_keys
@@ -102,12 +117,14 @@ def drill(tmp_path_factory):
         standins.serve("metadata", cloud, None) as metadata_port,
         standins.serve("kms", cloud, pki) as kms_port,
         standins.serve("oss", cloud, pki) as oss_port,
+        standins.serve("logtail", cloud, pki) as logtail_port,
         standins.redis_tls(tmp / "redis", pki, secrets["REDIS_PASSWORD"][2]) as redis_port,
     ):
         routes = {
             "100.100.100.200|80": metadata_port,
             f"{KMS_ENDPOINT}|443": kms_port,
             f"{BUCKET}.{OSS_ENDPOINT}|443": oss_port,
+            f"{LOGTAIL_HOST}|443": logtail_port,
         }
         env = {
             key: value
@@ -136,10 +153,16 @@ def drill(tmp_path_factory):
         }
 
 
+def _remove_logtail(root: Path) -> None:
+    for path in (root / "usr/local/ilogtail", root / "etc/ilogtail"):
+        shutil.rmtree(path, ignore_errors=True)
+    (root / "etc/init.d/ilogtaild").unlink(missing_ok=True)
+
+
 def _document(drill: dict, *, database: bool) -> dict:
     """The runtime document the stack hands over (stacks/alicloud/gateway.py `runtime`), for this drill."""
     cloud, root, config = drill["cloud"], drill["root"], drill["config"]
-    proxy = render_proxy_config(config, ProxyRuntime(redis="tls", database=database))
+    proxy = render_proxy_config(config, ProxyRuntime(redis="tls", database=database, budget_webhook=True))
     secret_names = [name for name in drill["secrets"] if database or name != "DATABASE_PASSWORD"]
     document = {
         "region": REGION,
@@ -153,6 +176,12 @@ def _document(drill: dict, *, database: bool) -> dict:
         "redis_ca": _artifact(cloud, "redis-ca.pem", drill["pki"].ca.read_bytes()),
         # The files LiteLLM loads beside config.yaml (the daily token cap hook), as stacks/alicloud/gateway.py lists.
         "hooks": [{**_artifact(cloud, hook.name, hook.text.encode()), "name": hook.name} for hook in proxy.hooks],
+        # The request logger and Logtail, with the installer URL the stack ships (constructs_lib/alicloud/logs.py).
+        "request_log": {
+            **_artifact(cloud, REQUEST_LOGGER.name, REQUEST_LOGGER.read_bytes()),
+            "logtail_identity": IDENTITY,
+            "logtail_installer": logtail_installer_url(REGION),
+        },
         "host": "127.0.0.1",
         "port": standins.free_port(),
         "workers": 1,
@@ -208,6 +237,17 @@ def test_install_then_serve_up_to_health_and_a_verified_redis(drill):
     assert all(scheme == "OSS4-HMAC-SHA256" for _, scheme in cloud.oss_requests)
     venv = Path(os.path.realpath(drill["root"] / "opt/llmgw/venv"))
     assert venv.name == f"venv-{document['requirements']['sha256'][:12]}" and (venv / ".installed").exists()
+    # Logtail: downloaded once over HTTPS from the region's internal endpoint, installed for the region, running,
+    # and the machine group's identity written where the machine group looks (/etc/ilogtail/user_defined_id).
+    root = drill["root"]
+    assert cloud.logtail_downloads == ["/linux64/logtail.sh"]
+    assert (root / "etc/ilogtail/user_defined_id").read_text() == IDENTITY + "\n"
+    assert not (root / "etc/ilogtail/users").exists()  # same-account ECS: no user identifier (logs.py)
+    assert "Logtail drill-standin running, machine group identity acme-dev-llm-gateway" in install.stderr
+    # A second deploy does not reinstall (the installer overwrites, which would interrupt collection).
+    again = _runtime(drill, "install", timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert cloud.logtail_downloads == ["/linux64/logtail.sh"] and "installing Logtail" not in again.stderr
 
     serve = subprocess.Popen(
         [sys.executable, str(RUNTIME_SCRIPT), "serve"],
@@ -273,3 +313,31 @@ def test_with_a_database_install_reaches_the_prisma_step_and_prisma_is_importabl
         assert value not in output
     print("drill: install stopped at: " + " | ".join(install.stderr.strip().splitlines()[-6:]))
     print("drill: migrate output ends with: " + " | ".join(output.strip().splitlines()[-3:]))
+
+
+@pytest.mark.parametrize(
+    ("installer", "reason"),
+    [
+        (None, "could not be downloaded (HTTP Error 404"),
+        (b"<Error><Code>AccessDenied</Code></Error>", "is not Logtail's installer script"),
+        (b"#!/bin/bash\necho 'cannot reach logtail-release' >&2\nexit 3\n", "installer failed (exit 3): cannot reach"),
+        (standins.LOGTAIL_INSTALLER.replace(b'region="$2"', b'region="cn-beijing"'), "does not name cn-shanghai"),
+    ],
+    ids=["missing", "not-a-script", "installer-fails", "wrong-region"],
+)
+def test_a_failed_logtail_install_stops_the_install_with_its_reason(drill, installer, reason):
+    """No gateway without its request log: every way the Logtail step can fail stops `install` (so the deploy command
+    and the apply) before the release is switched to, and says why."""
+    cloud = drill["cloud"]
+    _remove_logtail(drill["root"])
+    _document(drill, database=False)
+    before = os.path.realpath(drill["root"] / "opt/llmgw/venv")
+    cloud.logtail_installer = installer
+    try:
+        install = _runtime(drill, "install", timeout=600)
+    finally:
+        cloud.logtail_installer = standins.LOGTAIL_INSTALLER
+        _remove_logtail(drill["root"])
+    assert install.returncode != 0 and reason in install.stderr, install.stderr[-2000:]
+    assert not (drill["root"] / "etc/ilogtail/user_defined_id").exists()
+    assert os.path.realpath(drill["root"] / "opt/llmgw/venv") == before

@@ -136,12 +136,13 @@ def test_runtime_script_keeps_secret_values_in_memory_only():
     compile(source, str(RUNTIME_SCRIPT), "exec")
     # The only files it writes are the release artifacts it downloads (hash-checked).
     writes = [line.strip() for line in source.splitlines() if re.search(r"\bopen\(.*\"wb?\"", line)]
-    # The downloaded release artifact (hash-checked), prisma's settings file, Logtail's identity file (a public name)
-    # and the empty venv markers: nothing else is ever written.
+    # The downloaded release artifact (hash-checked), prisma's settings file, Logtail's installer (a public script)
+    # and identity file (a public name) and the empty venv markers: nothing else is ever written.
     assert writes == [
         'with open(destination + ".new", "wb") as handle:',
         'with open(f"{workdir}/pyproject.toml", "w", encoding="utf-8") as handle:',
-        'with open(LOGTAIL_IDENTITY, "w") as handle:',
+        'with open(path, "wb") as handle:',
+        'with open(LOGTAIL_IDENTITY + ".new", "w", encoding="utf-8") as handle:',
         'open(f"{venv}/.installed", "w").close()',
         'open(f"{venv}/.prisma-generated", "w").close()',
     ]

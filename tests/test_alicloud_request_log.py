@@ -120,6 +120,13 @@ def test_the_runtime_document_installs_the_logger_and_the_logtail_identity(synth
         section = section[: section.index("}")]
         assert f'"key" = "{logger["key"]}"' in section and f'"sha256" = "{digest}"' in section
         assert '"logtail_identity" = "acme-dev-llm-gateway"' in section
+        # Logtail's installer on the region's internal OSS endpoint: the URL of Alibaba's Cloud Assistant template
+        # (aliyun/oos-templates CloudProductActions/ECS/YAML/ACS::ECS::InstallLogtail.yml), over HTTPS.
+        installer = "https://logtail-release-cn-shanghai.oss-cn-shanghai-internal.aliyuncs.com/linux64/logtail.sh"
+        assert f'"logtail_installer" = "{installer}"' in section
+    # Same-account ECS: Logtail needs no RAM permission (constructs_lib/alicloud/logs.py), so the role has no log:*.
+    for policy in stack["resource"]["alicloud_ram_policy"].values():
+        assert '"log:' not in policy["policy_document"]
 
 
 def test_logtail_collects_the_logger_files_into_the_indexed_logstore(synthesized):

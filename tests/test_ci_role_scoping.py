@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.cloud_conditions import UnknownForm, cel, ram_allows
+from tests.gcp_iam import GcpIam, Target, project_of, reference_of
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("dev", "staging", "prod")
@@ -410,6 +411,81 @@ def test_gcp_each_account_is_impersonable_by_its_own_subject_only(synthesized):
         stage, role = accounts[key]
         suffix = f"{stage}-plan" if role == "plan" else stage
         assert binding["member"].endswith(f"/subject/repo:acme/llm-gateway:environment:{suffix}")
+
+
+ACT_AS = "iam.serviceAccounts.actAs"
+
+
+def _gcp_stage_stacks(synthesized: dict) -> dict[str, dict]:
+    return {name: stack for name, stack in synthesized.items() if name.startswith("gcp-") and name != "gcp-bootstrap"}
+
+
+def _gcp_attached_accounts(stack: dict) -> dict[str, list[str]]:
+    """`google_service_account.<address>` a Cloud Run service or job runs as -> addresses of those services/jobs."""
+    attached: dict[str, list[str]] = {}
+    runs_as = [
+        (f"google_cloud_run_v2_service.{address}", body["template"].get("service_account"))
+        for address, body in stack.get("resource", {}).get("google_cloud_run_v2_service", {}).items()
+    ] + [
+        (f"google_cloud_run_v2_job.{address}", body["template"]["template"].get("service_account"))
+        for address, body in stack.get("resource", {}).get("google_cloud_run_v2_job", {}).items()
+    ]
+    for runner, account in runs_as:
+        assert account, f"{runner} runs as the default compute account"
+        attached.setdefault(reference_of(account), []).append(runner)
+    return attached
+
+
+def test_gcp_no_identity_acts_as_service_accounts_project_wide(synthesized):
+    """Project-level actAs (roles/iam.serviceAccountUser, or any role holding iam.serviceAccounts.actAs) would let a
+    CI identity act as every account of the project, the CI accounts of other stages included."""
+    iam = GcpIam(synthesized["gcp-bootstrap"], _gcp_stage_stacks(synthesized))
+    assert iam.project_bindings
+    for email, project, role, _ in iam.project_bindings:
+        assert ACT_AS not in iam.permissions(role), (email, project, role)
+
+
+def test_gcp_apply_identity_acts_as_exactly_the_accounts_its_stage_attaches(synthesized):
+    """Each stage's apply identity may act as the accounts its stage's Cloud Run services and job run as (Cloud Run
+    refuses to deploy one otherwise: https://cloud.google.com/run/docs/configuring/jobs/service-identity, "Required
+    roles"), and as no other account of any stage; plan identities as none. The deploying resource waits for the
+    grant, so a first apply never races it."""
+    stacks = _gcp_stage_stacks(synthesized)
+    iam = GcpIam(synthesized["gcp-bootstrap"], stacks)
+    checked = 0
+    for name, stack in stacks.items():
+        stage = name.split("-")[1]
+        attached = _gcp_attached_accounts(stack)
+        grants = {
+            reference_of(body["service_account_id"]): f"google_service_account_iam_member.{address}"
+            for address, body in stack["resource"].get("google_service_account_iam_member", {}).items()
+        }
+        for address, body in stack["resource"].get("google_service_account", {}).items():
+            reference = f"google_service_account.{address}"
+            email = f"{body['account_id']}@{project_of(stack)}.iam.gserviceaccount.com"
+            target = Target(name, reference, project_of(stack), f"projects/{project_of(stack)}/serviceAccounts/{email}")
+            for (account_stage, role), ci_email in iam.ci_accounts.items():
+                expected = role == "apply" and account_stage == stage and reference in attached
+                assert iam.holds(ci_email, ACT_AS, target) == expected, (name, body["account_id"], account_stage, role)
+                checked += 1
+            for runner in attached.get(reference, []):
+                runner_type, runner_address = runner.split(".")
+                depends_on = stack["resource"][runner_type][runner_address].get("depends_on", [])
+                assert reference in grants, f"no actAs grant on {reference}, which {runner} runs as"
+                assert grants[reference] in depends_on, f"{runner} does not wait for the actAs grant"
+    assert checked and all(_gcp_attached_accounts(synthesized[f"gcp-{stage}"]) for stage in STAGES), (
+        "the example gateways run Cloud Run services"
+    )
+
+
+def test_gcp_dependencies_only_gateway_lets_no_identity_act_as_its_accounts(tmp_path):
+    """Without Cloud Run (the runtime runs elsewhere) nothing here attaches an account: no actAs grant at all."""
+    from tests.test_gcp_stack_options import _load, _synth
+
+    stack = _synth(_load(tmp_path, {"create_runtime": False, "external_gateway_url": "https://llm.gke.acme.example"}))
+    assert stack["resource"]["google_service_account"]
+    assert not _gcp_attached_accounts(stack)
+    assert not stack["resource"].get("google_service_account_iam_member")
 
 
 # --- Alibaba Cloud -----------------------------------------------------------------------------------

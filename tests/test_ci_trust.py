@@ -119,6 +119,11 @@ def test_gcp_plan_accounts_get_read_roles_and_only_the_master_key_secret(synthes
         if member["role"] == "roles/secretmanager.secretAccessor":
             key_name = "master-key" if role_kind == "apply" else "litellm-viewer-key"
             assert member["condition"]["expression"].endswith(f'== "acme-{stage}-{key_name}"')
+        elif role_kind == "plan" and member["role"].startswith("${google_project_iam_custom_role."):
+            # What a refresh reads beyond the read roles (tests/test_gcp_plan_refresh.py), in the stage's project.
+            custom = _resources(stack, "google_project_iam_custom_role")[member["role"].split(".")[1]]
+            assert custom["permissions"] == ["redis.instances.getAuthString"]
+            assert custom["project"] == member["project"] == f"acme-llmgw-{stage}"
         elif role_kind == "plan":
             assert member["role"] in {"roles/viewer", "roles/iam.securityReviewer"}
         else:

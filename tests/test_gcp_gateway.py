@@ -8,6 +8,7 @@ import re
 import pytest
 
 from constructs_lib.gcp.url_map_paths import shared_url_map_rules
+from tests.gcp_iam import is_ci_member
 
 GCP_STACKS = ("gcp-dev", "gcp-staging", "gcp-prod")
 _REF = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.")
@@ -140,6 +141,8 @@ def test_no_public_principal_anywhere(stack):
                 assert all(
                     m is None
                     or m.startswith("serviceAccount:${google_service_account.")
+                    # The stage's CI identities (tests/test_gcp_plan_refresh.py, tests/test_ci_role_scoping.py).
+                    or is_ci_member(m)
                     or re.fullmatch(
                         r"serviceAccount:service-\$\{data\.google_project\.[^}]+\.number\}@[a-z-]+\.iam\.gserviceaccount\.com",
                         m,
@@ -170,6 +173,8 @@ def test_secret_access_is_granted_per_secret_exactly_as_used(stack):
     granted: dict[str, set[str]] = {}
     for body in resources(stack, "google_secret_manager_secret_iam_member").values():
         assert body["role"] == "roles/secretmanager.secretAccessor"
+        if is_ci_member(body["member"]):
+            continue  # the CI plan identity's refresh reads: tests/test_gcp_plan_refresh.py
         account = body["member"].removeprefix("serviceAccount:")
         granted.setdefault(account, set()).add(body["secret_id"])
     used: dict[str, set[str]] = {}
@@ -190,10 +195,17 @@ def test_secret_access_is_granted_per_secret_exactly_as_used(stack):
 
 def test_ui_identity_has_no_grant_and_its_service_no_secret(stack):
     ui_account = _account_of(stack, "ui")
-    account_resource = ui_account.removesuffix(".email}").removeprefix("${")
-    assert account_resource not in json.dumps(
-        {kind: items for kind, items in stack["resource"].items() if "_iam_" in kind}
-    )
+    members = [
+        body.get("member") for kind, items in stack["resource"].items() if "_iam_" in kind for body in items.values()
+    ]
+    assert f"serviceAccount:{ui_account}" not in members
+    # The only binding naming it is the one on it that lets the CI apply identity deploy the UI (actAs).
+    on_it = [
+        body
+        for body in resources(stack, "google_service_account_iam_member").values()
+        if body["service_account_id"] == ui_account.replace(".email}", ".name}")
+    ]
+    assert [(body["role"], is_ci_member(body["member"])) for body in on_it] == [("roles/iam.serviceAccountUser", True)]
     _, ui = service_by_component(stack)["ui"]
     assert not _secrets_read_by(ui["template"]["containers"][0], ui["template"])
     assert "vpc_access" not in ui["template"]
@@ -282,7 +294,11 @@ def test_bucket_is_private_and_granted_on_the_bucket_only(stack):
     _, bucket = only(stack, "google_storage_bucket")
     assert bucket["uniform_bucket_level_access"] is True and bucket["public_access_prevention"] == "enforced"
     assert bucket["force_destroy"] is False and bucket["versioning"]["enabled"] is True
-    grants = resources(stack, "google_storage_bucket_iam_member")
+    grants = {name: body for name, body in resources(stack, "google_storage_bucket_iam_member").items()}
+    ci = [body for body in grants.values() if is_ci_member(body["member"])]
+    # The CI plan identity reads the bucket's metadata only (its refresh: tests/test_gcp_plan_refresh.py).
+    assert [(body["role"], "-ci-plan@" in body["member"]) for body in ci] == [("roles/storage.bucketViewer", True)]
+    grants = {name: body for name, body in grants.items() if not is_ci_member(body["member"])}
     assert {body["role"] for body in grants.values()} == {"roles/storage.objectUser"}
     assert {body["member"].removeprefix("serviceAccount:") for body in grants.values()} == {
         _account_of(stack, "gateway"),

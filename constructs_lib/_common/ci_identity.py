@@ -22,6 +22,18 @@ VIEWER_KEY_SECRET = "litellm-viewer-key"  # noqa: S105  # pragma: allowlist secr
 MASTER_KEY_SECRET = "master-key"  # noqa: S105  # pragma: allowlist secret (a name suffix, not a value)
 
 
+def ci_account_id(name_prefix: str, role: str) -> str:
+    """`<tenant>-<env>-ci-<plan|apply>`: the CI identity's name on every cloud (GCP: the service account's id)."""
+    return f"{name_prefix}-ci-{role}"
+
+
+def gcp_ci_member(name_prefix: str, role: str, state_project: str) -> str:
+    """The IAM member of a stage's GCP CI service account. The bootstrap stack creates it in the state project
+    (constructs_lib/gcp/ci_trust.py); the gateway stack grants it access to the resources it creates (a plan's
+    refresh reads, an apply's actAs) by this name, since the account is not in its state."""
+    return f"serviceAccount:{ci_account_id(name_prefix, role)}@{state_project}.iam.gserviceaccount.com"
+
+
 def github_environment(stage: str, role: str) -> str:
     return f"{stage}-plan" if role == "plan" else stage
 

@@ -31,6 +31,9 @@ REDIS_ENV = {
 }
 # Put in every gateway container's plain environment: a new digest is a new task definition / revision.
 CONFIG_SHA_ENV = "LITELLM_PROXY_CONFIG_SHA256"
+# Where LiteLLM's `webhook` alerting posts: read from this variable at send time, never from the config
+# (litellm/integrations/SlackAlerting/slack_alerting.py:1209 `os.getenv("WEBHOOK_URL")`, 1.106.12).
+WEBHOOK_URL_ENV = "WEBHOOK_URL"
 
 ENV_REFERENCE_PREFIX = "os.environ/"
 # LiteLLM's Prometheus callback: /metrics on the gateway, scraped by a sidecar (never through the load balancer).
@@ -76,12 +79,15 @@ class ProxyRuntime:
     `database`: whether LiteLLM has a database (keys, teams, spend); without one there is no `database_url`.
     `metrics`: the Prometheus callback, for a metrics sidecar.
     `callbacks`: further LiteLLM callbacks of that cloud (e.g. Alibaba Cloud's request log for SLS).
+    `budget_webhook`: LiteLLM's budget alerts (a key, user or team nearing or over its max_budget) POSTed as JSON to
+    WEBHOOK_URL_ENV, which the gateway's environment holds.
     """
 
     redis: Literal["tls", "plaintext", "url", "none"] = "tls"
     database: bool = True
     metrics: bool = False
     callbacks: tuple[str, ...] = ()
+    budget_webhook: bool = False
 
 
 def env_reference(variable: str) -> str:
@@ -159,6 +165,11 @@ def proxy_config_document(config: EnvironmentConfig, runtime: ProxyRuntime | Non
     general_settings["store_model_in_db"] = runtime.database
     # The UI's key listing (`/user/info`) never shows the master key's entry.
     general_settings["disable_master_key_return"] = True
+    if runtime.budget_webhook:
+        # `webhook` sends budget alerts only (slack_alerting.py:1468, send_alert); alert_types keeps every other
+        # alerting path (Slack digests, outage alerts) off (proxy_server.py:7412-7419 `_load_alerting_settings`).
+        general_settings["alerting"] = ["webhook"]
+        general_settings["alert_types"] = ["budget_alerts"]
     return {
         "model_list": model_list,
         "litellm_settings": litellm_settings,

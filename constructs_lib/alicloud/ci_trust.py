@@ -48,6 +48,22 @@ READ_ACTIONS = ("Describe*", "List*", "Get*", "Query*")
 SERVICE_LINKED_ROLES = ("alb.aliyuncs.com", "logdelivery.alb.aliyuncs.com", "nat.aliyuncs.com")
 # The tag key naming a resource's stage (constructs_lib/_common/tags.py IDENTITY_TAG_KEYS).
 ENVIRONMENT_TAG = "environment"
+# CloudMonitor (the gateway's alarms, constructs_lib/alicloud/alarms.py): the calls the provider makes for
+# alicloud_cms_alarm, _alarm_contact and _alarm_contact_group at v1.289.0 (resource_alicloud_cms_alarm.go:606, 869, 889,
+# 953, 990; resource_alicloud_cms_alarm_contact.go:60, 168; resource_alicloud_cms_alarm_contact_group.go:53, 163).
+# CloudMonitor scopes none of them by resource or tag ("All Resources", no condition key: the RAM table of
+# https://www.alibabacloud.com/help/doc-detail/114934.html, PutResourceMetricRule), so they are granted account-wide.
+CMS_APPLY_ACTIONS = (
+    "cms:PutResourceMetricRule",
+    "cms:EnableMetricRules",
+    "cms:DisableMetricRules",
+    "cms:PutMetricRuleTargets",
+    "cms:DeleteMetricRules",
+    "cms:PutContact",
+    "cms:DeleteContact",
+    "cms:PutContactGroup",
+    "cms:DeleteContactGroup",
+)
 # Longer than the apply job's timeout (60 min, deploy-stack.yml), so credentials never expire mid-apply.
 MAX_SESSION_SECONDS = 7200
 
@@ -143,6 +159,8 @@ def policy_document(props: AlicloudCiRolesProps, role: str) -> dict:
         _statement(service_reads, ["*"]),
         _statement(["ram:Get*", "ram:List*", "ims:Get*", "ims:List*"], ["*"]),
         _statement(["kms:Describe*", "kms:List*"], ["*"]),
+        # The refresh of the alarms, contacts and contact groups (service_alicloud_cms.go: Describe* calls).
+        _statement(["cms:Describe*"], ["*"]),
     ]
     if role == "plan":
         # Refreshing `alicloud_kms_secret` reads its value: the stage's own secrets only (never another stage's).
@@ -174,6 +192,7 @@ def policy_document(props: AlicloudCiRolesProps, role: str) -> dict:
         _statement(["kms:*"], [own_secrets]),
         _statement(["kms:*"], [keys], condition=_own_stage(props.stage, f"acs:ResourceTag/{ENVIRONMENT_TAG}")),
         _service_linked_roles(),
+        _statement(list(CMS_APPLY_ACTIONS), ["*"]),
     ]
     return {"Version": "1", "Statement": statements + _state_statements(props, write=True)}
 

@@ -29,6 +29,7 @@ from constructs_lib._common.litellm_config import (
 )
 from constructs_lib._common.naming import Naming
 from constructs_lib._common.outputs import GatewayOutput
+from constructs_lib.alicloud.alarms import GatewayAlarms, GatewayAlarmsProps, budget_webhook_secret
 from constructs_lib.alicloud.cache import REDIS_PORT, GatewayCache, GatewayCacheProps
 from constructs_lib.alicloud.database import GatewayDatabase, GatewayDatabaseProps
 from constructs_lib.alicloud.gateway import (
@@ -165,11 +166,14 @@ class _Credentials:
         }
         # A key being added (version 0) is created but read by nothing until its first value is in.
         ready_keys = [self.provider_keys[item.name] for item in provider_keys if item.ready]
+        # Budget alerts' webhook URL (when configured): a name only, created out of band like a provider key.
+        self.webhook = budget_webhook_secret(naming, alicloud.alerting, alicloud.region, account_id)
         self.gateway_secrets: list[GatewaySecret | ExternalSecret] = [
             self.master_key,
             self.db_password,
             self.redis_password,
             *ready_keys,
+            *([self.webhook] if self.webhook else []),
         ]
 
 
@@ -199,7 +203,10 @@ class AlicloudGateway:
                 region=alicloud.region,
                 account_id=account.id,
                 kms_key_id=key.id,
-                proxy_config=render_proxy_config(props.config, ProxyRuntime(callbacks=(REQUEST_LOG_CALLBACK,))),
+                proxy_config=render_proxy_config(
+                    props.config,
+                    ProxyRuntime(callbacks=(REQUEST_LOG_CALLBACK,), budget_webhook=credentials.webhook is not None),
+                ),
                 production=production,
                 redis_ca_certificate=props.redis_ca(),
             ),
@@ -215,8 +222,16 @@ class AlicloudGateway:
             ),
         )
         self.database, self.cache = self._stores(scope, network)
-        self.logs = GatewayLogs(scope, "logs", GatewayLogsProps(naming=naming, config=alicloud.logs))
+        self.logs = GatewayLogs(
+            scope, "logs", GatewayLogsProps(naming=naming, config=alicloud.logs, region=alicloud.region)
+        )
         self.lb = self._instances_behind_the_lb(scope, network)
+        if alicloud.alerting is not None:
+            GatewayAlarms(
+                scope,
+                "alarms",
+                GatewayAlarmsProps(naming=naming, config=alicloud.alerting, load_balancer_id=self.lb.alb.id),
+            )
         # Read by the quotas stack (cross-stack reference).
         self.gateway_url = self.lb.url
 
@@ -318,7 +333,11 @@ class AlicloudGateway:
             "config": release.config.document(),
             "hooks": [{**artifact.document(), "name": name} for name, artifact in sorted(release.hooks.items())],
             "redis_ca": release.redis_ca.document(),
-            "request_log": {**release.request_log.document(), "logtail_identity": self.logs.identity},
+            "request_log": {
+                **release.request_log.document(),
+                "logtail_identity": self.logs.identity,
+                "logtail_installer": self.logs.installer_url,
+            },
             "port": GATEWAY_PORT,
             "workers": alicloud.gateway.workers,
             "refresh_seconds": alicloud.gateway.key_refresh_minutes * 60,
@@ -354,6 +373,17 @@ class AlicloudGateway:
                 "--name <name> --version v<version> --key-id <kms_key_id> --value-file ... (README runbook)",
             ),
             "kms_key_id": GatewayOutput(credentials.key.id, "The key provider-key secrets are created under"),
+            **(
+                {
+                    "alert_webhook_secret_name": GatewayOutput(
+                        credentials.webhook.secret_name,
+                        "Create it out of band, the webhook URL read from a file: python -m tools.alicloud_secret "
+                        "create --name <name> --version v<version> --key-id <kms_key_id> --value-file",
+                    )
+                }
+                if credentials.webhook is not None
+                else {}
+            ),
             "log_project": GatewayOutput(self.logs.project.project_name),
             "release_bucket": GatewayOutput(self.release.bucket_name),
         }

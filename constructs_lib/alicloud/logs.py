@@ -8,6 +8,25 @@ latency, cost) collected by Logtail from the gateway instances.
   identifier REQUEST_LOG_IDENTITY, which the runtime writes to /etc/ilogtail/user_defined_id on each instance
   (the file named in https://www.alibabacloud.com/help/en/sls/user-guide/introduction). The logstore's index has a
   field for each of the logger's FIELDS, with its type, so SQL on agent, model, tokens, latency and cost works.
+* Logtail itself: the runtime installs it on each instance (assets/llmgw_runtime.py `install_logtail`) as Alibaba's
+  own Cloud Assistant template does (aliyun/oos-templates CloudProductActions/ECS/YAML/ACS::ECS::InstallLogtail.yml,
+  https://www.alibabacloud.com/help/en/oos/user-guide/acs-ecs-installlogtail): download linux64/logtail.sh from the
+  region's `logtail-release-<region>` bucket on the internal OSS endpoint (`logtail_installer_url`), run
+  `logtail.sh install <region>` (the internal-network install), then write the custom identifier to
+  /etc/ilogtail/user_defined_id. The installer overwrites (Alibaba's "Install Logtail (Linux)" page: a present Logtail
+  is uninstalled and /usr/local/ilogtail deleted first; the install starts Logtail and registers it at boot), so the
+  runtime runs it only when /usr/local/ilogtail/ilogtail_config.json does not already name the region's internal
+  endpoint (`config_server_address`, e.g. http://logtail.cn-hangzhou-intranet.log.aliyuncs.com:
+  https://www.alibabacloud.com/help/en/sls/user-guide/logtail-configuration-files-and-record-files), and checks it
+  after an install, then that `/etc/init.d/ilogtaild status` says "ilogtail is running". Not pinnable: Alibaba
+  publishes one unversioned installer per region, which fetches the current agent; no digest or signature is
+  published, so the runtime checks only that a script came (over HTTPS) and logs its SHA-256 and the installed
+  `logtail_version` (/usr/local/ilogtail/app_info.json). A failed download, install or check stops the deploy.
+* Permissions: an ECS instance of the same account needs no user identifier (/etc/ilogtail/users) and no RAM
+  permission for Logtail: it authenticates as an instance of the account that owns the project
+  (https://www.alibabacloud.com/help/en/sls/user-guide/machine-group-overview/, step 1:
+  "If your ECS instance and Simple Log Service belong to the same Alibaba Cloud account, skip this step"), so the
+  gateway role gets no `log:*` action.
 
 Retention from config; encrypted at rest; shards split automatically under load.
 """
@@ -37,6 +56,14 @@ REQUEST_LOG_DIR, REQUEST_LOG_FILES = "/var/log/llmgw", "requests.*.log"
 REQUEST_LOG_CALLBACK = "llmgw_request_log.request_log"
 
 
+def logtail_installer_url(region: str) -> str:
+    """Logtail's installer on the region's internal OSS endpoint: the URL of Alibaba's Cloud Assistant template
+    (aliyun/oos-templates CloudProductActions/ECS/YAML/ACS::ECS::InstallLogtail.yml, commit 01801a3c) and of the
+    "Alibaba Cloud internal network (classic network, VPC)" commands on the "Install Logtail (Linux)" page, over
+    HTTPS (the template says http://; OSS serves both, and the release objects already come over HTTPS)."""
+    return f"https://logtail-release-{region}.oss-{region}-internal.aliyuncs.com/linux64/logtail.sh"
+
+
 def request_log_fields() -> dict[str, str]:
     """The logger's FIELDS (field -> SLS index type), read from its source (it imports litellm; synth does not)."""
     tree = ast.parse(REQUEST_LOGGER.read_text())
@@ -50,6 +77,7 @@ def request_log_fields() -> dict[str, str]:
 class GatewayLogsProps:
     naming: Naming
     config: AlicloudLogsConfig
+    region: str
 
 
 class GatewayLogs(Construct):
@@ -77,11 +105,14 @@ class GatewayLogs(Construct):
         )
         # One identity for every gateway instance: a new instance joins by writing it (the runtime does).
         self.identity = props.naming.name("llm-gateway")
+        self.installer_url = logtail_installer_url(props.region)
         group = LogMachineGroup(
             self,
             "gateway-machines",
             project=self.project.project_name,
             name="llm-gateway-instances",
+            # "userdefined": sls.MachineIDTypeUserDefined, one of the two values resource_alicloud_log_machine_group.go
+            # accepts at v1.289.0 (line 39; aliyun-log-go-sdk machine_group.go); the instances write identify_list.
             identify_type="userdefined",
             identify_list=[self.identity],
         )

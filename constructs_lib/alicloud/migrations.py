@@ -120,6 +120,9 @@ def command_seconds(mode: str, document: Mapping[str, Any]) -> int:
     objects = sum(1 for name in ("config", "requirements", "redis_ca", "request_log") if document.get(name))
     objects += len(document.get("hooks", ()))
     total = BOOT_WAIT_SECONDS + credentials + objects * requests["oss"] + waits["install"]
+    if document.get("request_log"):
+        # Logtail: the installer's download and run, then `ilogtaild` status, start and status again.
+        total += requests["logtail"] + waits["logtail"] + 3 * requests["logtail"]
     if document.get("database"):
         total += waits["prisma"]
     if mode == "migrate":

@@ -214,6 +214,53 @@ class AlicloudLogsConfig(StrictModel):
     shard_count: int = Field(default=2, ge=1, le=10)
 
 
+class AlicloudAlarmContactConfig(StrictModel):
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$",
+        max_length=40,
+        description="Contact name (unique in the account's CloudMonitor).",
+    )
+    email: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="Where CloudMonitor mails the gateway's alarms (CloudMonitor asks the address to confirm once).",
+    )
+
+
+class AlicloudAlertingConfig(StrictModel):
+    """CloudMonitor alarms on the gateway's ALB to one contact group; LiteLLM's per-agent budget alerts to a webhook."""
+
+    contacts: list[AlicloudAlarmContactConfig] = Field(
+        min_length=1, description="The one contact group every gateway alarm notifies."
+    )
+    gateway_5xx_per_second: float = Field(
+        default=1.0,
+        gt=0,
+        description="Alarm when the ALB answers more 5XX per second than this (its own and the instances').",
+    )
+    unhealthy_backends: int = Field(
+        default=1, ge=1, description="Alarm when at least this many gateway instances fail the ALB's health check."
+    )
+    consecutive_periods: int = Field(
+        default=3, ge=1, le=10, description="One-minute periods the condition must hold before the alarm fires."
+    )
+    budget_webhook_secret_version: int | None = Field(
+        default=None,
+        ge=1,
+        description="LiteLLM budget alerts (a key nearing or over its max_budget) POST to the URL held by the KMS "
+        "secret `<prefix>-alert-webhook` at this version (created out of band like a provider key: README). "
+        "Unset: no budget alerts.",
+    )
+
+    @model_validator(mode="after")
+    def _unique_contacts(self) -> AlicloudAlertingConfig:
+        for field in ("name", "email"):
+            values = [getattr(contact, field) for contact in self.contacts]
+            for index, value in enumerate(values):
+                if value in values[:index]:
+                    raise ValueError(f"contacts[{index}].{field}: {value!r} is listed twice")
+        return self
+
+
 class AlicloudMigrationsConfig(StrictModel):
     timeout_seconds: int = Field(
         default=4800,
@@ -237,6 +284,9 @@ class AlicloudConfig(StrictModel):
     cache: AlicloudCacheConfig = Field(default_factory=AlicloudCacheConfig)
     logs: AlicloudLogsConfig = Field(default_factory=AlicloudLogsConfig)
     migrations: AlicloudMigrationsConfig = Field(default_factory=AlicloudMigrationsConfig)
+    alerting: AlicloudAlertingConfig | None = Field(
+        default=None, description="Alarms and budget alerts; unset: none (the examples set them)."
+    )
 
     @model_validator(mode="after")
     def _secrets_need_a_kms_instance(self) -> AlicloudConfig:

@@ -2,12 +2,20 @@
 
     cache = GatewayCache(self, "cache", GatewayCacheProps(naming=..., region=..., network_id=...,
         config=gcp.cache, production=True))
-    cache.host, cache.port, cache.auth_string, cache.ca_certificate
+    cache.host, cache.port, cache.auth_string, cache.ca_bundle
+    env |= redis_tls_client_env("/etc/litellm/redis-ca/ca.pem")
 
-The AUTH string and the instance's self-signed CA certificate reach the containers through Secret Manager
-(secrets.py): the string as `REDIS_PASSWORD`, the certificate as a mounted file for `REDIS_SSL_CA_CERTS`,
-so the `rediss://` handshake is verified and neither is ever baked into an image or a plain env var.
-With `transit_encryption: false` (explicit `allow_plaintext` opt-in, never production) there is no CA at all.
+The AUTH string and the instance's CA certificates reach the containers through Secret Manager (secrets.py): the
+string as `REDIS_PASSWORD`, the certificates as one mounted PEM bundle for `REDIS_SSL_CA_CERTS`, so the TLS
+handshake is verified and neither is ever baked into an image or a plain env var. With `transit_encryption: false`
+(explicit `allow_plaintext` opt-in, never production) there is no CA at all.
+
+What the clients verify (redis_tls_client_env): the server's certificate chain against every CA the instance lists
+(`server_ca_certs`: during a CA rotation Memorystore lists the new CA beside the old one), but not its name.
+REDIS_HOST is the instance's IP, and Memorystore's server certificate carries that IP only in its subject CN, with
+no subjectAltName (reported in envoyproxy/ratelimit#409: "GCP Memorystore which sets the CN to an IP address");
+Python's ssl matches an IP only against subjectAltName IP entries, so redis-py's default `ssl_check_hostname=True`
+refuses every Memorystore handshake. tests/test_gcp_redis_tls.py shows both against a real TLS redis-server.
 """
 
 from __future__ import annotations
@@ -84,5 +92,17 @@ class GatewayCache(Construct):
         return self.instance.auth_string
 
     @property
-    def ca_certificate(self) -> str:
-        return self.instance.server_ca_certs.get(0).cert
+    def ca_bundle(self) -> str:
+        """Every CA certificate of `server_ca_certs` in one PEM bundle (a client trusts each of them)."""
+        return f'${{join("\\n", {self.instance.fqn}.server_ca_certs[*].cert)}}'
+
+
+def redis_tls_client_env(ca_file: str) -> dict[str, str]:
+    """What LiteLLM (and the daily token cap hook, which builds its client with LiteLLM's factory) reads to connect
+    to Memorystore over TLS: verify the chain against `ca_file`, do not match the name (see the module docstring).
+
+    LiteLLM turns every `REDIS_<redis.Redis argument>` variable into that argument (litellm/_redis.py:194-198 and
+    :274-282 at 1.106.12) and coerces "false" to the bool the argument's default is (:259-260); `ssl_cert_reqs`
+    stays redis-py's default "required" (redis/client.py:356 at redis 8.2.0), so an unknown CA is still refused.
+    """
+    return {"REDIS_SSL": "true", "REDIS_SSL_CA_CERTS": ca_file, "REDIS_SSL_CHECK_HOSTNAME": "false"}

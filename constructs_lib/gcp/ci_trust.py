@@ -6,11 +6,17 @@ through `roles/iam.workloadIdentityUser` on `principal://iam.googleapis.com/<poo
 accounts live in the state project (where the pool is); their roles are granted in the stage's project.
 - state: each account reaches only its stage's state objects (`gcp-<stage>/...`, `gcp-<stage>-quotas/...`), by
   IAM conditions on the object name (plan: read, and write only lock files; apply: read and write).
-- plan: `roles/viewer` and `roles/iam.securityReviewer` (reads configuration and IAM, never secret payloads) and
-  the LiteLLM viewer key's payload (read-only LiteLLM access for the quotas stacks' plans).
+- plan: `roles/viewer` and `roles/iam.securityReviewer` (reads configuration and IAM), the LiteLLM viewer key's
+  payload (read-only LiteLLM access for the quotas stacks' plans), and what a refresh reads beyond those roles
+  (tests/test_gcp_plan_refresh.py checks every resource type of the stage's stacks against
+  tests/fixtures/gcp_refresh_permissions.tsv): here `redis.instances.getAuthString` in a custom role, since a
+  Memorystore instance has no IAM policy of its own (the project is the narrowest scope); the gateway stack grants
+  the rest on its own resources (constructs_lib/gcp/ci_grants.py: secret payloads, the bucket's metadata).
 - apply: the admin roles of exactly the services the gateway stacks use, and the LiteLLM master key. No role that
   changes the project's IAM policy (`resourcemanager.projectIamAdmin`): the stacks grant IAM only on their own
-  resources (secrets, buckets), so the apply identity cannot grant itself, or anyone, a project role.
+  resources (secrets, buckets), so the apply identity cannot grant itself, or anyone, a project role. No
+  project-wide `iam.serviceAccountUser` either: the gateway stack lets it act as each runtime service account it
+  attaches, on that account only (constructs_lib/gcp/service_accounts.py).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from cdktf_cdktf_provider_google.iam_workload_identity_pool_provider import (
     IamWorkloadIdentityPoolProvider,
     IamWorkloadIdentityPoolProviderOidc,
 )
+from cdktf_cdktf_provider_google.project_iam_custom_role import ProjectIamCustomRole
 from cdktf_cdktf_provider_google.project_iam_member import ProjectIamMember, ProjectIamMemberCondition
 from cdktf_cdktf_provider_google.service_account import ServiceAccount
 from cdktf_cdktf_provider_google.service_account_iam_member import ServiceAccountIamMember
@@ -37,6 +44,7 @@ from constructs import Construct
 from constructs_lib._common.ci_identity import (
     GITHUB_OIDC_ISSUER,
     ROLES,
+    ci_account_id,
     master_key_secret_name,
     oidc_subject,
     stage_state_names,
@@ -45,6 +53,11 @@ from constructs_lib._common.ci_identity import (
 from constructs_lib._common.errors import PropsError
 
 PLAN_PROJECT_ROLES = ("roles/viewer", "roles/iam.securityReviewer")
+# A refresh of an `auth_enabled` google_redis_instance reads its AUTH string (resource_redis_instance.go:832 calls the
+# decoder, which GETs `.../instances/{name}/authString` at :2060-2092, google provider v6.50.0); no predefined read
+# role holds the permission, and Memorystore instances have no IAM policy to grant it on (the Redis v1 API has no
+# instances.setIamPolicy), so it is a custom role of the stage's project holding only this.
+PLAN_REFRESH_PERMISSIONS = ("redis.instances.getAuthString",)
 APPLY_PROJECT_ROLES = (
     "roles/artifactregistry.reader",
     "roles/cloudkms.admin",
@@ -53,7 +66,6 @@ APPLY_PROJECT_ROLES = (
     "roles/compute.networkAdmin",
     "roles/compute.securityAdmin",
     "roles/iam.serviceAccountAdmin",
-    "roles/iam.serviceAccountUser",
     "roles/logging.configWriter",
     "roles/redis.admin",
     "roles/run.admin",
@@ -141,7 +153,7 @@ class GcpCiAccounts(Construct):
             account = ServiceAccount(
                 self,
                 role,
-                account_id=f"{props.name_prefix}-ci-{role}",
+                account_id=ci_account_id(props.name_prefix, role),
                 display_name=f"GitHub Actions {role} of stage {props.stage}",
                 description=f"Impersonated only by {oidc_subject(props.repository, props.stage, role)}",
             )
@@ -161,6 +173,8 @@ class GcpCiAccounts(Construct):
                     role=project_role,
                     member=member,
                 )
+            if role == "plan":
+                self._grant_refresh_reads(member, props)
             self._grant_state(role, member, props.state_bucket, props.stage)
             # The quotas stacks' jobs read a LiteLLM key: the viewer key to plan, the master key to apply. The secret
             # may not exist yet, so the grant is a project binding conditioned on that one secret's name.
@@ -181,6 +195,19 @@ class GcpCiAccounts(Construct):
                 ),
             )
             self.accounts[role] = account
+
+    def _grant_refresh_reads(self, member: str, props: GcpCiAccountsProps) -> None:
+        refresh = ProjectIamCustomRole(
+            self,
+            "plan-refresh-role",
+            project=props.project,
+            # [a-zA-Z0-9_.]{3,64}, unique in the project (a deleted role's id stays reserved for 37 days).
+            role_id=f"{props.name_prefix.replace('-', '_')}_ci_plan_refresh",
+            title=f"CI plan refresh of stage {props.stage}",
+            description="What a Terraform refresh of the gateway stack reads beyond roles/viewer",
+            permissions=list(PLAN_REFRESH_PERMISSIONS),
+        )
+        ProjectIamMember(self, "plan-refresh", project=props.project, role=refresh.name, member=member)
 
     def _grant_state(self, role: str, member: str, bucket: str, stage: str) -> None:
         # Object names in IAM conditions are projects/_/buckets/<bucket>/objects/<object>

@@ -18,6 +18,8 @@ from __future__ import annotations
 from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
+from constructs_lib._common.ci_identity import gcp_ci_member
+from constructs_lib.gcp.ci_grants import CiPlanRefreshReads
 from constructs_lib.gcp.gateway import GcpGateway, GcpGatewayProps
 from stacks.context import StackContext
 from stacks.gcp.base import GcpStack
@@ -36,3 +38,6 @@ class GcpGatewayStack(GcpStack):
         # Read by the quotas stack (cross-stack reference).
         self.gateway_url = gateway.gateway_url
         write_outputs(self, gateway.outputs)
+        # Last: grants the stage's CI plan identity what refreshing the resources above reads.
+        state_project = context.config.cloud("gcp").state.project
+        CiPlanRefreshReads(self, "ci-plan-refresh", gcp_ci_member(context.naming.prefix, "plan", state_project))

@@ -56,6 +56,10 @@ ALICLOUD = ProviderPin(
         "alicloud_alb_load_balancer",
         "alicloud_alb_rule",
         "alicloud_alb_server_group",
+        # CloudMonitor alarms on the ALB (item 14), their contact group and contacts.
+        "alicloud_cms_alarm",
+        "alicloud_cms_alarm_contact",
+        "alicloud_cms_alarm_contact_group",
         "alicloud_db_account_privilege",
         "alicloud_db_backup_policy",
         "alicloud_db_database",

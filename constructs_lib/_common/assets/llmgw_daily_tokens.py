@@ -41,21 +41,18 @@ def _today() -> str:
 
 
 def _redis_client():
-    """The gateway's Redis, from the same variables its config.yaml references; None when it has none."""
-    try:
-        from redis.asyncio import Redis
-    except ImportError:
+    """The gateway's Redis, built by LiteLLM's own factory from the variables its config.yaml references.
+
+    REDIS_URL, or REDIS_HOST / REDIS_PORT / REDIS_PASSWORD / REDIS_SSL and every other REDIS_<redis-py argument>,
+    e.g. the TLS settings REDIS_SSL_CA_CERTS and REDIS_SSL_CHECK_HOSTNAME (litellm/_redis.py:194-198 and :274-282,
+    get_redis_async_client at :835, at 1.106.12): this connection verifies exactly as the proxy's cache does.
+    None when the gateway has no Redis.
+    """
+    if not (os.environ.get("REDIS_URL") or os.environ.get("REDIS_HOST")):
         return None
-    if os.environ.get("REDIS_URL"):
-        return Redis.from_url(os.environ["REDIS_URL"])
-    if not os.environ.get("REDIS_HOST"):
-        return None
-    return Redis(
-        host=os.environ["REDIS_HOST"],
-        port=int(os.environ.get("REDIS_PORT") or 6379),
-        password=os.environ.get("REDIS_PASSWORD") or None,
-        ssl=os.environ.get("REDIS_SSL", "").lower() in ("1", "true", "yes"),
-    )
+    from litellm._redis import get_redis_async_client
+
+    return get_redis_async_client()
 
 
 def _cap_of(metadata: Any) -> int | None:

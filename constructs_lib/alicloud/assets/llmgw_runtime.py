@@ -45,8 +45,11 @@ CONFIG = f"{ROOT}/etc/llmgw/config.yaml"
 REDIS_CA = f"{ROOT}/etc/llmgw/redis-ca.pem"
 # LiteLLM loads the config's callback module from the config's own directory.
 REQUEST_LOGGER = f"{ROOT}/etc/llmgw/llmgw_request_log.py"
-# Logtail's custom identifier file: the machine group of the request-log collection matches it.
+# Logtail: the machine group's identity file, the agent's home (startup config, version) and init script.
 LOGTAIL_IDENTITY = f"{ROOT}/etc/ilogtail/user_defined_id"
+LOGTAIL_HOME = f"{ROOT}/usr/local/ilogtail"
+LOGTAIL_INIT = f"{ROOT}/etc/init.d/ilogtaild"
+LOGTAIL_INSTALLER_MAX_BYTES = 1024 * 1024  # the installer is a script of about 10 KB
 HOME = f"{ROOT}/opt/llmgw"
 SERVICE_USER = os.environ.get("LLMGW_USER", "litellm")
 # The longest each step may wait (seconds). The deploy command's timeout and the invocations' create timeouts are
@@ -61,9 +64,10 @@ STEP_WAITS = {
     # DEFAULT_PRISMA_MIGRATE_DEPLOY_TIMEOUT in litellm_proxy_extras/prisma_toolchain.py 0.4.108).
     "migrate": 1200,
     "ready": 600,  # the restarted service answering /health/readiness
+    "logtail": 300,  # Logtail's installer (it downloads the agent)
 }
-# Each single request's timeout (seconds): metadata service, KMS, OSS, Redis TLS handshake, health probe.
-REQUEST_TIMEOUTS = {"metadata": 5, "kms": 15, "oss": 60, "redis": 10, "health": 5}
+# Each single request's timeout (seconds): metadata service, KMS, OSS, Redis TLS, health probe, Logtail's download.
+REQUEST_TIMEOUTS = {"metadata": 5, "kms": 15, "oss": 60, "redis": 10, "health": 5, "logtail": 60}
 RETRY_SECONDS = 5  # pause between two attempts of a wait loop
 # Node for the Prisma CLI (prisma 0.11.0 runs CLI 5.4.2 and engines ac9d7041..., its defaults): pinned, not "latest".
 PRISMA_NODE_VERSION = "20.18.1"
@@ -249,6 +253,74 @@ def _prisma_generate(venv: str) -> None:
         )
 
 
+def _logtail_config(region: str) -> dict | None:
+    """Logtail's startup config if an install for `region`'s internal network wrote it (logs.py cites the file)."""
+    try:
+        with open(f"{LOGTAIL_HOME}/ilogtail_config.json", encoding="utf-8") as handle:
+            config = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    address = config.get("config_server_address", "") if isinstance(config, dict) else ""
+    return config if f"{region}-intranet.log.aliyuncs.com" in address else None
+
+
+def _ilogtaild(action: str) -> str:
+    try:
+        done = subprocess.run(
+            [LOGTAIL_INIT, action], capture_output=True, text=True, timeout=REQUEST_TIMEOUTS["logtail"]
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return str(error)
+    return done.stdout + done.stderr
+
+
+def install_logtail(region: str, url: str, identity: str) -> None:
+    """Install Logtail once (its installer overwrites, so a deploy never reruns it), write the machine group's
+    identity, make sure it runs; any failure stops the install: no gateway without its request log. The steps and
+    their sources: constructs_lib/alicloud/logs.py."""
+    if _logtail_config(region) is None:
+        try:
+            with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUTS["logtail"]) as response:
+                script = response.read(LOGTAIL_INSTALLER_MAX_BYTES + 1)
+        except (urllib.error.URLError, OSError) as error:
+            raise SystemExit(f"llmgw: Logtail installer {url} could not be downloaded ({error})") from None
+        # No digest or signature is published for it: check that a plausible shell script came.
+        if not script.startswith(b"#!") or len(script) > LOGTAIL_INSTALLER_MAX_BYTES:
+            raise SystemExit(f"llmgw: {url} is not Logtail's installer script")
+        _log(f"installing Logtail for {region} (installer sha256 {hashlib.sha256(script).hexdigest()})")
+        workdir = f"{HOME}/logtail"
+        os.makedirs(workdir, mode=0o700, exist_ok=True)
+        path = f"{workdir}/logtail.sh"
+        with open(path, "wb") as handle:
+            handle.write(script)
+        os.chmod(path, 0o700)
+        try:
+            done = subprocess.run(
+                [path, "install", region], cwd=workdir, capture_output=True, text=True, timeout=STEP_WAITS["logtail"]
+            )
+        except subprocess.TimeoutExpired:
+            raise SystemExit(f"llmgw: Logtail's installer ran over {STEP_WAITS['logtail']} s") from None
+        if done.returncode != 0:
+            tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-5:])
+            raise SystemExit(f"llmgw: Logtail's installer failed (exit {done.returncode}): {tail}")
+        if _logtail_config(region) is None:
+            raise SystemExit(f"llmgw: the installed Logtail's config does not name {region}'s internal endpoint")
+    os.makedirs(os.path.dirname(LOGTAIL_IDENTITY), exist_ok=True)
+    with open(LOGTAIL_IDENTITY + ".new", "w", encoding="utf-8") as handle:
+        handle.write(identity + "\n")
+    os.replace(LOGTAIL_IDENTITY + ".new", LOGTAIL_IDENTITY)
+    if "ilogtail is running" not in _ilogtaild("status"):
+        _ilogtaild("start")
+        if "ilogtail is running" not in _ilogtaild("status"):
+            raise SystemExit(f"llmgw: Logtail is installed but not running ({LOGTAIL_INIT} status)")
+    try:
+        with open(f"{LOGTAIL_HOME}/app_info.json", encoding="utf-8") as handle:
+            version = json.load(handle).get("logtail_version")
+    except (OSError, ValueError):
+        version = None
+    _log(f"Logtail {version} running, machine group identity {identity}")
+
+
 def install() -> None:
     _supported_interpreter()
     runtime = _runtime()
@@ -260,12 +332,10 @@ def install() -> None:
     redis_ca = runtime.get("redis_ca")  # optional: only when the config names a CA chain
     if redis_ca:
         _fetch_verified(runtime, credentials, redis_ca, REDIS_CA)
-    request_log = runtime.get("request_log")  # the request logger and its Logtail machine-group identity
+    request_log = runtime.get("request_log")  # the request logger, and Logtail that ships its files to SLS
     if request_log:
         _fetch_verified(runtime, credentials, request_log, REQUEST_LOGGER)
-        os.makedirs(os.path.dirname(LOGTAIL_IDENTITY), exist_ok=True)
-        with open(LOGTAIL_IDENTITY, "w") as handle:
-            handle.write(request_log["logtail_identity"] + "\n")
+        install_logtail(runtime["region"], request_log["logtail_installer"], request_log["logtail_identity"])
     requirements = runtime["requirements"]
     venv = f"{HOME}/venv-{requirements['sha256'][:12]}"
     if not os.path.exists(f"{venv}/.installed"):

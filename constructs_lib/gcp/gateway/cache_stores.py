@@ -10,12 +10,12 @@ from typing import Literal
 
 from constructs_lib._common.outputs import GatewayOutput
 from constructs_lib.config.gcp import GcpCacheConfig
-from constructs_lib.gcp.cache import GatewayCache, GatewayCacheProps
+from constructs_lib.gcp.cache import GatewayCache, GatewayCacheProps, redis_tls_client_env
 from constructs_lib.gcp.cloud_run import SecretFile
 from constructs_lib.gcp.gateway.stores import StoreScope, brought_url_secret, url_secret_output
 from constructs_lib.gcp.secrets import GatewaySecret
 
-# The Memorystore CA certificate, mounted from Secret Manager; REDIS_SSL_CA_CERTS points at it.
+# The Memorystore CA certificates, mounted from Secret Manager; REDIS_SSL_CA_CERTS points at them.
 REDIS_CA_DIR, REDIS_CA_FILE = "/etc/litellm/redis-ca", "ca.pem"
 ProxyRedis = Literal["none", "url", "tls", "plaintext"]
 
@@ -28,7 +28,8 @@ def _elsewhere_outputs(
         "redis_port": GatewayOutput(port),
         "redis_ca_secret_id": GatewayOutput(
             ca_secret_id,
-            "Memorystore's CA certificate, for verifying its TLS (mount it as REDIS_SSL_CA_CERTS)",
+            "Memorystore's CA certificates (one PEM file): mount it as REDIS_SSL_CA_CERTS and set "
+            "REDIS_SSL_CHECK_HOSTNAME=false (its certificate names the IP only in its CN)",
         ),
     }
 
@@ -102,7 +103,7 @@ class ManagedCache(NoCache):
         self.auth = at.secret("redis-auth", "REDIS_PASSWORD", state_value=cache.auth_string)
         self.secrets = [self.auth]
         if at.gcp.cache.transit_encryption:
-            self.ca = at.secret("redis-ca", "", state_value=cache.ca_certificate)
+            self.ca = at.secret("redis-ca", "", state_value=cache.ca_bundle)
             self.secret_files = [
                 SecretFile(secret=self.ca, volume="redis-ca", mount_dir=REDIS_CA_DIR, file_name=REDIS_CA_FILE)
             ]
@@ -110,7 +111,7 @@ class ManagedCache(NoCache):
     def runtime_env(self) -> dict[str, str]:
         env = {"REDIS_HOST": self.cache.host, "REDIS_PORT": self.cache.port}
         for ca_file in self.secret_files:
-            env |= {"REDIS_SSL": "true", "REDIS_SSL_CA_CERTS": ca_file.path}
+            env |= redis_tls_client_env(ca_file.path)
         return env
 
     def outputs(self) -> dict[str, GatewayOutput]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from cdktf import ITerraformDependable
 from constructs import Construct
 
+from constructs_lib._common.ci_identity import gcp_ci_member
 from constructs_lib._common.litellm_config import CONFIG_SHA_ENV, ProxyRuntime, render_proxy_config
 from constructs_lib._common.outputs import GatewayOutput
 from constructs_lib.config.gcp import GcpConfig
@@ -71,6 +72,29 @@ def _bucket(
     )
 
 
+def _identities(
+    scope: Construct, props: GcpGatewayProps, apis: GatewayApis, *, migrates: bool
+) -> tuple[tuple[str, ...], GatewayServiceAccounts]:
+    """The components with a service account of their own, and the accounts."""
+    # Dependencies-only mode: no UI runs here, so no UI identity; no migrations identity without a database.
+    identities = (
+        ("gateway", "backend", "ui", "migrations") if props.gcp.create_runtime else ("gateway", "backend", "migrations")
+    )
+    if not migrates:
+        identities = tuple(component for component in identities if component != "migrations")
+    # The stage's CI apply identity may act as exactly the accounts a Cloud Run service or job here runs as.
+    accounts = GatewayServiceAccounts(
+        scope,
+        "identities",
+        props.naming,
+        depends_on=apis.of("iam.googleapis.com"),
+        components=identities,
+        deployer=gcp_ci_member(props.naming.prefix, "apply", props.gcp.state.project),
+        attached=identities if props.gcp.create_runtime else (),
+    )
+    return identities, accounts
+
+
 class GcpGateway:
     """The gateway's APIs, network, identities, secrets, stores, bucket, proxy config and runtime, in `scope`."""
 
@@ -91,15 +115,7 @@ class GcpGateway:
                 cloud_run=gcp.create_runtime,
             ),
         )
-        # Dependencies-only mode: no UI runs here, so no UI identity; no migrations identity without a database.
-        identities = (
-            ("gateway", "backend", "ui", "migrations") if gcp.create_runtime else ("gateway", "backend", "migrations")
-        )
-        if not database_store.migrates:
-            identities = tuple(component for component in identities if component != "migrations")
-        accounts = GatewayServiceAccounts(
-            scope, "identities", naming, depends_on=apis.of("iam.googleapis.com"), components=identities
-        )
+        identities, accounts = _identities(scope, props, apis, migrates=database_store.migrates)
         secret_apis = apis.of("secretmanager.googleapis.com")
         secret = SecretFactory(scope, naming, production, gcp.secrets.version_pin == "pinned", secret_apis)
         self.credentials = GatewayCredentials(scope, secret, gcp.secrets, props.config.provider_keys)
@@ -172,6 +188,8 @@ class GcpGateway:
             component: [item.grant_read(accounts.member(component), component) for item in secrets]
             for component, secrets in readers.items()
         }
+        for component in grants:
+            grants[component].extend(accounts.deployer_grants(component))
         for component, grant in self.proxy_config.grants.items():
             grants[component].append(grant)
             grants[component].extend(self.proxy_config.hook_grants.get(component, []))

@@ -271,6 +271,6 @@ class CloudRunRuntime:
                 probes=UI_PROBES,
                 production=at.production,
                 always_on_cpu=False,
-                depends_on=self._run_apis,
+                depends_on=[*self._run_apis, *at.accounts.deployer_grants("ui")],
             ),
         )
