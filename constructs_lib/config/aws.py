@@ -302,7 +302,7 @@ SecretName = Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")]
 class _AwsStoreSourceConfig(StoreSourceConfig):
     """A store's source on AWS: a brought store's URL in Secrets Manager, and where the tasks may reach it."""
 
-    EXTERNAL_ONLY = {"url_secret": "it", "egress_cidrs": "it"}
+    EXTERNAL_ONLY = ("url_secret", "egress_cidrs")
 
     url_secret: SecretName | None = Field(
         default=None,

@@ -223,7 +223,8 @@ class GcpLoadBalancerConfig(StrictModel):
 class _GcpStoreSourceConfig(StoreSourceConfig):
     """A store's source on Google Cloud: a brought store's URL in Secret Manager."""
 
-    EXTERNAL_ONLY = {"url_secret": "a URL secret"}
+    EXTERNAL_ONLY = ("url_secret",)
+    EXTERNAL_ONLY_CALLED = "a URL secret"
 
     url_secret: str | None = Field(
         default=None,

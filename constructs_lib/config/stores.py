@@ -20,8 +20,10 @@ StoreSource = Literal["managed", "external", "none"]
 class StoreSourceConfig(StrictModel):
     """Where a data store comes from: this stack (`managed`), your own (`external`), or nowhere (`none`)."""
 
-    # Field -> how the refusal calls it ("only a store with source `external` has <it>"), in the order checked.
-    EXTERNAL_ONLY: ClassVar[dict[str, str]] = {}
+    # The fields only an `external` store may set, in the order checked, and how the refusal calls them ("only a
+    # store with source `external` has <it>").
+    EXTERNAL_ONLY: ClassVar[tuple[str, ...]] = ()
+    EXTERNAL_ONLY_CALLED: ClassVar[str] = "it"
 
     source: StoreSource = Field(
         default="managed",
@@ -41,7 +43,8 @@ class StoreSourceConfig(StrictModel):
     def _external_only(self) -> StoreSourceConfig:
         if self.source == "external":
             return self
-        for field, called in self.EXTERNAL_ONLY.items():
+        for field in self.EXTERNAL_ONLY:
             if getattr(self, field):
+                called = self.EXTERNAL_ONLY_CALLED
                 raise ValueError(f"{field}: only a store with source `external` has {called}, not {self.source!r}")
         return self
