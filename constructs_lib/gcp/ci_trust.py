@@ -8,9 +8,13 @@ accounts live in the state project (where the pool is); their roles are granted 
   IAM conditions on the object name (plan: read, and write only lock files; apply: read and write).
 - plan: `roles/viewer` and `roles/iam.securityReviewer` (reads configuration and IAM, never secret payloads) and
   the LiteLLM viewer key's payload (read-only LiteLLM access for the quotas stacks' plans).
-- apply: the admin roles of exactly the services the gateway stacks use, and the LiteLLM master key. No role that
-  changes the project's IAM policy (`resourcemanager.projectIamAdmin`): the stacks grant IAM only on their own
-  resources (secrets, buckets), so the apply identity cannot grant itself, or anyone, a project role.
+- apply: the admin roles of exactly the services the gateway stacks use, and the LiteLLM master key. The stacks grant
+  IAM on their own resources (secrets, buckets), except two roles that exist only at project level:
+  `roles/cloudsql.client` (Cloud SQL has no instance-level IAM; the binding carries a condition naming the
+  instances) and `roles/monitoring.metricWriter` (metrics sidecars). `resourcemanager.projectIamAdmin` is held only
+  under an `iam.googleapis.com/modifiedGrantsByRole` condition that admits changes to those two roles and nothing
+  else (https://cloud.google.com/iam/docs/setting-limits-on-granting-roles), so the apply identity cannot grant
+  itself, or anyone, any other project role.
 """
 
 from __future__ import annotations
@@ -62,6 +66,12 @@ APPLY_PROJECT_ROLES = (
     "roles/serviceusage.serviceUsageAdmin",
     "roles/storage.admin",
     "roles/vpcaccess.admin",
+)
+# The project roles the gateway stacks bind themselves (cloud_sql_connection.CLIENT_ROLE, metrics.METRIC_WRITER_ROLE;
+# literals: the bootstrap stack imports no runtime construct); the apply identity may grant or revoke these only.
+STACK_PROJECT_ROLES = ("roles/cloudsql.client", "roles/monitoring.metricWriter")
+GRANTABLE_ONLY = "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([{roles}])".format(
+    roles=", ".join(f"'{role}'" for role in STACK_PROJECT_ROLES)
 )
 
 
@@ -160,6 +170,19 @@ class GcpCiAccounts(Construct):
                     project=props.project,
                     role=project_role,
                     member=member,
+                )
+            if role == "apply":
+                ProjectIamMember(
+                    self,
+                    "apply-grants-stack-roles-only",
+                    project=props.project,
+                    role="roles/resourcemanager.projectIamAdmin",
+                    member=member,
+                    condition=ProjectIamMemberCondition(
+                        title="stack-project-roles-only",
+                        description="Grant or revoke only the project roles the gateway stacks bind",
+                        expression=GRANTABLE_ONLY,
+                    ),
                 )
             self._grant_state(role, member, props.state_bucket, props.stage)
             # The quotas stacks' jobs read a LiteLLM key: the viewer key to plan, the master key to apply. The secret
