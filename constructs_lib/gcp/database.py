@@ -2,12 +2,14 @@
 
     db = GatewayDatabase(self, "database", GatewayDatabaseProps(naming=..., region=..., network_id=...,
         config=gcp.database, production=True, password=WriteOnlyValue(value=<ephemeral>, version=1)))
-    db.private_ip, db.replica_private_ip, db.database_name, db.user_name
+    db.connection_name, db.replica_connection_name, db.instance_names, db.private_ip
 
-Password authentication: LiteLLM's IAM-auth helper mints AWS RDS tokens only, and Cloud SQL IAM auth from Cloud
-Run would need the Auth Proxy as a sidecar. The password is generated ephemerally and written twice through
-write-only arguments (the SQL user's `password_wo` and the Secret Manager version's `secret_data_wo`), so it is
-in neither plan nor state; bumping `clouds.gcp.secrets.database_password_version` rotates both.
+Cloud Run reaches it through its Cloud SQL connection (cloud_sql_connection.py: a socket behind the Auth Proxy,
+which verifies the server); `max_connections` is the flag the Prisma pools are sized against.
+Password authentication: LiteLLM's IAM-auth helper mints AWS RDS and Azure tokens only. The password is generated
+ephemerally and written twice through write-only arguments (the SQL user's `password_wo` and the Secret Manager
+version's `secret_data_wo`), so it is in neither plan nor state; bumping
+`clouds.gcp.secrets.database_password_version` rotates both.
 """
 
 from __future__ import annotations
