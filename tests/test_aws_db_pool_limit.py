@@ -11,12 +11,9 @@ release keeps a pool size under IAM auth: then the GCP budget (constructs_lib/co
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
 import urllib.parse
 
-from tests.litellm_check import LITELLM_PYTHON
+from tests.litellm_db_url import litellm_database_urls, made_up_aws_credentials
 from tests.test_aws_database_tls import ENDPOINT, _containers, _env, dev_stack  # noqa: F401 (fixture)
 
 
@@ -33,23 +30,7 @@ def test_litellm_drops_a_pool_size_from_the_iam_url_the_aws_tasks_use(dev_stack)
     env["DATABASE_SSLMODE"] = "require"
     # Every way in: a pinned URL carrying the pool, and the pool smuggled into the schema.
     env["DATABASE_URL"] = f"postgresql://litellm_app@{ENDPOINT}:5432/litellm?connection_limit=5&pool_timeout=60"
-    credentials = {  # the token is a local SigV4 presign; made up at run time
-        "AWS_ACCESS_KEY_ID": "AKID" + secrets.token_hex(8).upper(),
-        "AWS_SECRET_ACCESS_KEY": secrets.token_hex(20),
-    }
-    script = (
-        "import os; from litellm.proxy.db.db_url_settings import DatabaseURLSettings; "
-        "DatabaseURLSettings.from_env().apply_to_env(); print(os.environ['DATABASE_URL'])"
-    )
-    result = subprocess.run(
-        [str(LITELLM_PYTHON), "-c", script],
-        env={"PATH": os.environ["PATH"], **credentials, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    url = urllib.parse.urlsplit(result.stdout.strip().splitlines()[-1])
+    url = urllib.parse.urlsplit(litellm_database_urls({**made_up_aws_credentials(), **env})["DATABASE_URL"])
     query = dict(urllib.parse.parse_qsl(url.query))
     assert url.hostname == ENDPOINT and "X-Amz-Signature" in urllib.parse.unquote(url.password or "")
     assert "connection_limit" not in query and "pool_timeout" not in query, query

@@ -11,7 +11,6 @@ run with, not a guess of a per-tier default.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -22,6 +21,8 @@ import pytest
 from constructs_lib.config.loader import ConfigError, load_environment
 from tests.conftest import CONFIG_DIR
 from tests.litellm_check import LITELLM_PYTHON
+from tests.litellm_db_url import litellm_database_urls
+from tests.test_gcp_database_connection import database_url_steps
 from tests.test_gcp_stack_options import _load, _synth
 
 
@@ -107,22 +108,10 @@ def test_litellm_keeps_the_pool_parameters_on_both_urls(tmp_path):
         "DATABASE_NAME": "litellm",
         "DATABASE_PASSWORD": made_up,
     }
-    steps = [step for step in container["command"][-1].split(" && ") if "DATABASE_URL" in step]
-    probe = (
-        "import json, os; from litellm.proxy.db.db_url_settings import DatabaseURLSettings; "
-        "DatabaseURLSettings.from_env().apply_to_env(); "
-        "print(json.dumps([os.environ['DATABASE_URL'], os.environ['DATABASE_URL_READ_REPLICA']]))"
-    )
-    result = subprocess.run(
-        ["sh", "-c", " && ".join([*steps, f'exec {LITELLM_PYTHON} -c "{probe}"'])],
-        env={"PATH": os.environ["PATH"], **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    urls = litellm_database_urls(env, database_url_steps(container))
     synthesized = _urls(container)["DATABASE_URL"]
-    for url in json.loads(result.stdout.strip().splitlines()[-1]):
+    assert set(urls) == {"DATABASE_URL", "DATABASE_URL_READ_REPLICA"}
+    for url in urls.values():
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
         assert query["connection_limit"] == synthesized["connection_limit"]
         assert query["pool_timeout"] == synthesized["pool_timeout"]

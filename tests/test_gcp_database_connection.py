@@ -17,7 +17,6 @@ use), and Prisma's socket form (`@localhost...?host=<dir>`, socket `<dir>/.s.PGS
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.config.loader import ConfigError
-from tests.litellm_check import LITELLM_PYTHON
+from tests.litellm_db_url import litellm_database_urls
 from tests.test_gcp_stack_options import _load, _synth
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -106,27 +105,15 @@ def test_the_migrations_job_keeps_the_image_entrypoint_after_exporting_the_url(s
     assert container["command"][2].endswith("&& exec python3 /app/run.py")
 
 
+def database_url_steps(container: dict) -> list[str]:
+    """The `export DATABASE_URL...` steps of a container's start command."""
+    return [step for step in container["command"][-1].split(" && ") if "DATABASE_URL" in step]
+
+
 def _final_urls(container: dict, env: dict[str, str]) -> dict[str, str]:
     """Run the container's start command up to its `exec` in a real shell, then LiteLLM's URL assembly (the pinned
     release's DatabaseURLSettings.apply_to_env, as gateway.main / backend.main / migrations/run.py call it)."""
-    script = container["command"][-1]
-    steps = [step for step in script.split(" && ") if "DATABASE_URL" in step]
-    probe = (
-        "import json, os; from litellm.proxy.db.db_url_settings import DatabaseURLSettings; "
-        "DatabaseURLSettings.from_env().apply_to_env(); "
-        "names = ('DATABASE_URL', 'DATABASE_URL_READ_REPLICA'); "
-        "print(json.dumps({k: os.environ[k] for k in names if k in os.environ}))"
-    )
-    shell = " && ".join([*steps, f'exec {LITELLM_PYTHON} -c "{probe}"'])
-    result = subprocess.run(
-        ["sh", "-c", shell],
-        env={"PATH": os.environ["PATH"], **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return litellm_database_urls(env, database_url_steps(container))
 
 
 def _runtime_env(container: dict, refs: dict[str, str]) -> dict[str, str]:
