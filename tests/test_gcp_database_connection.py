@@ -229,6 +229,19 @@ def test_instances_accept_only_the_connector_when_cloud_run_runs_here(stack, tmp
     assert not _resources(bare, "google_project_iam_member")
 
 
+def test_a_live_environment_moves_onto_the_socket_before_the_ip_is_closed(tmp_path):
+    """Step 1 of the move (README): the new revisions use the socket while the instance still admits the old
+    revisions' password logins over the private IP; the SSL mode applies to new connections only
+    (cloud.google.com/sql/docs/postgres/configure-ssl-instance), so step 2 closes it once they are gone."""
+    moving = _synth(_load(tmp_path, {"database": {"allow_private_ip_clients": True}}))
+    (instance,) = _resources(moving, "google_sql_database_instance").values()
+    ip = instance["settings"]["ip_configuration"]
+    assert ip["ssl_mode"] == "ENCRYPTED_ONLY" and ip["server_ca_mode"] == "GOOGLE_MANAGED_INTERNAL_CA"
+    gateway = _service(moving, "gateway")
+    assert any("cloud_sql_instance" in volume for volume in gateway["volumes"])
+    assert _env(gateway["containers"][0])["DATABASE_HOST"].startswith("/cloudsql/")
+
+
 def test_cloud_sql_client_is_granted_to_the_database_clients_on_these_instances_only(stack):
     grants = _resources(stack, "google_project_iam_member")
     accounts = {

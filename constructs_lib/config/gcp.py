@@ -290,6 +290,12 @@ class GcpDatabaseConfig(_StoreSourceConfig):
         description="Customer-managed key (in the region) for the instance; Google-managed otherwise.",
     )
     connection_pool: GcpConnectionPoolConfig = Field(default_factory=GcpConnectionPoolConfig)
+    allow_private_ip_clients: bool = Field(
+        default=False,
+        description="Keep admitting password logins over the private IP (ssl_mode ENCRYPTED_ONLY) next to Cloud Run's "
+        "Cloud SQL connection: only for the one apply that moves a live environment onto the socket, while its old "
+        "revisions still dial the IP (README, GCP database). Off: the connector's mTLS only.",
+    )
     max_connections: int | None = Field(
         default=None,
         ge=20,

@@ -48,6 +48,15 @@ SERVER_CA_MODE = "GOOGLE_MANAGED_INTERNAL_CA"
 PLACEHOLDER_HOST = "localhost"
 
 
+def instance_tls(cloud_run_here: bool, allow_private_ip_clients: bool) -> dict[str, str]:
+    """ip_configuration settings for GatewayDatabaseProps: {} keeps the database construct's defaults (TLS required,
+    no client certificate) for a runtime elsewhere; Cloud Run here gets the connector's CA mode and, unless a live
+    environment is moving onto the socket (its old revisions still dial the private IP), the connector-only mode."""
+    if not cloud_run_here:
+        return {}
+    return {"server_ca_mode": SERVER_CA_MODE} | ({} if allow_private_ip_clients else {"ssl_mode": SSL_MODE})
+
+
 def socket_dir(connection_name: str) -> str:
     return f"{SOCKET_ROOT}/{connection_name}"
 

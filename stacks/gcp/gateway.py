@@ -25,7 +25,6 @@ from constructs_lib._common.errors import PropsError
 from constructs_lib._common.litellm_config import CONFIG_SHA_ENV, ProxyRuntime, render_proxy_config
 from constructs_lib.config.environment import EnvironmentConfig
 from constructs_lib.config.gcp import IMAGE_COMPONENTS, IMAGE_PATTERN, GcpConfig
-from constructs_lib.gcp import cloud_sql_connection
 from constructs_lib.gcp.apis import GatewayApis
 from constructs_lib.gcp.bucket import GatewayBucket, GatewayBucketProps
 from constructs_lib.gcp.cache import GatewayCache, GatewayCacheProps
@@ -37,7 +36,12 @@ from constructs_lib.gcp.cloud_run import (
     SecretFile,
     Sidecar,
 )
-from constructs_lib.gcp.cloud_sql_connection import CloudSqlConnection, database_url, grant_cloud_sql_client
+from constructs_lib.gcp.cloud_sql_connection import (
+    CloudSqlConnection,
+    database_url,
+    grant_cloud_sql_client,
+    instance_tls,
+)
 from constructs_lib.gcp.database import GatewayDatabase, GatewayDatabaseProps
 from constructs_lib.gcp.image_mirror import image_mirror
 from constructs_lib.gcp.load_balancer import GatewayLoadBalancer, GatewayLoadBalancerProps
@@ -243,14 +247,7 @@ class GcpGatewayStack(GcpStack):
                     password=database_password,
                     max_connections=gcp.database_max_connections(production),
                     # Cloud Run reaches it through its Cloud SQL connection only (cloud_sql_connection.py).
-                    **(
-                        {
-                            "ssl_mode": cloud_sql_connection.SSL_MODE,
-                            "server_ca_mode": cloud_sql_connection.SERVER_CA_MODE,
-                        }
-                        if runtime
-                        else {}
-                    ),
+                    **instance_tls(runtime, gcp.database.allow_private_ip_clients),
                     depends_on=[*apis.of("sqladmin.googleapis.com"), *network.private_services],
                 ),
             )
