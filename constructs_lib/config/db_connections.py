@@ -14,7 +14,7 @@ writer and the reader each hold their own share: instances x processes x connect
 for the rest (PostgreSQL's superuser_reserved_connections, the migrations job, operator sessions).
 
 The componentized entrypoints (gateway.main, backend.main) bypass LiteLLM's CLI, which is the only reader of
-`general_settings.database_connection_pool_limit` (litellm/proxy/proxy_cli.py:1287-1294, 1356-1389); they take the
+`general_settings.database_connection_pool_limit` (litellm/proxy/proxy_cli.py:1287-1294, 1367-1397); they take the
 URL's own `connection_limit` / `pool_timeout` (kept by DatabaseURLSettings.apply_to_env when the URL is set,
 db_url_settings.py:481-483). Without them Prisma sizes each pool from the host's CPUs (db_url_settings.py:654-656).
 """

@@ -335,7 +335,7 @@ class GcpDatabaseConfig(_StoreSourceConfig):
         if self.source == "none" and self.connection_pool.enabled:
             raise ValueError("connection_pool.enabled: with source `none` there is no database to pool")
         if self.source == "managed" and self.connection_pool.enabled:
-            # litellm/proxy/db/pgbouncer.py:219-226 (1.106.12) dials the URL's host name and port only, while the
+            # litellm/proxy/db/pgbouncer.py:213, 233-239 (1.106.12) dials the URL's host name and port only, while the
             # managed instance is reached through Cloud Run's Cloud SQL socket (gcp/cloud_sql_connection.py).
             raise ValueError(
                 "connection_pool.enabled: LiteLLM's in-container PgBouncer connects to a TCP host and port only, and "
