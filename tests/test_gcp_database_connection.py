@@ -229,6 +229,15 @@ def test_instances_accept_only_the_connector_when_cloud_run_runs_here(stack, tmp
     assert not _resources(bare, "google_project_iam_member")
 
 
+def test_no_egress_rule_stops_the_proxy_reaching_the_instance(stack):
+    """Behind the socket, the Auth Proxy dials the instance's private IP on TCP 3307, the proxy protocol's port
+    (GoogleCloudPlatform/cloud-sql-proxy#370, a maintainer's answer), not 5432."""
+    for name, rule in _resources(stack, "google_compute_firewall").items():
+        if rule.get("direction") == "EGRESS" and rule.get("deny"):
+            denied = {(item["protocol"], port) for item in rule["deny"] for port in item.get("ports", ["all"])}
+            assert not denied & {("all", "all"), ("tcp", "all"), ("tcp", "3307")}, name
+
+
 def test_a_live_environment_moves_onto_the_socket_before_the_ip_is_closed(tmp_path):
     """Step 1 of the move (README): the new revisions use the socket while the instance still admits the old
     revisions' password logins over the private IP; the SSL mode applies to new connections only

@@ -11,7 +11,8 @@ but never verified. A Cloud Run `cloud_sql_instance` volume instead puts a Unix 
 `/cloudsql/<connection name>`; behind it Cloud Run's Cloud SQL Auth Proxy opens an mTLS tunnel in which client and
 server identities are verified whatever the instance's SSL mode
 (https://cloud.google.com/sql/docs/postgres/configure-ssl-instance). With no public IP the proxy dials the
-private one (GoogleCloudPlatform/cloud-sql-proxy#848, a maintainer's answer), over the service's VPC egress.
+private one (GoogleCloudPlatform/cloud-sql-proxy#848, a maintainer's answer), over the service's VPC egress, on
+port 3307, the proxy protocol's port (cloud-sql-proxy#370): an egress rule added to the network must let it through.
 
 Prisma takes a socket directory as the `host` query parameter next to a placeholder host name
 (`postgresql://<user>@localhost/<db>?host=/cloudsql/<connection name>`, the password as usual; Prisma's PostgreSQL
