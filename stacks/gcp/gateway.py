@@ -14,6 +14,8 @@ plaintext Redis (`cache.transit_encryption: false` with `allow_plaintext`). docs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from cdktf import ITerraformDependable, TerraformOutput, Token
 from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
@@ -36,6 +38,12 @@ from constructs_lib.gcp.cloud_run import (
     SecretFile,
     Sidecar,
 )
+from constructs_lib.gcp.cloud_sql_connection import (
+    CloudSqlConnection,
+    database_url,
+    grant_cloud_sql_client,
+    instance_tls,
+)
 from constructs_lib.gcp.database import GatewayDatabase, GatewayDatabaseProps
 from constructs_lib.gcp.image_mirror import image_mirror
 from constructs_lib.gcp.load_balancer import GatewayLoadBalancer, GatewayLoadBalancerProps
@@ -50,9 +58,9 @@ from stacks.context import StackContext
 from stacks.gcp.base import GcpStack
 
 PORTS = {"gateway": 4000, "backend": 4001, "ui": 3000}
+MIGRATIONS_ENTRYPOINT = "python3 /app/run.py"
 # The Memorystore CA certificates, mounted from Secret Manager; REDIS_SSL_CA_CERTS points at them.
 REDIS_CA_DIR, REDIS_CA_FILE = "/etc/litellm/redis-ca", "ca.pem"
-_URL = "postgresql://$DATABASE_USER:$DATABASE_PASSWORD@{host}:$DATABASE_PORT/$DATABASE_NAME?sslmode=require"
 
 
 def _require_digests_in_production(gcp: GcpConfig) -> None:
@@ -108,7 +116,12 @@ def proxy_runtime(gcp: GcpConfig) -> ProxyRuntime:
 
 
 def _startup_command(
-    start: str, *, build_database_url: bool, replica: bool, check_config: str | None = None
+    start: str,
+    *,
+    build_database_url: bool,
+    replica: bool,
+    check_config: str | None = None,
+    url_params: Mapping[str, int] | None = None,
 ) -> list[str]:
     """Refuse a proxy config other than the deployed one, build DATABASE_URL from the discrete env vars (the
     password comes from Secret Manager), then start.
@@ -118,9 +131,9 @@ def _startup_command(
     """
     steps = [check_config] if check_config else []
     if build_database_url:
-        steps.append(f'export DATABASE_URL="{_URL.format(host="$DATABASE_HOST")}"')
+        steps.append(f'export DATABASE_URL="{database_url("$DATABASE_HOST", url_params)}"')
         if replica:
-            replica_url = _URL.format(host="$DATABASE_HOST_READ_REPLICA")
+            replica_url = database_url("$DATABASE_HOST_READ_REPLICA", url_params)
             steps.append(
                 f'if [ -n "$DATABASE_HOST_READ_REPLICA" ]; then export DATABASE_URL_READ_REPLICA="{replica_url}"; fi'
             )
@@ -241,6 +254,9 @@ class GcpGatewayStack(GcpStack):
                     config=gcp.database,
                     production=production,
                     password=database_password,
+                    max_connections=gcp.database_max_connections(production),
+                    # Cloud Run reaches it through its Cloud SQL connection only (cloud_sql_connection.py).
+                    **instance_tls(runtime, gcp.database.allow_private_ip_clients),
                     depends_on=[*apis.of("sqladmin.googleapis.com"), *network.private_services],
                 ),
             )
@@ -334,6 +350,18 @@ class GcpGatewayStack(GcpStack):
                 "DATABASE_USER": database.user.name,
                 "DATABASE_NAME": database.database.name,
             }
+        if database is not None and runtime:
+            database_env |= CloudSqlConnection(database.connection_name).env
+            for component in readers:
+                grants[component].append(
+                    grant_cloud_sql_client(
+                        self,
+                        f"sql-client-{component}",
+                        self.project,
+                        accounts.member(component),
+                        database.instance_names,
+                    )
+                )
 
         if not runtime:
             migration_command = self._dependencies_outputs(gcp, database, cache, redis_ca, accounts, identities)
@@ -420,6 +448,13 @@ class GcpGatewayStack(GcpStack):
         TerraformOutput(self, "database_host", value=database.private_ip if database else null)
         TerraformOutput(
             self,
+            "database_connection_name",
+            value=database.connection_name if database else null,
+            description="For the Cloud SQL Auth Proxy, which verifies the server (the private IP has no name in its "
+            "certificate)",
+        )
+        TerraformOutput(
+            self,
             "database_read_replica_host",
             value=database.replica_private_ip if database and database.replica_private_ip else null,
         )
@@ -467,6 +502,10 @@ class GcpGatewayStack(GcpStack):
         run_apis = [*run_apis, *(mirror.ready if mirror else [])]
         services_wait_for: list[ITerraformDependable] = []
         migration_command: str | None = None
+        connection = (
+            CloudSqlConnection(database.connection_name, database.replica_connection_name) if database else None
+        )
+        cloud_sql = connection.instances if connection else []
         if has_db:
             migrations = MigrationsJob(
                 self,
@@ -482,6 +521,12 @@ class GcpGatewayStack(GcpStack):
                     production=production,
                     env=database_env,
                     secrets=db_secrets,
+                    # The image's entrypoint (python3 /app/run.py, BerriAI/litellm migrations/Dockerfile) after the
+                    # socket URL; a brought database's URL arrives whole.
+                    command=_startup_command(MIGRATIONS_ENTRYPOINT, build_database_url=True, replica=False)
+                    if database
+                    else None,
+                    cloud_sql_instances=cloud_sql[:1],  # the writer: migrations never read the replica
                     depends_on=[
                         *run_apis,
                         *grants["migrations"],
@@ -501,16 +546,16 @@ class GcpGatewayStack(GcpStack):
             secret_files.append(ca_file)
             runtime_env |= redis_tls_client_env(ca_file.path)
         runtime_env["GCS_BUCKET_NAME"] = bucket.name
-        replica_ip = database.replica_private_ip if database is not None else None
-        if replica_ip:
-            runtime_env |= {"DATABASE_HOST_READ_REPLICA": replica_ip}
+        runtime_env |= connection.reader_env if connection else {}
 
         def startup(start: str, *, loads_config: bool = False) -> list[str]:
             return _startup_command(
                 start,
                 build_database_url=database is not None,
-                replica=bool(replica_ip),
+                replica="DATABASE_HOST_READ_REPLICA" in runtime_env,
                 check_config=proxy_config.check if loads_config else None,
+                # Each instance's Prisma pools, sized against max_connections (constructs_lib/config/db_connections.py).
+                url_params=gcp.database_pool_params(production),
             )
 
         gateway_config = gcp.components.gateway
@@ -571,6 +616,7 @@ class GcpGatewayStack(GcpStack):
                     env={**runtime_env, **collector_env, "LITELLM_JOB_ROLE": "collector"},
                     secrets=[item for item in readers["backend"] if item is not redis_ca],
                     secret_files=secret_files,
+                    cloud_sql=True,
                 )
             )
         container_cpu, container_memory = gcp.gateway_container_limits() if sidecars else (None, None)
@@ -605,6 +651,7 @@ class GcpGatewayStack(GcpStack):
                     container_memory=container_memory if gateway else None,
                     memory_dirs=memory_dirs if gateway else (),
                     sidecars=sidecars if gateway else (),
+                    cloud_sql_instances=cloud_sql,
                     depends_on=[*run_apis, *(gateway_grants if gateway else grants[component]), *services_wait_for],
                 ),
             )
