@@ -13,7 +13,6 @@ import datetime
 import hashlib
 import json
 import os
-import secrets
 import subprocess
 import urllib.parse
 from pathlib import Path
@@ -23,7 +22,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from constructs_lib._common.errors import PropsError
-from tests.litellm_check import LITELLM_PYTHON
+from tests.litellm_db_url import litellm_database_urls, made_up_aws_credentials
 from tests.test_aws_gateway import named, resources, task_definition
 from tests.test_aws_stack_options import DEV, _load, _synth
 
@@ -114,25 +113,7 @@ def test_litellm_builds_a_url_that_verifies_chain_and_endpoint_name(dev_stack, f
     env.pop("DATABASE_HOST_READ_REPLICA", None)
     if written is not None:
         env["DATABASE_SSLROOTCERT"] = str(written)
-    # The IAM token is a SigV4 presign made locally (no network); any credentials sign it.
-    # Made up at run time: no key-like literal sits in this file.
-    credentials = {
-        "AWS_ACCESS_KEY_ID": "AKID" + secrets.token_hex(8).upper(),
-        "AWS_SECRET_ACCESS_KEY": secrets.token_hex(20),
-    }
-    script = (
-        "import os; from litellm.proxy.db.db_url_settings import DatabaseURLSettings; "
-        "DatabaseURLSettings.from_env().apply_to_env(); print(os.environ['DATABASE_URL'])"
-    )
-    result = subprocess.run(
-        [str(LITELLM_PYTHON), "-c", script],
-        env={"PATH": os.environ["PATH"], **credentials, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    url = urllib.parse.urlsplit(result.stdout.strip().splitlines()[-1])
+    url = urllib.parse.urlsplit(litellm_database_urls({**made_up_aws_credentials(), **env})["DATABASE_URL"])
     query = dict(urllib.parse.parse_qsl(url.query))
     assert url.hostname == ENDPOINT
     assert query.get("sslaccept") == "strict", query  # chain and hostname

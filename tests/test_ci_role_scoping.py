@@ -393,14 +393,31 @@ def test_gcp_litellm_keys_plan_gets_the_viewer_key_apply_the_master_key_of_its_s
                 assert cel(expression, name) == expected, (stage, role, owner, key_name)
 
 
-def test_gcp_ci_accounts_cannot_change_iam_policies_and_the_stacks_need_no_project_iam(synthesized):
+def test_gcp_ci_accounts_can_grant_only_the_project_roles_the_stacks_bind(synthesized):
+    """No unconditional IAM-policy role; projectIamAdmin only under a `modifiedGrantsByRole` condition
+    (https://cloud.google.com/iam/docs/setting-limits-on-granting-roles) admitting exactly the project roles the
+    gateway stacks bind, and the plan identity none of it."""
     stack = synthesized["gcp-bootstrap"]
-    held = {binding["role"] for binding in stack["resource"]["google_project_iam_member"].values()}
-    assert held.isdisjoint(IAM_POLICY_ROLES), held & IAM_POLICY_ROLES
+    accounts = _gcp_accounts(stack)
+    stack_roles = ("roles/cloudsql.client", "roles/monitoring.metricWriter")
+    limited = "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([{}])".format(
+        ", ".join(f"'{role}'" for role in stack_roles)
+    )
+    policy_admins = []
+    for binding in stack["resource"]["google_project_iam_member"].values():
+        if binding["role"] not in IAM_POLICY_ROLES:
+            continue
+        assert binding["role"] == "roles/resourcemanager.projectIamAdmin", binding["role"]
+        assert binding["condition"]["expression"] == limited
+        policy_admins.append(_gcp_member_of(binding, accounts))
+    assert sorted(policy_admins) == sorted((stage, "apply") for stage in STAGES)
+    # What the stacks bind at project level stays inside that list (so a CI apply can create it).
     for name, stage_stack in synthesized.items():
         if name.startswith("gcp-") and name != "gcp-bootstrap":
-            kinds = set(stage_stack.get("resource", {}))
-            assert not {k for k in kinds if k.startswith("google_project_iam")}, name
+            kinds = {kind for kind in stage_stack.get("resource", {}) if kind.startswith("google_project_iam")}
+            assert kinds <= {"google_project_iam_member"}, name
+            roles = {body["role"] for body in stage_stack["resource"].get("google_project_iam_member", {}).values()}
+            assert roles <= set(stack_roles), (name, roles)
 
 
 def test_gcp_each_account_is_impersonable_by_its_own_subject_only(synthesized):

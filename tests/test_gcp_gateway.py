@@ -151,8 +151,13 @@ def test_no_public_principal_anywhere(stack):
                 ), name
 
 
-def test_no_project_level_grant_at_all(stack):
-    assert not [kind for kind in stack.get("resource", {}) if kind.startswith("google_project_iam")]
+def test_the_only_project_level_grant_is_cloud_sql_client_on_the_gateways_instances(stack):
+    # Cloud SQL has no instance-level IAM; the binding is conditioned on the instances (test_gcp_database_connection).
+    kinds = [kind for kind in stack.get("resource", {}) if kind.startswith("google_project_iam")]
+    assert kinds == ["google_project_iam_member"]
+    for body in resources(stack, "google_project_iam_member").values():
+        assert body["role"] == "roles/cloudsql.client"
+        assert body["condition"]["expression"].startswith("resource.type == 'sqladmin.googleapis.com/Instance' && ")
 
 
 def _account_of(stack: dict, component: str) -> str:
@@ -247,7 +252,8 @@ def test_cloud_sql_is_private_tls_only_backed_up_and_protected(stack):
         settings = body["settings"]
         assert body["database_version"] == "POSTGRES_16"
         ip = settings["ip_configuration"]
-        assert ip["ipv4_enabled"] is False and ip["ssl_mode"] == "ENCRYPTED_ONLY", name
+        # Only the Cloud SQL connection's mTLS is admitted (test_gcp_database_connection.py has the sources).
+        assert ip["ipv4_enabled"] is False and ip["ssl_mode"] == "TRUSTED_CLIENT_CERTIFICATE_REQUIRED", name
         assert body["deletion_protection"] is True and settings["deletion_protection_enabled"] is True
         assert settings["disk_autoresize"] is True
         assert body["lifecycle"]["ignore_changes"] == ["settings[0].disk_size"]

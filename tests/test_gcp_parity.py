@@ -528,7 +528,8 @@ def test_read_replica_and_its_environment_come_and_go_together(synthesized, dev)
 def test_no_metrics_sidecar_by_default(dev):
     (gateway,) = containers(dev, "gateway")
     assert "PROMETHEUS_MULTIPROC_DIR" not in env_of(gateway)
-    assert "google_project_iam_member" not in dev["resource"]
+    # The only project-level grants: Cloud SQL client on the gateway's instances (test_gcp_database_connection.py).
+    assert {body["role"] for body in resources(dev, "google_project_iam_member").values()} == {"roles/cloudsql.client"}
     assert not any(item.endswith("run-monitoring") for item in secret_ids(dev))
 
 
@@ -566,7 +567,11 @@ def test_metrics_sidecars_scrape_on_loopback_and_write_to_cloud_monitoring(tmp_p
     assert document["spec"]["endpoints"] == [{"port": 9464, "path": "/metrics", "interval": "30s"}]
     gateway = account_member(stack, "gateway")
     assert readers_of(stack, monitoring_id) == {gateway}
-    (writer,) = resources(stack, "google_project_iam_member").values()
+    (writer,) = [
+        body
+        for body in resources(stack, "google_project_iam_member").values()
+        if body["role"] != "roles/cloudsql.client"
+    ]
     assert (writer["role"], writer["member"], writer["project"]) == (
         "roles/monitoring.metricWriter",
         gateway,
@@ -626,7 +631,11 @@ def test_spend_collector_sidecar_shares_the_transport_and_a_carved_share(tmp_pat
     )
     # Spend accounting needs no provider key.
     assert not any(name.endswith("_API_KEY") for name in collector_env)
-    assert collector["volume_mounts"] == [{"name": "redis-ca", "mount_path": "/etc/litellm/redis-ca"}]
+    # The Memorystore CA and the Cloud SQL sockets (it writes spend to the database).
+    assert collector["volume_mounts"] == [
+        {"name": "redis-ca", "mount_path": "/etc/litellm/redis-ca"},
+        {"name": "cloudsql", "mount_path": "/cloudsql"},
+    ]
     assert collector["resources"]["limits"] == {"cpu": "1", "memory": "1Gi"}
     assert main["resources"]["limits"] == {"cpu": "1", "memory": "3072Mi"}
 
@@ -666,7 +675,12 @@ def test_gateway_pgbouncer_with_its_limits_and_only_on_the_gateway(tmp_path):
         _load(
             tmp_path,
             {
-                "database": {"connection_pool": {"enabled": True, "max_db_connections": 8, "max_client_conn": 250}},
+                # An external database: the managed one is reached through a socket LiteLLM's PgBouncer cannot dial.
+                "database": {
+                    "source": "external",
+                    "url_secret": DB_URL_NAME,
+                    "connection_pool": {"enabled": True, "max_db_connections": 8, "max_client_conn": 250},
+                },
                 "components": {"gateway": {"workers": 4}},
             },
         )
@@ -705,7 +719,7 @@ def test_plaintext_redis_opt_in_drops_the_ca_and_redis_ssl(tmp_path):
         env = env_of(service["template"]["containers"][0])
         assert "REDIS_SSL" not in env and "REDIS_SSL_CA_CERTS" not in env
         assert isinstance(env["REDIS_PASSWORD"], dict) and "REDIS_HOST" in env
-        # No CA volume: the proxy config is the only mount, and it says plaintext too.
+        # No CA volume: the proxy config, the daily cap hook and the Cloud SQL sockets; the document says plaintext.
         volumes = [volume["name"] for volume in service["template"]["volumes"]]
-        assert volumes == ["proxy-config", "proxy-hook-llmgw-daily-tokens"]  # the config and the daily cap hook
+        assert volumes == ["proxy-config", "proxy-hook-llmgw-daily-tokens", "cloudsql"]
         assert proxy_document(stack, component)["litellm_settings"]["cache_params"]["ssl"] is False

@@ -79,7 +79,11 @@ VARIANTS: dict[str, tuple[dict, dict, ProxyRuntime]] = {
     ),
     "metrics": ({"metrics": {"enabled": True, "port": 9464}}, {}, ProxyRuntime(redis="tls", metrics=True)),
     "spend-collector": ({"spend_collector": {"enabled": True}}, {}, ProxyRuntime()),
-    "connection-pool": ({"database": {"connection_pool": {"enabled": True}}}, {}, ProxyRuntime()),
+    "connection-pool": (
+        {"database": {"source": "external", "url_secret": DB_URL_NAME, "connection_pool": {"enabled": True}}},
+        {},
+        ProxyRuntime(),
+    ),
     "dependencies-only": (
         {"create_runtime": False, "external_gateway_url": GATEWAY_URL},
         {},

@@ -134,8 +134,19 @@ class EnvironmentConfig(StrictModel):
         problems += reference_problems(self.model_dump(include={"provider_keys", "models", "agents"}))
         if not self.enabled_clouds:
             problems.append((("clouds",), "no cloud is enabled; enable at least one of aws, gcp, alicloud"))
+        problems += self._connection_budget_problems()
         raise_problems(problems)
         return self
+
+    def _connection_budget_problems(self) -> Problems:
+        """The Prisma pools must fit under max_connections (constructs_lib/config/db_connections.py); the default
+        depends on `production`, so the check lives here, at the line of the database's connection_limit."""
+        gcp = self.clouds.gcp
+        budget = gcp.connection_budget(self.production) if gcp is not None and gcp.enabled else None
+        if budget is None:
+            return []
+        problem = budget.problem(budget.pool_size(gcp.database.connection_limit))
+        return [(("clouds", "gcp", "database", "connection_limit"), problem)] if problem else []
 
     def quotas_runner_labels(self, cloud: str) -> list[str]:
         """Network labels of `cloud`'s quotas runners in this environment (constructs_lib/_common/ci_runners.py)."""

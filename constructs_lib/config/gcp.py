@@ -22,6 +22,12 @@ from constructs_lib.config.components import (
     ImageTag,
     image_pin_problem,
 )
+from constructs_lib.config.db_connections import (
+    LITELLM_DEFAULT_POOL_TIMEOUT_SECONDS,
+    ConnectionBudget,
+    PoolClient,
+    default_max_connections,
+)
 from constructs_lib.config.runtime import CreateRuntime, ExternalGatewayUrl, RuntimeMode
 from constructs_lib.config.sidecars import GATEWAY_CONTAINER_PORT, GatewaySidecarConfig, SpendCollectorConfig
 from constructs_lib.config.state import GcpStateConfig
@@ -242,7 +248,8 @@ class GcpConnectionPoolConfig(StrictModel):
         default=False,
         description="Start the gateway through `gateway.launch` with LITELLM_PGBOUNCER_ENABLED, so one instance "
         "holds at most `max_db_connections` to PostgreSQL whatever its worker count. Needs a gateway image that "
-        "ships `gateway.launch` and PgBouncer; password authentication (which this stack uses) only.",
+        "ships `gateway.launch` and PgBouncer; an external database only (the managed one is reached through a Unix "
+        "socket, which LiteLLM's PgBouncer cannot dial).",
     )
     max_db_connections: int = Field(
         default=20, ge=1, le=1000, description="Upstream PostgreSQL connections one gateway instance may hold."
@@ -268,6 +275,40 @@ class GcpDatabaseConfig(_GcpStoreSourceConfig):
         description="Customer-managed key (in the region) for the instance; Google-managed otherwise.",
     )
     connection_pool: GcpConnectionPoolConfig = Field(default_factory=GcpConnectionPoolConfig)
+    allow_private_ip_clients: bool = Field(
+        default=False,
+        description="Keep admitting password logins over the private IP (ssl_mode ENCRYPTED_ONLY) next to Cloud Run's "
+        "Cloud SQL connection: only for the one apply that moves a live environment onto the socket, while its old "
+        "revisions still dial the IP (README, GCP database). Off: the connector's mTLS only.",
+    )
+    max_connections: int | None = Field(
+        default=None,
+        ge=20,
+        le=262143,
+        description="The instances' `max_connections` flag (writer and replica). Default: 400 in production "
+        "environments, 100 (PostgreSQL's own default) elsewhere. Keep it within what the tier's memory holds "
+        "(https://cloud.google.com/sql/docs/postgres/quotas, connection limits).",
+    )
+    reserved_connections: int = Field(
+        default=15,
+        ge=3,
+        le=1000,
+        description="Connections kept out of the Prisma pools' budget: PostgreSQL's superuser_reserved_connections "
+        "(3 by default), the migrations job, operator sessions.",
+    )
+    connection_limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Prisma pool per worker process and database (the URL's `connection_limit`). Default: the "
+        "largest pool up to LiteLLM's default of 10 that keeps every instance's pools under max_connections.",
+    )
+    pool_timeout_seconds: int = Field(
+        default=LITELLM_DEFAULT_POOL_TIMEOUT_SECONDS,
+        ge=1,
+        le=3600,
+        description="How long a query waits for a pooled connection (the URL's `pool_timeout`; LiteLLM's default).",
+    )
 
     @model_validator(mode="after")
     def _managed_only_options(self) -> GcpDatabaseConfig:
@@ -278,6 +319,14 @@ class GcpDatabaseConfig(_GcpStoreSourceConfig):
                 raise ValueError(f"cmek_key: only a managed database is encrypted by this stack ({self.source!r})")
         if self.source == "none" and self.connection_pool.enabled:
             raise ValueError("connection_pool.enabled: with source `none` there is no database to pool")
+        if self.source == "managed" and self.connection_pool.enabled:
+            # litellm/proxy/db/pgbouncer.py:213, 233-239 (1.106.12) dials the URL's host name and port only, while the
+            # managed instance is reached through Cloud Run's Cloud SQL socket (gcp/cloud_sql_connection.py).
+            raise ValueError(
+                "connection_pool.enabled: LiteLLM's in-container PgBouncer connects to a TCP host and port only, and "
+                "the managed Cloud SQL instance is reached through Cloud Run's Cloud SQL socket (the route that "
+                "verifies the server); size the pool with database.connection_limit instead, or use source `external`"
+            )
         return self
 
 
@@ -549,6 +598,35 @@ class GcpConfig(StrictModel, RuntimeMode, ComponentImages):
         if collector.enabled:
             shares.append(("spend_collector.cpu", collector.cpu, "spend_collector.memory", collector.memory))
         return shares
+
+    def connection_budget(self, production: bool) -> ConnectionBudget | None:
+        """The Prisma pools Cloud Run may open against the managed instances; None when this stack runs none."""
+        if self.database.source != "managed" or not self.create_runtime:
+            return None
+        gateway, backend = self.components.gateway, self.components.backend
+        clients = [
+            PoolClient("components.gateway", gateway.max_instances, gateway.processes),
+            PoolClient("components.backend", backend.max_instances, backend.processes),
+        ]
+        if self.spend_collector.enabled:
+            # One collector process next to each gateway instance, with the gateway's database env.
+            clients.append(PoolClient("spend_collector", gateway.max_instances, 1))
+        return ConnectionBudget(
+            max_connections=self.database_max_connections(production),
+            reserved=self.database.reserved_connections,
+            clients=clients,
+            replica=self.database.read_replica,
+        )
+
+    def database_max_connections(self, production: bool) -> int:
+        return self.database.max_connections or default_max_connections(production)
+
+    def database_pool_params(self, production: bool) -> dict[str, int]:
+        """`connection_limit` and `pool_timeout` for the URLs the start commands build (managed database)."""
+        budget = self.connection_budget(production)
+        limit = budget.pool_size(self.database.connection_limit) if budget else self.database.connection_limit
+        params = {"connection_limit": limit} if limit else {}
+        return params | {"pool_timeout": self.database.pool_timeout_seconds}
 
     def gateway_container_limits(self) -> tuple[str, str]:
         """CPU and memory the gateway container keeps once the sidecars took their share of the instance."""

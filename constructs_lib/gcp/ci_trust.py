@@ -12,11 +12,15 @@ accounts live in the state project (where the pool is); their roles are granted 
   tests/fixtures/gcp_refresh_permissions.tsv): here `redis.instances.getAuthString` in a custom role, since a
   Memorystore instance has no IAM policy of its own (the project is the narrowest scope); the gateway stack grants
   the rest on its own resources (constructs_lib/gcp/ci_grants.py: secret payloads, the bucket's metadata).
-- apply: the admin roles of exactly the services the gateway stacks use, and the LiteLLM master key. No role that
-  changes the project's IAM policy (`resourcemanager.projectIamAdmin`): the stacks grant IAM only on their own
-  resources (secrets, buckets), so the apply identity cannot grant itself, or anyone, a project role. No
-  project-wide `iam.serviceAccountUser` either: the gateway stack lets it act as each runtime service account it
-  attaches, on that account only (constructs_lib/gcp/service_accounts.py).
+- apply: the admin roles of exactly the services the gateway stacks use, and the LiteLLM master key. The stacks grant
+  IAM on their own resources (secrets, buckets), except two roles that exist only at project level:
+  `roles/cloudsql.client` (Cloud SQL has no instance-level IAM; the binding carries a condition naming the
+  instances) and `roles/monitoring.metricWriter` (metrics sidecars). `resourcemanager.projectIamAdmin` is held only
+  under an `iam.googleapis.com/modifiedGrantsByRole` condition that admits changes to those two roles and nothing
+  else (https://cloud.google.com/iam/docs/setting-limits-on-granting-roles), so the apply identity cannot grant
+  itself, or anyone, any other project role. No project-wide `iam.serviceAccountUser` either: the gateway stack
+  lets it act as each runtime service account it attaches, on that account only
+  (constructs_lib/gcp/service_accounts.py).
 """
 
 from __future__ import annotations
@@ -74,6 +78,12 @@ APPLY_PROJECT_ROLES = (
     "roles/serviceusage.serviceUsageAdmin",
     "roles/storage.admin",
     "roles/vpcaccess.admin",
+)
+# The project roles the gateway stacks bind themselves (cloud_sql_connection.CLIENT_ROLE, metrics.METRIC_WRITER_ROLE;
+# literals: the bootstrap stack imports no runtime construct); the apply identity may grant or revoke these only.
+STACK_PROJECT_ROLES = ("roles/cloudsql.client", "roles/monitoring.metricWriter")
+GRANTABLE_ONLY = "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([{roles}])".format(
+    roles=", ".join(f"'{role}'" for role in STACK_PROJECT_ROLES)
 )
 
 
@@ -175,6 +185,19 @@ class GcpCiAccounts(Construct):
                 )
             if role == "plan":
                 self._grant_refresh_reads(member, props)
+            if role == "apply":
+                ProjectIamMember(
+                    self,
+                    "apply-grants-stack-roles-only",
+                    project=props.project,
+                    role="roles/resourcemanager.projectIamAdmin",
+                    member=member,
+                    condition=ProjectIamMemberCondition(
+                        title="stack-project-roles-only",
+                        description="Grant or revoke only the project roles the gateway stacks bind",
+                        expression=GRANTABLE_ONLY,
+                    ),
+                )
             self._grant_state(role, member, props.state_bucket, props.stage)
             # The quotas stacks' jobs read a LiteLLM key: the viewer key to plan, the master key to apply. The secret
             # may not exist yet, so the grant is a project binding conditioned on that one secret's name.

@@ -31,6 +31,7 @@ from cdktf_cdktf_provider_google.cloud_run_v2_service import (
     CloudRunV2ServiceTemplateContainersVolumeMounts,
     CloudRunV2ServiceTemplateScaling,
     CloudRunV2ServiceTemplateVolumes,
+    CloudRunV2ServiceTemplateVolumesCloudSqlInstance,
     CloudRunV2ServiceTemplateVolumesEmptyDir,
     CloudRunV2ServiceTemplateVolumesSecret,
     CloudRunV2ServiceTemplateVolumesSecretItems,
@@ -40,6 +41,8 @@ from cdktf_cdktf_provider_google.cloud_run_v2_service import (
 from constructs import Construct
 
 from constructs_lib.config.gcp import GcpServiceConfig
+from constructs_lib.gcp.cloud_sql_connection import SOCKET_ROOT
+from constructs_lib.gcp.cloud_sql_connection import VOLUME as CLOUD_SQL_VOLUME
 from constructs_lib.gcp.network import VpcEgress
 from constructs_lib.gcp.secrets import GatewaySecret
 
@@ -97,6 +100,8 @@ class Sidecar:
     memory_dirs: Sequence[MemoryDir] = ()
     # Containers that must be started (and healthy) before this one.
     after: Sequence[str] = ()
+    # Mounts the service's Cloud SQL sockets (it talks to the database).
+    cloud_sql: bool = False
     # HTTP health path on `health_port` (startup + liveness), or a TCP startup check only when the path is None.
     health_port: int | None = None
     health_path: str | None = None
@@ -126,6 +131,8 @@ class GatewayServiceProps:
     container_memory: str | None = None
     memory_dirs: Sequence[MemoryDir] = ()
     sidecars: Sequence[Sidecar] = ()
+    # Cloud SQL connection names whose sockets appear under /cloudsql (cloud_sql_connection.py).
+    cloud_sql_instances: Sequence[str] = ()
     depends_on: Sequence[ITerraformDependable] = ()
 
 
@@ -147,15 +154,18 @@ def _env(plain: Mapping[str, str], secrets: Sequence[GatewaySecret]) -> list[Clo
 
 
 def _mounts(
-    secret_files: Sequence[SecretFile], memory_dirs: Sequence[MemoryDir]
+    secret_files: Sequence[SecretFile], memory_dirs: Sequence[MemoryDir], cloud_sql: bool = False
 ) -> list[CloudRunV2ServiceTemplateContainersVolumeMounts]:
-    return [
+    mounts = [
         CloudRunV2ServiceTemplateContainersVolumeMounts(name=item.volume, mount_path=item.mount_dir)
         for item in (*secret_files, *memory_dirs)
     ]
+    if cloud_sql:
+        mounts.append(CloudRunV2ServiceTemplateContainersVolumeMounts(name=CLOUD_SQL_VOLUME, mount_path=SOCKET_ROOT))
+    return mounts
 
 
-def _sidecar_container(sidecar: Sidecar) -> CloudRunV2ServiceTemplateContainers:
+def _sidecar_container(sidecar: Sidecar, cloud_sql: bool) -> CloudRunV2ServiceTemplateContainers:
     startup = liveness = None
     if sidecar.health_port is not None and sidecar.health_path is not None:
         startup = CloudRunV2ServiceTemplateContainersStartupProbe(
@@ -191,7 +201,7 @@ def _sidecar_container(sidecar: Sidecar) -> CloudRunV2ServiceTemplateContainers:
             limits={"cpu": sidecar.cpu, "memory": sidecar.memory}, cpu_idle=False
         ),
         env=_env(sidecar.env, sidecar.secrets) or None,
-        volume_mounts=_mounts(sidecar.secret_files, sidecar.memory_dirs) or None,
+        volume_mounts=_mounts(sidecar.secret_files, sidecar.memory_dirs, cloud_sql and sidecar.cloud_sql) or None,
         startup_probe=startup,
         liveness_probe=liveness,
     )
@@ -221,6 +231,15 @@ def _volumes(props: GatewayServiceProps) -> list[CloudRunV2ServiceTemplateVolume
         )
         for item in memory_dirs.values()
     ]
+    if props.cloud_sql_instances:
+        volumes.append(
+            CloudRunV2ServiceTemplateVolumes(
+                name=CLOUD_SQL_VOLUME,
+                cloud_sql_instance=CloudRunV2ServiceTemplateVolumesCloudSqlInstance(
+                    instances=list(props.cloud_sql_instances)
+                ),
+            )
+        )
     return volumes
 
 
@@ -253,7 +272,7 @@ class GatewayService(Construct):
                 startup_cpu_boost=True,
             ),
             env=_env(props.env, props.secrets),
-            volume_mounts=_mounts(props.secret_files, props.memory_dirs),
+            volume_mounts=_mounts(props.secret_files, props.memory_dirs, bool(props.cloud_sql_instances)),
             startup_probe=CloudRunV2ServiceTemplateContainersStartupProbe(
                 http_get=CloudRunV2ServiceTemplateContainersStartupProbeHttpGet(
                     path=props.probes.startup_path, port=props.port
@@ -293,7 +312,10 @@ class GatewayService(Construct):
                     min_instance_count=config.min_instances, max_instance_count=config.max_instances
                 ),
                 vpc_access=vpc_access(props.egress),
-                containers=[container, *(_sidecar_container(sidecar) for sidecar in props.sidecars)],
+                containers=[
+                    container,
+                    *(_sidecar_container(sidecar, bool(props.cloud_sql_instances)) for sidecar in props.sidecars),
+                ],
                 volumes=_volumes(props),
             ),
             depends_on=list(props.depends_on),

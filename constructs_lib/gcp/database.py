@@ -2,12 +2,14 @@
 
     db = GatewayDatabase(self, "database", GatewayDatabaseProps(naming=..., region=..., network_id=...,
         config=gcp.database, production=True, password=WriteOnlyValue(value=<ephemeral>, version=1)))
-    db.private_ip, db.replica_private_ip, db.database_name, db.user_name
+    db.connection_name, db.replica_connection_name, db.instance_names, db.private_ip
 
-Password authentication: LiteLLM's IAM-auth helper mints AWS RDS tokens only, and Cloud SQL IAM auth from Cloud
-Run would need the Auth Proxy as a sidecar. The password is generated ephemerally and written twice through
-write-only arguments (the SQL user's `password_wo` and the Secret Manager version's `secret_data_wo`), so it is
-in neither plan nor state; bumping `clouds.gcp.secrets.database_password_version` rotates both.
+Cloud Run reaches it through its Cloud SQL connection (cloud_sql_connection.py: a socket behind the Auth Proxy,
+which verifies the server); `max_connections` is the flag the Prisma pools are sized against.
+Password authentication: LiteLLM's IAM-auth helper mints AWS RDS and Azure tokens only. The password is generated
+ephemerally and written twice through write-only arguments (the SQL user's `password_wo` and the Secret Manager
+version's `secret_data_wo`), so it is in neither plan nor state; bumping
+`clouds.gcp.secrets.database_password_version` rotates both.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from constructs_lib.gcp.secrets import WriteOnlyValue
 DATABASE_VERSION = "POSTGRES_16"
 DATABASE_NAME = "litellm"
 USER_NAME = "litellm"
-# TLS required for every connection; client certificates are not (the app authenticates with its password).
+# Without a runtime here (dependencies-only mode) the runtime elsewhere may connect over the private IP: TLS
+# required, client certificates not. With one, cloud_sql_connection.SSL_MODE: only the Auth Proxy's mTLS.
 SSL_MODE = "ENCRYPTED_ONLY"
 # disk_autoresize grows the disk; a later plan would read the configured size as a shrink, which replaces the
 # instance (data loss). The size is set at creation only.
@@ -54,6 +57,11 @@ class GatewayDatabaseProps:
     config: GcpDatabaseConfig
     production: bool
     password: WriteOnlyValue
+    # ip_configuration.ssl_mode / server_ca_mode (cloud_sql_connection.py when Cloud Run connects through sockets).
+    ssl_mode: str = SSL_MODE
+    # The `max_connections` flag the Prisma pools are sized against (constructs_lib/config/db_connections.py).
+    max_connections: int | None = None
+    server_ca_mode: str | None = None
     # Private Services Access peering (and APIs): the instance takes its private IP from the peered range.
     depends_on: Sequence[ITerraformDependable] = ()
 
@@ -69,7 +77,8 @@ class GatewayDatabase(Construct):
         ip_configuration = SqlDatabaseInstanceSettingsIpConfiguration(
             ipv4_enabled=False,
             private_network=props.network_id,
-            ssl_mode=SSL_MODE,
+            ssl_mode=props.ssl_mode,
+            server_ca_mode=props.server_ca_mode,
             enable_private_path_for_google_cloud_services=False,
         )
         # Audit-grade logging (CIS PostgreSQL on Cloud SQL): connections, checkpoints, schema changes through
@@ -91,6 +100,7 @@ class GatewayDatabase(Construct):
                 ("log_min_error_statement", "error"),
                 ("log_min_messages", "warning"),
                 ("log_statement", "ddl"),
+                *((("max_connections", str(props.max_connections)),) if props.max_connections else ()),
             )
         ]
         self.instance = SqlDatabaseInstance(
@@ -193,3 +203,15 @@ class GatewayDatabase(Construct):
     @property
     def replica_private_ip(self) -> str | None:
         return self.replica.private_ip_address if self.replica else None
+
+    @property
+    def connection_name(self) -> str:
+        return self.instance.connection_name
+
+    @property
+    def replica_connection_name(self) -> str | None:
+        return self.replica.connection_name if self.replica else None
+
+    @property
+    def instance_names(self) -> list[str]:
+        return [self.instance.name, *([self.replica.name] if self.replica else [])]

@@ -25,6 +25,9 @@ from cdktf_cdktf_provider_google.cloud_run_v2_job import (
     CloudRunV2JobTemplateTemplateContainersEnvValueSource,
     CloudRunV2JobTemplateTemplateContainersEnvValueSourceSecretKeyRef,
     CloudRunV2JobTemplateTemplateContainersResources,
+    CloudRunV2JobTemplateTemplateContainersVolumeMounts,
+    CloudRunV2JobTemplateTemplateVolumes,
+    CloudRunV2JobTemplateTemplateVolumesCloudSqlInstance,
     CloudRunV2JobTemplateTemplateVpcAccess,
     CloudRunV2JobTemplateTemplateVpcAccessNetworkInterfaces,
 )
@@ -32,6 +35,8 @@ from constructs import Construct
 
 from constructs_lib._common.terraform_data import TerraformData
 from constructs_lib.config.gcp import GcpMigrationsConfig
+from constructs_lib.gcp.cloud_sql_connection import SOCKET_ROOT
+from constructs_lib.gcp.cloud_sql_connection import VOLUME as CLOUD_SQL_VOLUME
 from constructs_lib.gcp.network import VpcEgress
 from constructs_lib.gcp.secrets import GatewaySecret
 
@@ -48,6 +53,10 @@ class MigrationsJobProps:
     production: bool
     env: Mapping[str, str] = field(default_factory=dict)
     secrets: Sequence[GatewaySecret] = ()
+    # The container's start command (default: the image's entrypoint), and the Cloud SQL connection names whose
+    # sockets it reaches under /cloudsql (cloud_sql_connection.py).
+    command: Sequence[str] | None = None
+    cloud_sql_instances: Sequence[str] = ()
     depends_on: Sequence[ITerraformDependable] = ()
 
 
@@ -82,6 +91,19 @@ class MigrationsJob(Construct):
             )
             for secret in sorted(props.secrets, key=lambda secret: secret.env_var)
         ]
+        volumes, mounts = None, None
+        if props.cloud_sql_instances:
+            volumes = [
+                CloudRunV2JobTemplateTemplateVolumes(
+                    name=CLOUD_SQL_VOLUME,
+                    cloud_sql_instance=CloudRunV2JobTemplateTemplateVolumesCloudSqlInstance(
+                        instances=list(props.cloud_sql_instances)
+                    ),
+                )
+            ]
+            mounts = [
+                CloudRunV2JobTemplateTemplateContainersVolumeMounts(name=CLOUD_SQL_VOLUME, mount_path=SOCKET_ROOT)
+            ]
         self.job = CloudRunV2Job(
             self,
             "job",
@@ -97,10 +119,13 @@ class MigrationsJob(Construct):
                     max_retries=1,
                     timeout=f"{props.config.timeout_seconds}s",
                     vpc_access=_vpc_access(props.egress),
+                    volumes=volumes,
                     containers=[
                         CloudRunV2JobTemplateTemplateContainers(
                             name="migrations",
                             image=props.image,
+                            command=list(props.command) if props.command else None,
+                            volume_mounts=mounts,
                             resources=CloudRunV2JobTemplateTemplateContainersResources(
                                 limits={"cpu": "1", "memory": props.config.memory}
                             ),

@@ -5,18 +5,24 @@ command = startup_command(uvicorn("backend.main", 4001, 2), build_database_url=T
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from constructs_lib.config.gcp import GcpConfig
 from constructs_lib.gcp.cloud_run import SecretFile, Sidecar
+from constructs_lib.gcp.cloud_sql_connection import database_url
 from constructs_lib.gcp.secrets import GatewaySecret
 
 PORTS = {"gateway": 4000, "backend": 4001, "ui": 3000}
-_URL = "postgresql://$DATABASE_USER:$DATABASE_PASSWORD@{host}:$DATABASE_PORT/$DATABASE_NAME?sslmode=require"
+MIGRATIONS_ENTRYPOINT = "python3 /app/run.py"
 
 
 def startup_command(
-    start: str, *, build_database_url: bool, replica: bool, check_config: str | None = None
+    start: str,
+    *,
+    build_database_url: bool,
+    replica: bool,
+    check_config: str | None = None,
+    url_params: Mapping[str, int] | None = None,
 ) -> list[str]:
     """Refuse a proxy config other than the deployed one, build DATABASE_URL from the discrete env vars (the
     password comes from Secret Manager), then start.
@@ -26,9 +32,9 @@ def startup_command(
     """
     steps = [check_config] if check_config else []
     if build_database_url:
-        steps.append(f'export DATABASE_URL="{_URL.format(host="$DATABASE_HOST")}"')
+        steps.append(f'export DATABASE_URL="{database_url("$DATABASE_HOST", url_params)}"')
         if replica:
-            replica_url = _URL.format(host="$DATABASE_HOST_READ_REPLICA")
+            replica_url = database_url("$DATABASE_HOST_READ_REPLICA", url_params)
             steps.append(
                 f'if [ -n "$DATABASE_HOST_READ_REPLICA" ]; then export DATABASE_URL_READ_REPLICA="{replica_url}"; fi'
             )
@@ -85,4 +91,5 @@ def collector_sidecar(
         env={**runtime_env, **collector_env(gcp), "LITELLM_JOB_ROLE": "collector"},
         secrets=secrets,
         secret_files=secret_files,
+        cloud_sql=True,
     )

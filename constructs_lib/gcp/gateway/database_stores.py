@@ -7,19 +7,31 @@ write-only in Secret Manager), `ExternalDatabase` (a brought PostgreSQL behind a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cdktf import ITerraformDependable
+from constructs import Construct
 
 from constructs_lib._common.ephemeral import ephemeral_random_password
 from constructs_lib._common.outputs import GatewayOutput
+from constructs_lib.gcp.cloud_sql_connection import CloudSqlConnection, grant_cloud_sql_client, instance_tls
 from constructs_lib.gcp.database import GatewayDatabase, GatewayDatabaseProps
+from constructs_lib.gcp.gateway.containers import MIGRATIONS_ENTRYPOINT, startup_command
 from constructs_lib.gcp.gateway.stores import StoreScope, brought_url_secret, url_secret_output
 from constructs_lib.gcp.secrets import GatewaySecret, WriteOnlyValue
 
 
-def _elsewhere_outputs(host: str | None = None, replica_host: str | None = None) -> dict[str, GatewayOutput]:
-    return {"database_host": GatewayOutput(host), "database_read_replica_host": GatewayOutput(replica_host)}
+def _elsewhere_outputs(
+    host: str | None = None, connection_name: str | None = None, replica_host: str | None = None
+) -> dict[str, GatewayOutput]:
+    return {
+        "database_host": GatewayOutput(host),
+        "database_connection_name": GatewayOutput(
+            connection_name,
+            "For the Cloud SQL Auth Proxy, which verifies the server (the private IP has no name in its certificate)",
+        ),
+        "database_read_replica_host": GatewayOutput(replica_host),
+    }
 
 
 class NoDatabase:
@@ -37,6 +49,16 @@ class NoDatabase:
         self.env: dict[str, str] = {}
         self.replica_ip: str | None = None
         self.migrations_depend_on: Sequence[ITerraformDependable] = ()
+        # Cloud Run's Cloud SQL connection: the instances its volume mounts, and the replica's socket env.
+        self.cloud_sql_instances: list[str] = []
+        self.reader_env: Mapping[str, str] = {}
+        # The migrations job's command; None: the image's own entrypoint (a brought database's URL arrives whole).
+        self.migrations_command: list[str] | None = None
+
+    def client_grants(self, scope: Construct, project: str, component: str, member: str) -> list[ITerraformDependable]:
+        """What `member` needs to connect (beyond reading its secrets)."""
+        del scope, project, component, member
+        return []
 
     def outputs(self) -> dict[str, GatewayOutput]:
         return {"database_password_secret_id": GatewayOutput(None)}
@@ -87,6 +109,9 @@ class ManagedDatabase(NoDatabase):
                 config=at.gcp.database,
                 production=at.production,
                 password=password,
+                max_connections=at.gcp.database_max_connections(at.production),
+                # Cloud Run reaches it through its Cloud SQL connection only (cloud_sql_connection.py).
+                **instance_tls(at.gcp.create_runtime, at.gcp.database.allow_private_ip_clients),
                 depends_on=[*at.apis.of("sqladmin.googleapis.com"), *at.network.private_services],
             ),
         )
@@ -98,12 +123,27 @@ class ManagedDatabase(NoDatabase):
         }
         self.replica_ip = database.replica_private_ip
         self.migrations_depend_on = (database.user, database.database)
+        self._runtime_here = at.gcp.create_runtime
+        if self._runtime_here:
+            self.env |= CloudSqlConnection(database.connection_name).env
+        connection = CloudSqlConnection(database.connection_name, database.replica_connection_name)
+        self.cloud_sql_instances = connection.instances
+        self.reader_env = connection.reader_env
+        # The image's entrypoint (python3 /app/run.py, BerriAI/litellm migrations/Dockerfile) after the socket URL.
+        self.migrations_command = startup_command(MIGRATIONS_ENTRYPOINT, build_database_url=True, replica=False)
+
+    def client_grants(self, scope: Construct, project: str, component: str, member: str) -> list[ITerraformDependable]:
+        """`roles/cloudsql.client` on exactly these instances, for the Cloud SQL connection (runtime here only)."""
+        if not self._runtime_here:
+            return []
+        instances = self.database.instance_names
+        return [grant_cloud_sql_client(scope, f"sql-client-{component}", project, member, instances)]
 
     def outputs(self) -> dict[str, GatewayOutput]:
         return {"database_password_secret_id": GatewayOutput(self.password.id)}
 
     def elsewhere_outputs(self) -> dict[str, GatewayOutput]:
-        return _elsewhere_outputs(self.database.private_ip, self.replica_ip or None)
+        return _elsewhere_outputs(self.database.private_ip, self.database.connection_name, self.replica_ip or None)
 
 
 DATABASE_STORES = {"managed": ManagedDatabase, "external": ExternalDatabase, "none": NoDatabase}

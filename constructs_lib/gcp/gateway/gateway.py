@@ -159,7 +159,7 @@ class GcpGateway:
                 accounts=accounts,
                 identities=identities,
                 readers=readers,
-                grants=self._grants(readers, accounts),
+                grants=self._grants(scope, props, readers, accounts, database),
                 database=database,
                 cache=cache,
                 bucket=bucket,
@@ -181,9 +181,16 @@ class GcpGateway:
         return readers
 
     def _grants(
-        self, readers: dict[str, list[GatewaySecret]], accounts: GatewayServiceAccounts
+        self,
+        scope: Construct,
+        props: GcpGatewayProps,
+        readers: dict[str, list[GatewaySecret]],
+        accounts: GatewayServiceAccounts,
+        database: NoDatabase,
     ) -> dict[str, list[ITerraformDependable]]:
-        """Per-secret grants, and the proxy config's (and its hooks') to the components that load it."""
+        """Per-secret grants, the deployer's, the proxy config's (and its hooks') to the components that load it,
+        and what each needs to connect to the database."""
+        project = props.project
         grants: dict[str, list[ITerraformDependable]] = {
             component: [item.grant_read(accounts.member(component), component) for item in secrets]
             for component, secrets in readers.items()
@@ -193,6 +200,8 @@ class GcpGateway:
         for component, grant in self.proxy_config.grants.items():
             grants[component].append(grant)
             grants[component].extend(self.proxy_config.hook_grants.get(component, []))
+        for component in readers:
+            grants[component] += database.client_grants(scope, project, component, accounts.member(component))
         return grants
 
     def _outputs(self) -> dict[str, GatewayOutput]:

@@ -160,24 +160,27 @@ class CloudRunRuntime:
                 production=at.production,
                 env=at.database.env,
                 secrets=at.database.secrets,
+                command=at.database.migrations_command,
+                cloud_sql_instances=at.database.cloud_sql_instances[
+                    :1
+                ],  # the writer: migrations never read the replica
                 depends_on=[*self._run_apis, *at.grants["migrations"], *at.database.migrations_depend_on],
             ),
         )
 
     def _runtime_env(self) -> dict[str, str]:
         at = self._at
-        env = at.database.env | at.cache.runtime_env() | {"GCS_BUCKET_NAME": at.bucket.name}
-        if at.database.replica_ip:
-            env |= {"DATABASE_HOST_READ_REPLICA": at.database.replica_ip}
-        return env
+        return at.database.env | at.cache.runtime_env() | {"GCS_BUCKET_NAME": at.bucket.name} | at.database.reader_env
 
     def _startup(self, start: str, *, loads_config: bool = False) -> list[str]:
         at = self._at
         return startup_command(
             start,
             build_database_url=at.database.builds_url,
-            replica=bool(at.database.replica_ip),
+            replica="DATABASE_HOST_READ_REPLICA" in at.database.reader_env,
             check_config=at.proxy_config.check if loads_config else None,
+            # Each instance's Prisma pools, sized against max_connections (constructs_lib/config/db_connections.py).
+            url_params=at.gcp.database_pool_params(at.production),
         )
 
     def _env_secrets(self, component: str) -> list[GatewaySecret]:
@@ -246,6 +249,7 @@ class CloudRunRuntime:
                     container_memory=container_memory if gateway else None,
                     memory_dirs=memory_dirs if gateway else (),
                     sidecars=sidecars if gateway else (),
+                    cloud_sql_instances=at.database.cloud_sql_instances,
                     depends_on=[
                         *self._run_apis,
                         *(gateway_grants if gateway else at.grants[component]),
