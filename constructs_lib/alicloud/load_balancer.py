@@ -92,33 +92,7 @@ class GatewayLoadBalancer(Construct):
             access_log_config=AlbLoadBalancerAccessLogConfig(log_project=props.log_project, log_store=props.log_store),
             deletion_protection_config=AlbLoadBalancerDeletionProtectionConfig(enabled=props.production),
         )
-        self.server_group = AlbServerGroup(
-            self,
-            "servers",
-            server_group_name=naming.name("gateway"),
-            server_group_type="Instance",
-            vpc_id=props.vpc_id,
-            protocol="HTTP",
-            scheduler="Wrr",
-            health_check_config=AlbServerGroupHealthCheckConfig(
-                health_check_enabled=True,
-                health_check_protocol="HTTP",
-                health_check_method="GET",
-                health_check_path=HEALTH_PATH,
-                health_check_connect_port=props.port,
-                health_check_codes=["http_2xx"],
-                health_check_interval=5,
-                health_check_timeout=5,
-                healthy_threshold=2,
-                unhealthy_threshold=3,
-            ),
-            sticky_session_config=AlbServerGroupStickySessionConfig(sticky_session_enabled=False),
-            servers=[
-                AlbServerGroupServers(server_id=instance, server_type="Ecs", port=props.port, weight=100)
-                for instance in props.instance_ids
-            ],
-            depends_on=list(props.servers_after),
-        )
+        self.server_group = self._server_group(props)
         forward = [
             AlbListenerDefaultActions(
                 type="ForwardGroup",
@@ -155,6 +129,37 @@ class GatewayLoadBalancer(Construct):
             default_actions=forward,
             x_forwarded_for_config=forwarded,
             **tls,
+        )
+
+    def _server_group(self, props: GatewayLoadBalancerProps) -> AlbServerGroup:
+        """The gateway instances on their port, health-checked on the gateway's health path."""
+        naming = props.naming
+        return AlbServerGroup(
+            self,
+            "servers",
+            server_group_name=naming.name("gateway"),
+            server_group_type="Instance",
+            vpc_id=props.vpc_id,
+            protocol="HTTP",
+            scheduler="Wrr",
+            health_check_config=AlbServerGroupHealthCheckConfig(
+                health_check_enabled=True,
+                health_check_protocol="HTTP",
+                health_check_method="GET",
+                health_check_path=HEALTH_PATH,
+                health_check_connect_port=props.port,
+                health_check_codes=["http_2xx"],
+                health_check_interval=5,
+                health_check_timeout=5,
+                healthy_threshold=2,
+                unhealthy_threshold=3,
+            ),
+            sticky_session_config=AlbServerGroupStickySessionConfig(sticky_session_enabled=False),
+            servers=[
+                AlbServerGroupServers(server_id=instance, server_type="Ecs", port=props.port, weight=100)
+                for instance in props.instance_ids
+            ],
+            depends_on=list(props.servers_after),
         )
 
     @property

@@ -137,6 +137,20 @@ class GatewayDatabase(Construct):
             enabled_cloudwatch_logs_exports=["postgresql"],
             depends_on=[self.log_group],
         )
+        self.instances = self._instances(props, subnets.name)
+        self.endpoint = self.cluster.endpoint
+        self.reader_endpoint = self.cluster.reader_endpoint
+        self.database_name = config.database_name
+        self.app_user = config.app_user
+        self.master_username = config.master_username
+        self.master_secret_arn = self.cluster.master_user_secret.get(0).secret_arn
+        # `rds-db:connect` as exactly the application user of exactly this cluster.
+        db_user = f"{self.cluster.cluster_resource_id}/{config.app_user}"
+        self.connect_arn = f"arn:aws:rds-db:{props.region}:{props.account_id}:dbuser:{db_user}"
+
+    def _instances(self, props: GatewayDatabaseProps, subnet_group_name: str) -> list[RdsClusterInstance]:
+        """The writer and the readers, with Performance Insights and Enhanced Monitoring (its role here)."""
+        config, naming = props.config, props.naming
         trust = service_trust(self, "monitoring-trust", "monitoring.rds.amazonaws.com", None)
         monitoring = IamRole(
             self, "monitoring-role", name=naming.name("rds-monitoring", "aws_iam_role"), assume_role_policy=trust.json
@@ -144,7 +158,7 @@ class GatewayDatabase(Construct):
         attachment = IamRolePolicyAttachment(
             self, "monitoring-policy", role=monitoring.name, policy_arn=MONITORING_POLICY
         )
-        self.instances = [
+        return [
             RdsClusterInstance(
                 self,
                 name,
@@ -153,7 +167,7 @@ class GatewayDatabase(Construct):
                 engine=ENGINE,
                 engine_version=self.cluster.engine_version,
                 instance_class=config.instance_class,
-                db_subnet_group_name=subnets.name,
+                db_subnet_group_name=subnet_group_name,
                 publicly_accessible=False,
                 auto_minor_version_upgrade=True,
                 # The server certificate chains to the one root the clients trust (constructs_lib/aws/rds_ca.py).
@@ -169,12 +183,3 @@ class GatewayDatabase(Construct):
             )
             for name in ("writer", *(f"reader-{index}" for index in range(config.readers)))
         ]
-        self.endpoint = self.cluster.endpoint
-        self.reader_endpoint = self.cluster.reader_endpoint
-        self.database_name = config.database_name
-        self.app_user = config.app_user
-        self.master_username = config.master_username
-        self.master_secret_arn = self.cluster.master_user_secret.get(0).secret_arn
-        # `rds-db:connect` as exactly the application user of exactly this cluster.
-        db_user = f"{self.cluster.cluster_resource_id}/{config.app_user}"
-        self.connect_arn = f"arn:aws:rds-db:{props.region}:{props.account_id}:dbuser:{db_user}"

@@ -66,6 +66,32 @@ class GatewayDatabaseProps:
     depends_on: Sequence[ITerraformDependable] = ()
 
 
+def _database_flags(max_connections: int | None) -> list[SqlDatabaseInstanceSettingsDatabaseFlags]:
+    """The instances' flags (writer and replica)."""
+    # Audit-grade logging (CIS PostgreSQL on Cloud SQL): connections, checkpoints, schema changes through
+    # pgAudit, errors and durations. No slow-statement text: PostgreSQL logs it with its bind values (spend
+    # rows, emails, key hashes); CIS GCP 6.2.7 asks for log_min_duration_statement -1. Query Insights shows slow
+    # queries normalized, without values.
+    return [
+        SqlDatabaseInstanceSettingsDatabaseFlags(name=name, value=value)
+        for name, value in (
+            ("cloudsql.enable_pgaudit", "on"),
+            ("pgaudit.log", "ddl,role"),
+            ("log_checkpoints", "on"),
+            ("log_connections", "on"),
+            ("log_disconnections", "on"),
+            ("log_duration", "on"),
+            ("log_hostname", "on"),
+            ("log_lock_waits", "on"),
+            ("log_min_duration_statement", "-1"),
+            ("log_min_error_statement", "error"),
+            ("log_min_messages", "warning"),
+            ("log_statement", "ddl"),
+            *((("max_connections", str(max_connections)),) if max_connections else ()),
+        )
+    ]
+
+
 class GatewayDatabase(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: GatewayDatabaseProps) -> None:
         super().__init__(scope, construct_id)
@@ -81,28 +107,7 @@ class GatewayDatabase(Construct):
             server_ca_mode=props.server_ca_mode,
             enable_private_path_for_google_cloud_services=False,
         )
-        # Audit-grade logging (CIS PostgreSQL on Cloud SQL): connections, checkpoints, schema changes through
-        # pgAudit, errors and durations. No slow-statement text: PostgreSQL logs it with its bind values (spend
-        # rows, emails, key hashes); CIS GCP 6.2.7 asks for log_min_duration_statement -1. Query Insights shows slow
-        # queries normalized, without values.
-        flags = [
-            SqlDatabaseInstanceSettingsDatabaseFlags(name=name, value=value)
-            for name, value in (
-                ("cloudsql.enable_pgaudit", "on"),
-                ("pgaudit.log", "ddl,role"),
-                ("log_checkpoints", "on"),
-                ("log_connections", "on"),
-                ("log_disconnections", "on"),
-                ("log_duration", "on"),
-                ("log_hostname", "on"),
-                ("log_lock_waits", "on"),
-                ("log_min_duration_statement", "-1"),
-                ("log_min_error_statement", "error"),
-                ("log_min_messages", "warning"),
-                ("log_statement", "ddl"),
-                *((("max_connections", str(props.max_connections)),) if props.max_connections else ()),
-            )
-        ]
+        flags = _database_flags(props.max_connections)
         self.instance = SqlDatabaseInstance(
             self,
             "instance",
@@ -142,30 +147,7 @@ class GatewayDatabase(Construct):
             depends_on=depends_on,
             lifecycle=_IGNORE_DISK_SIZE,
         )
-        self.replica: SqlDatabaseInstance | None = None
-        if config.read_replica:
-            self.replica = SqlDatabaseInstance(
-                self,
-                "replica",
-                name=naming.name("pg-replica", "google_sql_database_instance"),
-                region=props.region,
-                database_version=DATABASE_VERSION,
-                master_instance_name=self.instance.name,
-                deletion_protection=config.deletion_protection,
-                encryption_key_name=config.cmek_key,
-                settings=SqlDatabaseInstanceSettings(
-                    edition=config.edition,
-                    tier=config.tier,
-                    availability_type="ZONAL",
-                    disk_type="PD_SSD",
-                    disk_autoresize=True,
-                    deletion_protection_enabled=config.deletion_protection,
-                    ip_configuration=ip_configuration,
-                    insights_config=SqlDatabaseInstanceSettingsInsightsConfig(query_insights_enabled=True),
-                    database_flags=flags,
-                ),
-                lifecycle=_IGNORE_DISK_SIZE,
-            )
+        self.replica = self._replica(props, ip_configuration, flags) if config.read_replica else None
         # ABANDON on both: the app role owns every table the migrations create, so Postgres refuses DROP ROLE
         # (and dropping the database would lose data); deleting the instance removes both anyway.
         self.database = SqlDatabase(
@@ -179,6 +161,37 @@ class GatewayDatabase(Construct):
             password_wo=props.password.value,
             password_wo_version=props.password.version,
             deletion_policy="ABANDON",
+        )
+
+    def _replica(
+        self,
+        props: GatewayDatabaseProps,
+        ip_configuration: SqlDatabaseInstanceSettingsIpConfiguration,
+        flags: list[SqlDatabaseInstanceSettingsDatabaseFlags],
+    ) -> SqlDatabaseInstance:
+        """The read replica: the writer's network, TLS and flags, zonal."""
+        config, naming = props.config, props.naming
+        return SqlDatabaseInstance(
+            self,
+            "replica",
+            name=naming.name("pg-replica", "google_sql_database_instance"),
+            region=props.region,
+            database_version=DATABASE_VERSION,
+            master_instance_name=self.instance.name,
+            deletion_protection=config.deletion_protection,
+            encryption_key_name=config.cmek_key,
+            settings=SqlDatabaseInstanceSettings(
+                edition=config.edition,
+                tier=config.tier,
+                availability_type="ZONAL",
+                disk_type="PD_SSD",
+                disk_autoresize=True,
+                deletion_protection_enabled=config.deletion_protection,
+                ip_configuration=ip_configuration,
+                insights_config=SqlDatabaseInstanceSettingsInsightsConfig(query_insights_enabled=True),
+                database_flags=flags,
+            ),
+            lifecycle=_IGNORE_DISK_SIZE,
         )
 
     def _grant_key_to_cloud_sql(self, key: str) -> KmsCryptoKeyIamMember:
