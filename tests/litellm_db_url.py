@@ -42,3 +42,52 @@ def litellm_database_urls(env: Mapping[str, str], shell_steps: Sequence[str] = (
         check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# What the gateway task's supervisor does before the workers fork: gateway.launch.main (BerriAI/litellm
+# gateway/launch.py at ff834facc808d91dc3ae1e162eac5444fb87eb1a, the generation that hands token auth to the pooler;
+# the same steps as litellm/proxy/proxy_cli.py:1507-1521 in 1.106.12) assembles DATABASE_URL (an IAM token under
+# IAM_TOKEN_DB_AUTH), reads LITELLM_PGBOUNCER_* (PgBouncerSettings), and start_in_container_pgbouncer renders
+# PgBouncer's config for that URL (plan_pgbouncer, write_pgbouncer_ini, pgbouncer.py:710-718); then it exports the
+# loopback URL, and each worker runs DatabaseURLSettings.apply_to_env, which keeps a pooled URL under token auth
+# (db_url_settings.py:452-455). Only PgBouncer itself and the token refresh are not started.
+_PGBOUNCER_PROBE = """
+import json, os, pathlib, sys
+from litellm.proxy.db.db_url_settings import DatabaseURLSettings
+from litellm.proxy.db import pgbouncer
+DatabaseURLSettings.from_env().apply_to_env()
+upstream = os.environ["DATABASE_URL"]
+settings = pgbouncer.PgBouncerSettings()
+runtime_dir = pathlib.Path(sys.argv[1])
+plan = pgbouncer.plan_pgbouncer(upstream, settings, runtime_dir, run_as_user=None)
+if isinstance(plan, pgbouncer.PgBouncerError):
+    sys.exit(plan.reason)
+ini_path = pgbouncer.write_pgbouncer_ini(plan, runtime_dir, run_as_user=None)
+if isinstance(ini_path, pgbouncer.PgBouncerError):
+    sys.exit(ini_path.reason)
+pgbouncer.export_pooled_database_url(plan.pooled_url)
+DatabaseURLSettings.from_env().apply_to_env()
+print(json.dumps({
+    "enabled": settings.enabled,
+    "upstream_url": upstream,
+    "upstream_user": plan.upstream_user,
+    "ini": pathlib.Path(ini_path).read_text(),
+    "pooled_url": plan.pooled_url,
+    "worker_env": {k: v for k, v in os.environ.items() if k.startswith("DATABASE_URL")},
+}))
+"""
+
+
+def litellm_pgbouncer_plan(env: Mapping[str, str], runtime_dir: str) -> dict:
+    """The pinned LiteLLM's PgBouncer plan for a gateway container's `env`: the upstream URL, the rendered
+    pgbouncer.ini, the pooled URL and the DATABASE_URL* a worker then runs with."""
+    result = subprocess.run(
+        [str(LITELLM_PYTHON), "-c", _PGBOUNCER_PROBE, runtime_dir],
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

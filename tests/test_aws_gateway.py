@@ -469,7 +469,9 @@ def test_proxy_config_lives_in_s3_and_its_digest_rolls_the_services(stack, examp
         assert environment["IAM_TOKEN_DB_AUTH"] == "true" and environment["REDIS_SSL"] == "true"
         assert environment["DATABASE_SSLMODE"] == "verify-full" and "DATABASE_PASSWORD" not in environment
         (command,) = found[component]["command"]
-        assert "download_file" in command and CONFIG_SHA_ENV in command and "exec uvicorn" in command
+        # The gateway starts through gateway.launch: its PgBouncer caps the Aurora connections (test_aws_db_pool_limit).
+        server = "exec python -m gateway.launch" if component == "gateway" else "exec uvicorn"
+        assert "download_file" in command and CONFIG_SHA_ENV in command and server in command
 
 
 # Stands in for boto3 in the container: "downloads" the version of an object that ExtraArgs["VersionId"] names from the

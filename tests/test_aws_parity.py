@@ -224,12 +224,13 @@ def default_dev(tmp_path_factory) -> dict:
             "clouds.aws.spend_collector.enabled",
             "database.source is none",
         ),
-        # Connection pooling: only where PgBouncer can authenticate
+        # Connection pooling: where there is a database; with the managed Aurora, within its max_connections
+        # (tests/test_aws_db_pool_limit.py has the budget's cases).
         (
-            {"database": {"connection_pool": {"enabled": True}}},
+            {"database": {"max_connections": 20, "connection_pool": {"max_db_connections": 5}}},
             None,
-            "clouds.aws.database.connection_pool.enabled",
-            "IAM tokens",
+            "clouds.aws.database.connection_pool.max_db_connections",
+            "above max_connections 20",
         ),
         (
             {"database": {"source": "none", "connection_pool": {"enabled": True}}},
@@ -292,7 +293,9 @@ def test_defaults_keep_managed_stores_and_nothing_optional(default_dev):
     # Only the gateway and the RDS CA init container (verified database TLS is not an option).
     assert list(gateway) == ["gateway", "rds-ca"]
     env = _env(gateway["gateway"])
-    assert not any(name.startswith(("LITELLM_COLLECTOR_", "LITELLM_PGBOUNCER_", "PROMETHEUS_")) for name in env)
+    assert not any(name.startswith(("LITELLM_COLLECTOR_", "PROMETHEUS_")) for name in env)
+    # The managed Aurora's one bounded path: the task's PgBouncer (tests/test_aws_db_pool_limit.py).
+    assert env["LITELLM_PGBOUNCER_ENABLED"] == "true"
     assert "DATABASE_URL" not in _secrets(gateway["gateway"]) and "REDIS_URL" not in _secrets(gateway["gateway"])
     assert set(_policies(stack)) == {"cpu"}
     assert not any("bedrock" in body["name"] for body in resources(stack, "aws_iam_role").values()), (

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
@@ -94,6 +95,22 @@ class GatewayDatabase(Construct):
                 for name, value in CLUSTER_PARAMETERS.items()
             ],
         )
+        # max_connections is an instance-level parameter ("the max_connections parameter in the instance-level
+        # parameter group", https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.Managing.html):
+        # set explicitly, so the gateway's connection budget (AwsConfig.connection_budget) is checked against it.
+        self.max_connections = config.max_connections_or_default(props.production)
+        self.instance_parameters = DbParameterGroup(
+            self,
+            "instance-parameters",
+            name=naming.name("litellm-instance"),
+            family=f"{ENGINE}{config.engine_version.split('.')[0]}",
+            description="LiteLLM Aurora PostgreSQL instances: max_connections sized with the gateway's PgBouncers",
+            parameter=[
+                DbParameterGroupParameter(
+                    name="max_connections", value=str(self.max_connections), apply_method="pending-reboot"
+                )
+            ],
+        )
         subnets = DbSubnetGroup(
             self,
             "subnets",
@@ -168,6 +185,7 @@ class GatewayDatabase(Construct):
                 engine_version=self.cluster.engine_version,
                 instance_class=config.instance_class,
                 db_subnet_group_name=subnet_group_name,
+                db_parameter_group_name=self.instance_parameters.name,
                 publicly_accessible=False,
                 auto_minor_version_upgrade=True,
                 # The server certificate chains to the one root the clients trust (constructs_lib/aws/rds_ca.py).

@@ -54,7 +54,7 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
 from constructs import Construct
 
 from constructs_lib._common.errors import PropsError
-from constructs_lib.config.aws import AwsServiceConfig
+from constructs_lib.config.aws import ECS_DEPLOYMENT_MAXIMUM_PERCENT, AwsServiceConfig
 
 # Plain env whose name says "secret" is refused: such values belong in `secrets` (valueFrom).
 _SENSITIVE_NAME_SUFFIXES = ("_KEY", "_SECRET", "_PASSWORD", "_TOKEN", "_CREDENTIALS", "_HEADERS")
@@ -255,7 +255,7 @@ class GatewayService(Construct):
             # circuit breaker rolls the service back) instead of "succeeding" while tasks restart.
             wait_for_steady_state=True,
             deployment_minimum_healthy_percent=100,
-            deployment_maximum_percent=200,
+            deployment_maximum_percent=ECS_DEPLOYMENT_MAXIMUM_PERCENT,
             # LiteLLM connects to the database and Redis before it reports ready.
             health_check_grace_period_seconds=120,
             propagate_tags="SERVICE",

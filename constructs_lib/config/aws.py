@@ -25,6 +25,7 @@ from constructs_lib.config.components import (
     image_pin_problem,
     own_image,
 )
+from constructs_lib.config.db_connections import ConnectionBudget, PoolClient, default_max_connections
 from constructs_lib.config.messages import shown
 from constructs_lib.config.runtime import CreateRuntime, ExternalGatewayUrl, RuntimeMode
 from constructs_lib.config.sidecars import GatewaySidecarConfig, SpendCollectorConfig
@@ -323,17 +324,32 @@ class _AwsStoreSourceConfig(StoreSourceConfig):
         return self
 
 
+# ECS rolling updates start the new tasks before stopping the old ones, up to maximumPercent of the desired count
+# (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html); every service of the
+# stack uses 200 (constructs_lib/aws/ecs_service.py), so a deployment at max_count runs twice max_count tasks.
+ECS_DEPLOYMENT_MAXIMUM_PERCENT = 200
+# LiteLLM's PgBouncerSettings.max_db_connections default (litellm/proxy/db/pgbouncer.py:108, 1.106.12).
+PGBOUNCER_DEFAULT_MAX_DB_CONNECTIONS = 20
+
+
 class AwsConnectionPoolConfig(StrictModel):
     """LiteLLM's bundled PgBouncer inside each gateway task (transaction mode, loopback), shared by its workers."""
 
-    enabled: bool = Field(
-        default=False,
+    enabled: bool | None = Field(
+        default=None,
         description="Start the gateway through `gateway.launch` with LITELLM_PGBOUNCER_ENABLED, so one task holds "
-        "at most `max_db_connections` to PostgreSQL whatever its worker count. External database only: the "
-        "managed Aurora authenticates with IAM tokens, which PgBouncer (one static password for the task's life) "
-        "cannot follow.",
+        "at most `max_db_connections` to PostgreSQL whatever its worker count (the gateway image must ship "
+        "`gateway.launch` and PgBouncer 1.19 or newer, litellm/proxy/db/pgbouncer.py). Default: on with the "
+        "managed Aurora (PgBouncer renews the IAM token in its auth file; the only bounded path, since LiteLLM keeps "
+        "no pool size on an IAM-auth URL), off otherwise.",
     )
-    max_db_connections: int = Field(default=20, ge=1, le=5000, description="Upstream connections one task may hold.")
+    max_db_connections: int | None = Field(
+        default=None,
+        ge=1,
+        le=5000,
+        description="Upstream connections one task may hold. Default: the largest up to LiteLLM's 20 that keeps "
+        "every gateway task, at a deployment's peak, under database.max_connections (managed Aurora), else 20.",
+    )
     max_client_conn: int = Field(default=1000, ge=1, le=100000, description="Client connections from the workers.")
 
 
@@ -355,6 +371,22 @@ class AwsDatabaseConfig(_AwsStoreSourceConfig):
     backup_retention_days: int = Field(default=14, ge=1, le=35)
     deletion_protection: bool = True
     connection_pool: AwsConnectionPoolConfig = Field(default_factory=AwsConnectionPoolConfig)
+    max_connections: int | None = Field(
+        default=None,
+        ge=20,
+        le=262143,
+        description="Managed Aurora: every instance's `max_connections` (its DB parameter group). Default: 400 in "
+        "production environments, 100 elsewhere. Keep it within the class's default "
+        "`LEAST({DBInstanceClassMemory/9531392}, 5000)` unless you sized the memory for more "
+        "(https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.Managing.html).",
+    )
+    reserved_connections: int = Field(
+        default=15,
+        ge=3,
+        le=1000,
+        description="Managed Aurora: connections kept out of the gateway's budget (AWS automation needs at least 3, "
+        "per the page above; the migrations and bootstrap jobs, operator sessions).",
+    )
 
     @model_validator(mode="after")
     def _major_version_only(self) -> AwsDatabaseConfig:
@@ -370,19 +402,16 @@ class AwsDatabaseConfig(_AwsStoreSourceConfig):
     def _distinct_users(self) -> AwsDatabaseConfig:
         if self.app_user == self.master_username:
             raise ValueError("app_user: must differ from master_username (rds_iam cannot be granted to the master)")
-        if self.connection_pool.enabled and self.source != "external":
-            reason = (
-                "the managed Aurora authenticates with short-lived IAM tokens, which PgBouncer (one static password "
-                "for the task's life) cannot follow; use source `external`"
-                if self.source == "managed"
-                else "with source `none` there is no database to pool"
-            )
-            raise ValueError(f"connection_pool.enabled: {reason}")
+        if self.connection_pool.enabled and self.source == "none":
+            raise ValueError("connection_pool.enabled: with source `none` there is no database to pool")
         return self
 
     @property
     def external_port(self) -> int:
         return self.port or 5432
+
+    def max_connections_or_default(self, production: bool) -> int:
+        return self.max_connections or default_max_connections(production)
 
 
 class AwsCacheConfig(_AwsStoreSourceConfig):
@@ -569,12 +598,47 @@ class AwsConfig(StrictModel, RuntimeMode, ComponentImages):
     @model_validator(mode="after")
     def _runtime_options(self) -> AwsConfig:
         self.check_runtime_mode()
-        if not self.create_runtime and self.database.connection_pool.enabled:
+        if not self.create_runtime and self.database.connection_pool.enabled is True:
             raise ValueError(
                 "database.connection_pool.enabled: PgBouncer runs inside the ECS gateway task, and "
                 "dependencies-only mode (create_runtime: false) runs none"
             )
         return self
+
+    @property
+    def pgbouncer_enabled(self) -> bool:
+        """The gateway task runs LiteLLM's PgBouncer: as configured, by default with the managed Aurora."""
+        enabled = self.database.connection_pool.enabled
+        if enabled is None:
+            return self.database.source == "managed" and self.create_runtime
+        return enabled
+
+    def connection_budget(self, production: bool) -> ConnectionBudget | None:
+        """The gateway tasks' PgBouncer caps against the managed Aurora's `max_connections`; None when not pooled.
+
+        One PgBouncer per task caps its upstream connections at `default_pool_size` = `max_db_connections`
+        (litellm/proxy/db/pgbouncer.py:1-15, 256-257), whatever its worker count; a deployment at max_count runs
+        ECS_DEPLOYMENT_MAXIMUM_PERCENT of it."""
+        if self.database.source != "managed" or not self.pgbouncer_enabled:
+            return None
+        gateway = self.components.gateway
+        tasks = (gateway.max_count if gateway.autoscaling else gateway.desired_count) * ECS_DEPLOYMENT_MAXIMUM_PERCENT
+        return ConnectionBudget(
+            max_connections=self.database.max_connections_or_default(production),
+            reserved=self.database.reserved_connections,
+            clients=[PoolClient("components.gateway (peak tasks)", tasks // 100, 1, False)],
+            replica=False,
+            ceiling=PGBOUNCER_DEFAULT_MAX_DB_CONNECTIONS,
+            engine_name="PgBouncers",
+            limit_name="connection_pool.max_db_connections",
+        )
+
+    def pgbouncer_max_db_connections(self, production: bool) -> int:
+        budget = self.connection_budget(production)
+        configured = self.database.connection_pool.max_db_connections
+        if budget is None:
+            return configured or PGBOUNCER_DEFAULT_MAX_DB_CONNECTIONS
+        return budget.pool_size(configured)
 
     def gateway_processes(self) -> list[tuple[str, int]]:
         """(field, count) of every knob that multiplies the gateway's processes."""

@@ -56,6 +56,11 @@ class ConnectionBudget:
     reserved: int
     clients: Sequence[PoolClient]
     replica: bool
+    # What one "engine" is and what caps it: Prisma engines and their `connection_limit` (the default), or AWS's
+    # in-task PgBouncers and their `max_db_connections`.
+    ceiling: int = LITELLM_DEFAULT_CONNECTION_LIMIT
+    engine_name: str = "Prisma engines"
+    limit_name: str = "connection_limit"
 
     def _engines_per_server(self) -> int:
         """Engines on the busiest server: every client's writer engine, or every replica-reading client's reader."""
@@ -64,12 +69,12 @@ class ConnectionBudget:
         return max(writer, reader)
 
     def pool_size(self, configured: int | None) -> int:
-        """`configured`, or the largest pool up to LiteLLM's default that fits (0: none fits)."""
+        """`configured`, or the largest pool up to `ceiling` (LiteLLM's default) that fits (0: none fits)."""
         if configured is not None:
             return configured
         engines = self._engines_per_server()
         room = self.max_connections - self.reserved
-        return min(LITELLM_DEFAULT_CONNECTION_LIMIT, room // engines) if engines and room > 0 else 0
+        return min(self.ceiling, room // engines) if engines and room > 0 else 0
 
     def demand(self, connection_limit: int) -> int:
         return self._engines_per_server() * connection_limit + self.reserved
@@ -84,13 +89,14 @@ class ConnectionBudget:
         where = "on each of writer and replica" if self.replica else "on the instance"
         if connection_limit < 1:
             return (
-                f"no pool fits: ({terms}) = {engines} Prisma engines {where}, at one connection each plus "
+                f"no pool fits: ({terms}) = {engines} {self.engine_name} {where}, at one connection each plus "
                 f"reserved_connections {self.reserved} = {engines + self.reserved}, above max_connections "
                 f"{self.max_connections}; lower the instances or workers, or raise max_connections"
             )
         return (
-            f"{connection_limit}: ({terms}) = {engines} Prisma engines {where} x connection_limit {connection_limit} "
+            f"{connection_limit}: ({terms}) = {engines} {self.engine_name} {where} x {self.limit_name} "
+            f"{connection_limit} "
             f"+ reserved_connections {self.reserved} = {self.demand(connection_limit)} connections, above "
-            f"max_connections {self.max_connections}; lower connection_limit or the instances or workers, or raise "
+            f"max_connections {self.max_connections}; lower {self.limit_name} or the instances or workers, or raise "
             "max_connections"
         )

@@ -139,14 +139,24 @@ class EnvironmentConfig(StrictModel):
         return self
 
     def _connection_budget_problems(self) -> Problems:
-        """The Prisma pools must fit under max_connections (constructs_lib/config/db_connections.py); the default
-        depends on `production`, so the check lives here, at the line of the database's connection_limit."""
-        gcp = self.clouds.gcp
-        budget = gcp.connection_budget(self.production) if gcp is not None and gcp.enabled else None
-        if budget is None:
-            return []
-        problem = budget.problem(budget.pool_size(gcp.database.connection_limit))
-        return [(("clouds", "gcp", "database", "connection_limit"), problem)] if problem else []
+        """The Prisma pools (GCP) and the gateway tasks' PgBouncers (AWS) must fit under max_connections
+        (constructs_lib/config/db_connections.py); the default depends on `production`, so the check lives here, at
+        the line of the value that sizes them."""
+        sized = []
+        gcp, aws = self.clouds.gcp, self.clouds.aws
+        if gcp is not None and gcp.enabled:
+            field = ("clouds", "gcp", "database", "connection_limit")
+            sized.append((gcp.connection_budget(self.production), gcp.database.connection_limit, field))
+        if aws is not None and aws.enabled:
+            field = ("clouds", "aws", "database", "connection_pool", "max_db_connections")
+            configured = aws.database.connection_pool.max_db_connections
+            sized.append((aws.connection_budget(self.production), configured, field))
+        problems: Problems = []
+        for budget, configured, field in sized:
+            problem = budget.problem(budget.pool_size(configured)) if budget is not None else None
+            if problem:
+                problems.append((field, problem))
+        return problems
 
     def quotas_runner_labels(self, cloud: str) -> list[str]:
         """Network labels of `cloud`'s quotas runners in this environment (constructs_lib/_common/ci_runners.py)."""

@@ -2,7 +2,7 @@
 config, then exec the server), OTel env, and the gateway task's PgBouncer, metrics and spend-collector sidecars.
 
     command = launch("gateway", unified=False, workers=4)
-    command, sidecars, volumes = gateway_extras(aws, env, secrets, command, log_group_name, region)
+    command, sidecars, volumes = gateway_extras(aws, env, secrets, command, log_group_name, region, production)
 """
 
 from __future__ import annotations
@@ -51,12 +51,13 @@ def gateway_extras(
     command: list[str],
     log_group_name: str,
     region: str,
+    production: bool,
 ) -> tuple[list[str], list[ContainerSpec], list[str]]:
     """PgBouncer, the metrics sidecar and the spend collector of the gateway task: (command, sidecars, volumes).
 
     Mutates `env` with what the gateway container needs for them."""
-    if aws.database.connection_pool.enabled:
-        command = _with_pgbouncer(aws, env)
+    if aws.pgbouncer_enabled:
+        command = _with_pgbouncer(aws, env, production)
     sidecars: list[ContainerSpec] = []
     volumes: list[str] = []
     if aws.metrics.enabled:
@@ -68,15 +69,16 @@ def gateway_extras(
     return command, sidecars, volumes
 
 
-def _with_pgbouncer(aws: AwsConfig, env: dict[str, str]) -> list[str]:
-    """The gateway command that starts PgBouncer once, then forks the uvicorn workers onto it (gateway.launch)."""
+def _with_pgbouncer(aws: AwsConfig, env: dict[str, str], production: bool) -> list[str]:
+    """The gateway command that starts PgBouncer once, then forks the uvicorn workers onto it (gateway.launch); its
+    upstream cap is sized against the managed Aurora's max_connections (AwsConfig.connection_budget)."""
     gateway, pool = aws.components.gateway, aws.database.connection_pool
     start = f"python -m gateway.launch --host 0.0.0.0 --port {PORTS['gateway']} --workers {gateway.workers}"
     if aws.unified_image is not None:
         start = f"{UNIFIED_ENTRYPOINT} gateway --workers {gateway.workers}"
     env |= {
         "LITELLM_PGBOUNCER_ENABLED": "true",
-        "LITELLM_PGBOUNCER_MAX_DB_CONNECTIONS": str(pool.max_db_connections),
+        "LITELLM_PGBOUNCER_MAX_DB_CONNECTIONS": str(aws.pgbouncer_max_db_connections(production)),
         "LITELLM_PGBOUNCER_MAX_CLIENT_CONN": str(pool.max_client_conn),
     }
     return [f"{FETCH_CONFIG_COMMAND} && exec {start}"]

@@ -249,7 +249,9 @@ class FargateRuntime:
             secrets = {item.env_var: item.value_from for item in readable} | at.families.extra_secret_arns[component]
             command = launch(component, unified, component_config.workers)
             if component == "gateway":
-                command, sidecars, volumes = gateway_extras(aws, env, secrets, command, log_group_name, region)
+                command, sidecars, volumes = gateway_extras(
+                    aws, env, secrets, command, log_group_name, region, at.production
+                )
         container = ContainerSpec(
             name=component,
             image=aws.image(component),
