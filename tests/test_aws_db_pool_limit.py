@@ -28,6 +28,7 @@ from constructs_lib.config.loader import ConfigError
 from tests.litellm_db_url import litellm_database_urls, litellm_pgbouncer_plan, made_up_aws_credentials
 from tests.test_aws_database_tls import ENDPOINT, _containers, _env, dev_stack  # noqa: F401 (fixture)
 from tests.test_aws_gateway import resources
+from tests.test_aws_parity import EXTERNAL_DB
 from tests.test_aws_stack_options import PROD, _load, _synth
 
 READER = ENDPOINT.replace(".cluster-", ".cluster-ro-")
@@ -155,12 +156,7 @@ def test_dev_default_cap_and_explicit_values(tmp_path):
 
 
 def test_pgbouncer_stays_off_by_default_with_an_external_database(tmp_path):
-    external = {
-        "source": "external",
-        "url_secret": "acme-dev-db-url",
-        "egress_cidrs": ["10.9.0.0/16"],
-    }
-    stack = _synth(_load(tmp_path, {"database": external}))
+    stack = _synth(_load(tmp_path, {"database": EXTERNAL_DB}))
     env = _env(_containers(stack, "gateway")["gateway"])
     assert not any(name.startswith("LITELLM_PGBOUNCER_") for name in env)
     assert not resources(stack, "aws_db_parameter_group")
