@@ -72,8 +72,6 @@ def _gateway_env(stack: dict, tmp_path) -> dict[str, str]:
     root = tmp_path / "rds-root.pem"
     root.write_text(_env(containers["rds-ca"])["RDS_CA_ROOT_PEM"])
     env |= {"DATABASE_HOST": ENDPOINT, "DATABASE_SSLROOTCERT": str(root)}
-    if "DATABASE_HOST_READ_REPLICA" in env:
-        env["DATABASE_HOST_READ_REPLICA"] = READER
     return {**made_up_aws_credentials(), **env}
 
 
@@ -126,13 +124,16 @@ def test_production_gateway_tasks_fit_under_the_instances_max_connections(prod_c
     assert ini["pgbouncer"]["pool_mode"] == "transaction"
 
 
-def test_the_reader_engine_is_not_behind_pgbouncer(prod_stack, tmp_path):
-    """LiteLLM leaves DATABASE_URL_READ_REPLICA untouched (pgbouncer.py:18-19): each worker's reader engine goes to
-    the reader instance directly with an IAM token and inherits no pool size (the pooled URL carries none), so it
-    takes Prisma's CPU-sized default; the reader instance's connections are not in the synth-time budget."""
+def test_the_pooled_gateway_reads_the_writer_because_a_reader_engine_would_bypass_pgbouncer(prod_stack, tmp_path):
+    """LiteLLM leaves DATABASE_URL_READ_REPLICA outside PgBouncer (pgbouncer.py:18-19): a worker's reader engine would
+    reach the reader instance directly with an IAM token and no pool size (the pooled URL carries none), Prisma's
+    CPU-sized default. So the pooled gateway gets no reader endpoint; the backend keeps it."""
     env = _gateway_env(prod_stack, tmp_path)
-    assert env["DATABASE_HOST_READ_REPLICA"] == READER
-    plan = litellm_pgbouncer_plan(env, str(tmp_path))
+    assert not any(name.endswith("_READ_REPLICA") for name in env)
+    backend = _env(_containers(prod_stack, "backend")["backend"])
+    assert backend["DATABASE_HOST_READ_REPLICA"].endswith(".reader_endpoint}")
+    # What a reader endpoint would have given each worker, from the pinned LiteLLM.
+    plan = litellm_pgbouncer_plan({**env, "DATABASE_HOST_READ_REPLICA": READER}, str(tmp_path))
     assert plan["enabled"] and urllib.parse.urlsplit(plan["worker_env"]["DATABASE_URL"]).hostname == "127.0.0.1"
     reader = urllib.parse.urlsplit(plan["worker_env"]["DATABASE_URL_READ_REPLICA"])
     assert reader.hostname == READER and "X-Amz-Signature" in urllib.parse.unquote(reader.password or "")

@@ -533,8 +533,11 @@ def test_read_replica_environment_follows_the_readers(tmp_path, default_dev):
     without = _build(tmp_path, {"database": {"readers": 0}})
     assert len(resources(without, "aws_rds_cluster_instance")) == 1
     assert not any(name.endswith("READ_REPLICA") for name in _env(_task_containers(without, "gateway")["gateway"]))
-    with_reader = _env(_task_containers(default_dev, "gateway")["gateway"])
-    assert "DATABASE_HOST_READ_REPLICA" in with_reader
+    assert "DATABASE_HOST_READ_REPLICA" in _env(_task_containers(default_dev, "backend")["backend"])
+    # The PgBouncer-pooled gateway reads the writer (tests/test_aws_db_pool_limit.py); without the pool, the reader.
+    assert "DATABASE_HOST_READ_REPLICA" not in _env(_task_containers(default_dev, "gateway")["gateway"])
+    unpooled = _build(tmp_path, {"database": {"connection_pool": {"enabled": False}}})
+    assert "DATABASE_HOST_READ_REPLICA" in _env(_task_containers(unpooled, "gateway")["gateway"])
 
 
 # --- workload autoscaling -----------------------------------------------------------------------------------------

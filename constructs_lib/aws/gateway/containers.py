@@ -76,6 +76,10 @@ def _with_pgbouncer(aws: AwsConfig, env: dict[str, str], production: bool) -> li
     start = f"python -m gateway.launch --host 0.0.0.0 --port {PORTS['gateway']} --workers {gateway.workers}"
     if aws.unified_image is not None:
         start = f"{UNIFIED_ENTRYPOINT} gateway --workers {gateway.workers}"
+    # LiteLLM leaves DATABASE_URL_READ_REPLICA outside PgBouncer (litellm/proxy/db/pgbouncer.py:18-19), and under IAM
+    # auth a reader engine takes Prisma's CPU-sized pool, which nothing caps: the pooled gateway reads the writer.
+    for name in ("DATABASE_HOST_READ_REPLICA", "DATABASE_PORT_READ_REPLICA"):
+        env.pop(name, None)
     env |= {
         "LITELLM_PGBOUNCER_ENABLED": "true",
         "LITELLM_PGBOUNCER_MAX_DB_CONNECTIONS": str(aws.pgbouncer_max_db_connections(production)),
