@@ -445,9 +445,9 @@ def test_the_ci_key_read_gets_the_current_value_through_each_clouds_cli(
 
     secrets = SecretStore(offline_dir, cloud)
     secrets.create_secret(name, aliases=aliases)
-    secrets.put(name, "sk-old-value", **({"version": "v1"} if cloud == "alicloud" else {}))
+    secrets.put(name, "sk-old-value")
     current = "sk-current-value-\u00e9"
-    secrets.put(name, current, **({"version": "v2"} if cloud == "alicloud" else {}))
+    secrets.put(name, current)
 
     result = _litellm_key(offline_dir, cloud, secret_id)
 

@@ -329,9 +329,7 @@ class Simulation:
                 store = SecretStore(offline_dir, cloud)
                 if not store.exists(secret_id):
                     store.create_secret(secret_id)
-                    store.put(
-                        secret_id, f"sim-key-of-{secret_id}", **({"version": "v1"} if cloud == "alicloud" else {})
-                    )
+                    store.put(secret_id, f"sim-key-of-{secret_id}")
         return offline_dir
 
     def _run_script(self, script: str, env: dict[str, str], workspace: Path, runner_temp: Path) -> StepRun:

@@ -158,22 +158,19 @@ class SecretStore:
 
     def get(self, name: str, version: str | None = None) -> str | None:
         """The value a workload reads (GetSecretValue / AccessSecretVersion); None if there is no such version."""
-        with self._locked(write=False) as data:
-            key = self._find(data, name)
-            if key is None:
-                return None
-            found = self._version(data["secrets"][key], version)
-            return found["value"] if found is not None and found["state"] == "ENABLED" else None
+        found = self.read(name, version)
+        return None if found is None else found["value"]
 
     def read(self, name: str, version: str | None = None) -> dict[str, Any] | None:
         """What the cloud's read API returns for a version (the stand-in CLIs answer from it): the secret's name and
-        aliases, and the version's id, stages, state and value; None if the secret or the version is absent."""
+        aliases, and the version's id, stages and value; None where the API has nothing to return (no such secret or
+        version, or a version not ENABLED, as `get` reads)."""
         with self._locked(write=False) as data:
             key = self._find(data, name)
             if key is None:
                 return None
             found = self._version(data["secrets"][key], version)
-            if found is None:
+            if found is None or found["state"] != "ENABLED":
                 return None
             return {"name": key, "aliases": data["secrets"][key].get("aliases", []), **found}
 

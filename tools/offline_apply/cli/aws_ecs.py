@@ -79,8 +79,8 @@ def run_task(params: dict[str, Any], region: str, failure: ledger.Failure | None
     if params.get("launchType") == "FARGATE" and "networkConfiguration" not in params:
         return 400, {"__type": "InvalidParameterException", "message": AWSVPC_NEEDS_NETWORK_CONFIGURATION}
     if failure is not None and failure.exit_code is None and failure.reason is None:
-        detail = f"the offline harness was told to fail this call (cli-failures.json: {failure.key})"
-        return 200, {"tasks": [], "failures": [{"arn": definition_arn, "reason": "RESOURCE:MEMORY", "detail": detail}]}
+        failures = [{"arn": definition_arn, "reason": "RESOURCE:MEMORY", "detail": failure.message}]
+        return 200, {"tasks": [], "failures": failures}
     exit_code = 0 if failure is None else failure.exit_code
     stop_reason = None if failure is None or failure.reason is None else f"{failure.reason}: {_INJECTED}"
     tasks = []
@@ -139,8 +139,7 @@ def _stopped(record: dict[str, Any]) -> dict[str, Any]:
 
 def describe_tasks(params: dict[str, Any], region: str, failure: ledger.Failure | None) -> tuple[int, dict[str, Any]]:
     if failure is not None:
-        message = f"the offline harness was told to fail this call (cli-failures.json: {failure.key})"
-        return 400, {"__type": "ClientException", "message": message}
+        return 400, {"__type": "ClientException", "message": failure.message}
     cluster_name = _cluster_name(params.get("cluster", "default"))
     tasks, failures = [], []
     with ledger.state(STATE) as ecs:
@@ -162,8 +161,7 @@ def list_tasks(params: dict[str, Any], region: str, failure: ledger.Failure | No
     default desired status is RUNNING). A task here has run to completion by the next call, so none is RUNNING:
     the migrations step's check for a run an earlier apply left finds none."""
     if failure is not None:
-        message = f"the offline harness was told to fail this call (cli-failures.json: {failure.key})"
-        return 400, {"__type": "ClientException", "message": message}
+        return 400, {"__type": "ClientException", "message": failure.message}
     if params.get("desiredStatus", "RUNNING") != "STOPPED":
         return 200, {"taskArns": []}
     cluster_name = _cluster_name(params.get("cluster", "default"))

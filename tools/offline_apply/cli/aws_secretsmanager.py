@@ -24,10 +24,9 @@ DEFAULT_ACCOUNT = "123456789012"
 
 def get_secret_value(params: dict[str, Any], region: str, failure: ledger.Failure | None) -> tuple[int, dict[str, Any]]:
     if failure is not None:
-        message = f"the offline harness was told to fail this call (cli-failures.json: {failure.key})"
-        return 500, {"__type": "InternalServiceError", "message": message}
+        return 500, {"__type": "InternalServiceError", "message": failure.message}
     found = ledger.secret_store("aws").read(params["SecretId"], params.get("VersionId") or params.get("VersionStage"))
-    if found is None or found["state"] != "ENABLED" or found["value"] is None:
+    if found is None:
         return 400, {"__type": "ResourceNotFoundException", "Message": NOT_FOUND}
     arns = [alias for alias in found["aliases"] if alias.startswith("arn:")]
     arn = arns[0] if arns else f"arn:aws:secretsmanager:{region}:{DEFAULT_ACCOUNT}:secret:{found['name']}"

@@ -47,6 +47,11 @@ class Failure:
     exit_code: int | None
     reason: str | None = None
 
+    @property
+    def message(self) -> str:
+        """What a stand-in reports for a call it fails on request."""
+        return f"the offline harness was told to fail this call (cli-failures.json: {self.key})"
+
 
 def offline_dir() -> Path:
     value = os.environ.get(OFFLINE_DIR_ENV)
