@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tools.offline_apply.harness import CLI_DIR
+
 REPO = Path(__file__).resolve().parent.parent
-CLI_DIR = REPO / "tools" / "offline_apply" / "cli"
 ACCOUNT = "111122223333"
 _REFERENCE = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
 

@@ -27,9 +27,8 @@ import yaml
 
 from tests.workflow_sim.artifacts import ArtifactError, ArtifactStore
 from tests.workflow_sim.expressions import ExpressionError, Status, condition, render
+from tools.offline_apply.harness import CLI_DIR as HARNESS_CLIS
 from tools.offline_apply.secret_store import CLOUDS, SecretStore
-
-HARNESS_CLIS = Path(__file__).resolve().parents[2] / "tools" / "offline_apply" / "cli"
 
 SCRIPT_TIMEOUT_SECONDS = 300
 # `uses:` steps that only prepare the machine or talk to GitHub/a cloud: recorded with their evaluated inputs.
