@@ -108,8 +108,12 @@ def test_production_gateway_tasks_fit_under_the_instances_max_connections(prod_c
         body for body in resources(prod_stack, "aws_ecs_service").values() if body["name"].endswith("gateway")
     )
     peak_tasks = gateway.max_count * service["deployment_maximum_percent"] // 100
-    assert peak_tasks * cap + aws.database.reserved_connections <= 400
-    assert peak_tasks * (cap + 1) + aws.database.reserved_connections > 400, "the largest cap that fits"
+    # Next to them, the backend's workers at the same share each, under their role's CONNECTION LIMIT
+    # (tests/test_aws_db_client_roles.py): max_count 6 x 200% x 1 worker.
+    backend_pools = aws.components.backend.max_count * service["deployment_maximum_percent"] // 100
+    pools = peak_tasks + backend_pools
+    assert pools * cap + aws.database.reserved_connections <= 400
+    assert pools * (cap + 1) + aws.database.reserved_connections > 400, "the largest cap that fits"
     # Upstream: the writer endpoint, as the IAM user, verifying the server against the RDS root.
     assert f"host='{ENDPOINT}'" in ini["databases"]["litellm"] and plan["upstream_user"] == "litellm_app"
     assert ini["pgbouncer"]["server_tls_sslmode"] == "verify-full"
@@ -143,8 +147,8 @@ def test_the_pooled_gateway_reads_the_writer_because_a_reader_engine_would_bypas
 def test_dev_default_cap_and_explicit_values(tmp_path):
     dev = _synth(_load(tmp_path, {}))
     assert set(_max_connections(dev).values()) == {"100"}  # outside production
-    # dev: max_count 2 -> 4 tasks at a deployment's peak; (100 - 15) // 4 = 21, above LiteLLM's default of 20.
-    assert _env(_containers(dev, "gateway")["gateway"])["LITELLM_PGBOUNCER_MAX_DB_CONNECTIONS"] == "20"
+    # dev: gateway and backend max_count 2 -> 4 + 4 pools at a deployment's peak; (100 - 15) // 8 = 10.
+    assert _env(_containers(dev, "gateway")["gateway"])["LITELLM_PGBOUNCER_MAX_DB_CONNECTIONS"] == "10"
     (tmp_path / "explicit").mkdir()
     explicit = _synth(
         _load(
@@ -167,17 +171,19 @@ def test_pgbouncer_stays_off_by_default_with_an_external_database(tmp_path):
 @pytest.mark.parametrize(
     ("edits", "base", "words"),
     [
-        # Production's default 400: 20 tasks x 200% = 40 PgBouncers x 10 + 15 = 415.
+        # Production's default 400: (20 gateway + 6 backend tasks) x 200% = 52 pools x 8 + 15 = 431.
         (
-            {"database": {"connection_pool": {"max_db_connections": 10}}},
+            {"database": {"connection_pool": {"max_db_connections": 8}}},
             PROD,
-            "= 40 PgBouncers on the instance x connection_pool.max_db_connections 10 + reserved_connections 15 = 415",
+            "= 52 pools (gateway PgBouncers, backend and collector engines) on each of writer and replica x "
+            "connection_pool.max_db_connections 8 + reserved_connections 15 = 431",
         ),
-        # No cap fits: dev max_count 50 -> 100 PgBouncers + 15 reserved > 100.
+        # No cap fits: dev max_count 50 -> 100 PgBouncers + 4 backend engines + 15 reserved > 100.
         (
             {"components": {"gateway": {"max_count": 50}}},
             None,
-            "no pool fits: (components.gateway (peak tasks) 100 x 1) = 100 PgBouncers",
+            "no pool fits: (components.gateway (peak tasks) 100 x 1 + components.backend (peak tasks x workers) 4 x 1)"
+            " = 104 pools",
         ),
     ],
 )

@@ -343,17 +343,18 @@ def test_ui_task_role_has_no_permissions_and_the_ui_no_secrets(stack):
     assert task["task_role_arn"] != task["execution_role_arn"]
 
 
-def test_task_roles_reach_their_bucket_and_exactly_the_app_database_user(stack):
+def test_task_roles_reach_their_bucket_and_exactly_their_database_user(stack):
     bucket, _ = named(stack, "aws_s3_bucket", "/bucket/bucket")
     bucket_arn = f"${{aws_s3_bucket.{bucket}.arn}}"
-    for family in ("gateway", "backend"):
+    # The backend logs in as its own capped role (tests/test_aws_db_client_roles.py).
+    for family, user in (("gateway", "litellm_app"), ("backend", "litellm_app_backend")):
         _, task = task_definition(stack, family)
         statements = policy_statements(stack, task["task_role_arn"])
         s3 = {r for s in statements if s["actions"][0].startswith("s3:") for r in s["resources"]}
         assert s3 == {bucket_arn, f"{bucket_arn}/*"}
         (connect,) = [s for s in statements if s["actions"] == ["rds-db:connect"]]
         (resource,) = connect["resources"]
-        assert resource.endswith(".cluster_resource_id}/litellm_app")
+        assert resource.endswith(f".cluster_resource_id}}/{user}")
         assert resource.startswith("arn:aws:rds-db:us-east-1:")
         assert not any(a.startswith("bedrock:") for s in statements for a in s["actions"])
 

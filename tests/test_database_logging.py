@@ -11,18 +11,14 @@ spend rows, emails and key hashes would reach CloudWatch / Cloud Logging.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import tempfile
-from functools import partial
 from pathlib import Path
 
 import pytest
 
+from tests.postgres_server import PG_BIN, as_server_user, postgres_server
 from tests.test_aws_gateway import named, resources
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CANARY = "canary-bind-7f3a9c"
 # Slower than the 1000 ms threshold the stacks used to log at, so the old settings do log it.
 SLOW_QUERY = "SELECT pg_sleep(1.2), length(:canary::text);\n"
@@ -49,62 +45,22 @@ def _gcp_settings(tmp_path: Path) -> dict[str, str]:
     return {flag["name"]: flag["value"] for flag in instance["settings"]["database_flags"]}
 
 
-def _as_server_user(command: list[object]) -> list[object]:
-    """PostgreSQL refuses to run as root; as root, run it as the packaged `postgres` user."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
 def _server_log_of_a_slow_bound_query(settings: dict[str, str]) -> str:
     """Start PostgreSQL with `settings`, run SLOW_QUERY over the extended protocol with CANARY bound, return the log."""
-    # Not under pytest's tmp_path: its root is private to the test user, the server user must reach its files.
-    work = Path(tempfile.mkdtemp(prefix="pg-logging-"))
-    if os.geteuid() == 0:
-        shutil.chown(work, "postgres")
-    data, log, script = work / "data", work / "server.log", work / "slow.sql"
-    script.write_text(SLOW_QUERY)
-    script.chmod(0o644)
-    run = partial(subprocess.run, check=True, capture_output=True, timeout=120)
-    try:
-        run(_as_server_user([PG_BIN / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync"]))
-        options = [f"-c {name}={value}" for name, value in settings.items() if not name.startswith(_CLOUD_ONLY)]
-        options += ["-c listen_addresses=''", f"-c unix_socket_directories={work}", "-c logging_collector=off"]
-        run(
-            _as_server_user(
-                [PG_BIN / "pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", "-o", " ".join(options), "start"]
-            )
+    options = {name: value for name, value in settings.items() if not name.startswith(_CLOUD_ONLY)}
+    with postgres_server(settings=options) as server:
+        script = server.work / "slow.sql"
+        script.write_text(SLOW_QUERY)
+        script.chmod(0o644)
+        # pgbench -M extended sends `:canary` as a bind parameter ($1), as Prisma sends LiteLLM's values.
+        pgbench = [PG_BIN / "pgbench", "-h", server.socket_dir, "-U", server.superuser, "-n", "-M", "extended"]
+        subprocess.run(
+            as_server_user([*pgbench, "-t", "1", "-D", f"canary={CANARY}", "-f", script, "postgres"]),
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
-        try:
-            # pgbench -M extended sends `:canary` as a bind parameter ($1), as Prisma sends LiteLLM's values.
-            run(
-                _as_server_user(
-                    [
-                        PG_BIN / "pgbench",
-                        "-h",
-                        work,
-                        "-U",
-                        "postgres",
-                        "-n",
-                        "-M",
-                        "extended",
-                        "-t",
-                        "1",
-                        "-D",
-                        f"canary={CANARY}",
-                        "-f",
-                        script,
-                        "postgres",
-                    ]
-                )
-            )
-        finally:
-            subprocess.run(
-                _as_server_user([PG_BIN / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop"]),
-                capture_output=True,
-                timeout=60,
-            )
-        return log.read_text()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        return server.log.read_text()
 
 
 @pytest.mark.parametrize("cloud", ["aws", "gcp"])

@@ -18,20 +18,16 @@ use), and Prisma's socket form (`@localhost...?host=<dir>`, socket `<dir>/.s.PGS
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import tempfile
 import urllib.parse
-from functools import partial
-from pathlib import Path
 
 import pytest
 
 from constructs_lib.config.loader import ConfigError
 from tests.litellm_db_url import litellm_database_urls
+from tests.postgres_server import PG_BIN, as_server_user, postgres_server
 from tests.test_gcp_stack_options import _load, _synth
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CONNECTION = "acme-llmgw-dev:us-central1:acme-dev-pg"
 REPLICA = "acme-llmgw-dev:us-central1:acme-dev-pg-replica"
 DB_LOGIN_WORD = "pw-" + os.urandom(6).hex()  # made up per run
@@ -145,70 +141,37 @@ def test_litellm_keeps_the_socket_and_adds_no_unverified_tls(stack, label):
         assert reader["host"] == f"/cloudsql/{REPLICA}"
 
 
-def _as_server_user(command: list[object]) -> list[object]:
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
 def test_the_url_reaches_postgres_listening_on_the_socket_directory_only(stack):
     """A real PostgreSQL 15 with no TCP listener and a password required, its socket in `<root>/<connection name>`
     as Cloud Run lays it out; libpq, given the URL LiteLLM produced (the root moved), logs in through the socket."""
     refs = _instance_refs(stack)
     (_, _, container) = _clients(stack)[0]
     urls = _final_urls(container, _runtime_env(container, refs))
-    work = Path(tempfile.mkdtemp(prefix="pgsock-"))
-    socket_dir, data = work / "cloudsql" / CONNECTION, work / "data"
-    socket_dir.mkdir(parents=True)
-    password_file = work / "pw"
-    password_file.write_text(DB_LOGIN_WORD)
-    password_file.chmod(0o644)
-    if os.geteuid() == 0:
-        for path in (work, socket_dir.parent, socket_dir):
-            shutil.chown(path, "postgres")
-    run = partial(subprocess.run, check=True, capture_output=True, timeout=120)
-    try:
-        run(
-            _as_server_user(
-                [
-                    PG_BIN / "initdb",
-                    "-D",
-                    data,
-                    "-U",
-                    "litellm",
-                    "--auth=scram-sha-256",
-                    f"--pwfile={password_file}",
-                    "-N",
-                ]
-            )
+    with postgres_server(f"cloudsql/{CONNECTION}", superuser="litellm", password=DB_LOGIN_WORD) as server:
+        subprocess.run(
+            as_server_user([PG_BIN / "createdb", "-h", server.socket_dir, "-U", "litellm", "litellm"]),
+            env={**os.environ, "PGPASSWORD": DB_LOGIN_WORD},
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
-        options = f"-c listen_addresses='' -c unix_socket_directories='{socket_dir}'"
-        run(
-            _as_server_user(
-                [PG_BIN / "pg_ctl", "-D", data, "-l", work / "log", "-w", "-t", "60", "-o", options, "start"]
-            )
+        url = urllib.parse.urlsplit(urls["DATABASE_URL"])
+        query = [
+            (k, v.replace("/cloudsql", str(server.work / "cloudsql"))) for k, v in urllib.parse.parse_qsl(url.query)
+        ]
+        # Prisma's pool parameters mean nothing to libpq, which refuses unknown ones; the socket form stays.
+        query = [(k, v) for k, v in query if k == "host"]
+        libpq_url = urllib.parse.urlunsplit(url._replace(query=urllib.parse.urlencode(query)))
+        answer = subprocess.run(
+            ["psql", libpq_url, "-tA", "-F", " ", "-c", "select current_user, inet_server_addr() is null"],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
-        try:
-            run(
-                _as_server_user([PG_BIN / "createdb", "-h", socket_dir, "-U", "litellm", "litellm"]),
-                env={**os.environ, "PGPASSWORD": DB_LOGIN_WORD},
-            )
-            url = urllib.parse.urlsplit(urls["DATABASE_URL"])
-            query = [(k, v.replace("/cloudsql", str(work / "cloudsql"))) for k, v in urllib.parse.parse_qsl(url.query)]
-            # Prisma's pool parameters mean nothing to libpq, which refuses unknown ones; the socket form stays.
-            query = [(k, v) for k, v in query if k == "host"]
-            libpq_url = urllib.parse.urlunsplit(url._replace(query=urllib.parse.urlencode(query)))
-            answer = run(["psql", libpq_url, "-tA", "-F", " ", "-c", "select current_user, inet_server_addr() is null"])
-            assert answer.stdout.decode().strip() == "litellm t"  # no server address: a Unix socket
-            wrong = libpq_url.replace(DB_LOGIN_WORD, "not-the-password")
-            refused = subprocess.run(["psql", wrong, "-tAc", "select 1"], capture_output=True, text=True, timeout=60)
-            assert refused.returncode != 0 and "password authentication failed" in refused.stderr
-        finally:
-            subprocess.run(
-                _as_server_user([PG_BIN / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop"]),
-                capture_output=True,
-                timeout=60,
-            )
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        assert answer.stdout.decode().strip() == "litellm t"  # no server address: a Unix socket
+        wrong = libpq_url.replace(DB_LOGIN_WORD, "not-the-password")
+        refused = subprocess.run(["psql", wrong, "-tAc", "select 1"], capture_output=True, text=True, timeout=60)
+        assert refused.returncode != 0 and "password authentication failed" in refused.stderr
 
 
 def test_instances_accept_only_the_connector_when_cloud_run_runs_here(stack, tmp_path):

@@ -1,7 +1,7 @@
 """Aurora PostgreSQL for LiteLLM: writer + readers, IAM database authentication, SSL enforced, CMK-encrypted.
 
     database = GatewayDatabase(self, "database", GatewayDatabaseProps(naming=..., config=aws.database, ...))
-    database.endpoint, database.reader_endpoint, database.master_secret_arn, database.connect_arn
+    database.endpoint, database.reader_endpoint, database.master_secret_arn, database.connect_arn(user)
 
 The master password is generated and kept by RDS in Secrets Manager (`manage_master_user_password`, rotated by
 RDS), so it is never a Terraform value; only the one-off bootstrap task reads it, to create the IAM-auth user
@@ -161,9 +161,11 @@ class GatewayDatabase(Construct):
         self.app_user = config.app_user
         self.master_username = config.master_username
         self.master_secret_arn = self.cluster.master_user_secret.get(0).secret_arn
-        # `rds-db:connect` as exactly the application user of exactly this cluster.
-        db_user = f"{self.cluster.cluster_resource_id}/{config.app_user}"
-        self.connect_arn = f"arn:aws:rds-db:{props.region}:{props.account_id}:dbuser:{db_user}"
+        self._dbuser_arn_prefix = f"arn:aws:rds-db:{props.region}:{props.account_id}:dbuser"
+
+    def connect_arn(self, user: str) -> str:
+        """`rds-db:connect` as exactly `user` of exactly this cluster."""
+        return f"{self._dbuser_arn_prefix}:{self.cluster.cluster_resource_id}/{user}"
 
     def _instances(self, props: GatewayDatabaseProps, subnet_group_name: str) -> list[RdsClusterInstance]:
         """The writer and the readers, with Performance Insights and Enhanced Monitoring (its role here)."""

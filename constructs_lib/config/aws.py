@@ -365,7 +365,11 @@ class AwsDatabaseConfig(_AwsStoreSourceConfig):
     readers: int = Field(default=1, ge=0, le=15, description="Reader instances next to the writer.")
     database_name: str = Field(default="litellm", pattern=r"^[a-z][a-z0-9_]{0,62}$")
     app_user: str = Field(
-        default="litellm_app", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="IAM-auth user the app connects as."
+        default="litellm_app",
+        # 53 characters leave room for the `_collector` suffix within PostgreSQL's 63-byte identifiers.
+        pattern=r"^[a-z][a-z0-9_]{0,52}$",
+        description="IAM-auth user the gateway and the migrations connect as; the backend and the spend collector "
+        "connect as `<app_user>_backend` and `<app_user>_collector`, members of it with their own connection limits.",
     )
     master_username: str = Field(default="litellm_admin", pattern=r"^[a-z][a-z0-9_]{0,62}$")
     backup_retention_days: int = Field(default=14, ge=1, le=35)
@@ -402,6 +406,8 @@ class AwsDatabaseConfig(_AwsStoreSourceConfig):
     def _distinct_users(self) -> AwsDatabaseConfig:
         if self.app_user == self.master_username:
             raise ValueError("app_user: must differ from master_username (rds_iam cannot be granted to the master)")
+        if self.master_username in {f"{self.app_user}_{client}" for client in ("backend", "collector")}:
+            raise ValueError(f"master_username: {self.master_username!r} is the login role of a client of app_user")
         if self.connection_pool.enabled and self.source == "none":
             raise ValueError("connection_pool.enabled: with source `none` there is no database to pool")
         return self
@@ -614,23 +620,40 @@ class AwsConfig(StrictModel, RuntimeMode, ComponentImages):
         return enabled
 
     def connection_budget(self, production: bool) -> ConnectionBudget | None:
-        """The gateway tasks' PgBouncer caps against the managed Aurora's `max_connections`; None when not pooled.
+        """Every pool that holds connections to the managed Aurora, against its `max_connections`; None when the
+        gateway is not pooled (its IAM-auth engines then take Prisma's CPU-sized pools, which nothing caps).
 
-        One PgBouncer per task caps its upstream connections at `default_pool_size` = `max_db_connections`
-        (litellm/proxy/db/pgbouncer.py:1-15, 256-257), whatever its worker count; a deployment at max_count runs
-        ECS_DEPLOYMENT_MAXIMUM_PERCENT of it."""
+        One share (`connection_pool.max_db_connections`) per pool: each gateway task's PgBouncer caps its upstream
+        connections at it (`default_pool_size`, litellm/proxy/db/pgbouncer.py:1-15, 256-257) whatever its worker
+        count; the backend's workers and the spend collectors connect straight to Aurora with IAM tokens (no
+        PgBouncer in the backend image; the collector bypasses the task's under token auth, litellm/proxy/collector.py
+        181-194), so their login roles' CONNECTION LIMIT (role_connection_limits) holds them to their shares. A
+        deployment at max_count runs ECS_DEPLOYMENT_MAXIMUM_PERCENT of its tasks."""
         if self.database.source != "managed" or not self.pgbouncer_enabled:
             return None
-        gateway = self.components.gateway
-        tasks = (gateway.max_count if gateway.autoscaling else gateway.desired_count) * ECS_DEPLOYMENT_MAXIMUM_PERCENT
+        gateway_tasks, backend_tasks = self._peak_tasks("gateway"), self._peak_tasks("backend")
+        clients = [
+            PoolClient("components.gateway (peak tasks)", gateway_tasks, 1, reads_replica=False),
+            PoolClient("components.backend (peak tasks x workers)", backend_tasks, self.components.backend.workers),
+        ]
+        if self.spend_collector.enabled:
+            clients.append(PoolClient("spend_collector (one per gateway task)", gateway_tasks, 1, reads_replica=False))
         return ConnectionBudget(
             max_connections=self.database.max_connections_or_default(production),
             reserved=self.database.reserved_connections,
-            clients=[PoolClient("components.gateway (peak tasks)", tasks // 100, 1, False)],
-            replica=False,
+            clients=clients,
+            replica=self.database.readers > 0,
             ceiling=PGBOUNCER_DEFAULT_MAX_DB_CONNECTIONS,
-            engine_name="PgBouncers",
+            engine_name="pools (gateway PgBouncers, backend and collector engines)",
             limit_name="connection_pool.max_db_connections",
+        )
+
+    def _peak_tasks(self, component: str) -> int:
+        service = getattr(self.components, component)
+        return (
+            (service.max_count if service.autoscaling else service.desired_count)
+            * ECS_DEPLOYMENT_MAXIMUM_PERCENT
+            // 100
         )
 
     def pgbouncer_max_db_connections(self, production: bool) -> int:
@@ -639,6 +662,16 @@ class AwsConfig(StrictModel, RuntimeMode, ComponentImages):
         if budget is None:
             return configured or PGBOUNCER_DEFAULT_MAX_DB_CONNECTIONS
         return budget.pool_size(configured)
+
+    def role_connection_limits(self, production: bool) -> dict[str, int]:
+        """PostgreSQL CONNECTION LIMIT of the backend's and the collector's login roles: their pools x the share
+        (-1, PostgreSQL's "no limit", when the gateway is not pooled and nothing is budgeted)."""
+        budget = self.connection_budget(production)
+        if budget is None:
+            return {"backend": -1, "collector": -1}
+        share = budget.pool_size(self.database.connection_pool.max_db_connections)
+        backend = self._peak_tasks("backend") * self.components.backend.workers
+        return {"backend": backend * share, "collector": self._peak_tasks("gateway") * share}
 
     def gateway_processes(self) -> list[tuple[str, int]]:
         """(field, count) of every knob that multiplies the gateway's processes."""

@@ -51,6 +51,7 @@ PATTERN_WORDS: dict[str, str] = {
     r"^(?P<host>[a-z0-9.-]+)/(?P<path>[a-z0-9._/-]+)"
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$": _IMAGE,
     r"^[a-z][a-z0-9_]{0,62}$": f"1-63 lowercase letters, digits and '_', {_LOWER_START}",
+    r"^[a-z][a-z0-9_]{0,52}$": f"1-53 lowercase letters, digits and '_', {_LOWER_START}",
     r"^db\.[a-z0-9]+\.[a-z0-9]+$": "an RDS instance class such as `db.r6g.large`",
     r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$": "an ACM certificate ARN",
     r"^subnet-[0-9a-f]{8,17}$": "an AWS subnet ID (`subnet-` and 8-17 hex digits)",

@@ -2,7 +2,7 @@
 config, then exec the server), OTel env, and the gateway task's PgBouncer, metrics and spend-collector sidecars.
 
     command = launch("gateway", unified=False, workers=4)
-    command, sidecars, volumes = gateway_extras(aws, env, secrets, command, log_group_name, region, production)
+    command, sidecars, volumes = gateway_extras(aws, env, secrets, command, log_group_name, region, production, {})
 """
 
 from __future__ import annotations
@@ -52,8 +52,10 @@ def gateway_extras(
     log_group_name: str,
     region: str,
     production: bool,
+    collector_env: dict[str, str],
 ) -> tuple[list[str], list[ContainerSpec], list[str]]:
     """PgBouncer, the metrics sidecar and the spend collector of the gateway task: (command, sidecars, volumes).
+    `collector_env`: what the collector adds to the gateway's env (its own database login role).
 
     Mutates `env` with what the gateway container needs for them."""
     if aws.pgbouncer_enabled:
@@ -65,7 +67,7 @@ def gateway_extras(
         volumes.append(MULTIPROC_VOLUME)
         sidecars.append(_metrics_sidecar(aws, log_group_name, region))
     if aws.spend_collector.enabled:
-        sidecars.append(_collector_sidecar(aws, env, secrets, log_group_name, region))
+        sidecars.append(_collector_sidecar(aws, env, secrets, log_group_name, region, collector_env))
     return command, sidecars, volumes
 
 
@@ -108,7 +110,12 @@ def _metrics_sidecar(aws: AwsConfig, log_group_name: str, region: str) -> Contai
 
 
 def _collector_sidecar(
-    aws: AwsConfig, env: dict[str, str], secrets: dict[str, str], log_group_name: str, region: str
+    aws: AwsConfig,
+    env: dict[str, str],
+    secrets: dict[str, str],
+    log_group_name: str,
+    region: str,
+    collector_env: dict[str, str],
 ) -> ContainerSpec:
     """The spend collector; adds its transport settings to the gateway's `env` too."""
     collector = aws.spend_collector
@@ -124,7 +131,7 @@ def _collector_sidecar(
         image=aws.image("gateway"),
         log_group=log_group_name,
         region=region,
-        env={**env, "LITELLM_JOB_ROLE": "collector"},
+        env={**env, **collector_env, "LITELLM_JOB_ROLE": "collector"},
         # The gateway's store and extra secrets; the collector writes spend, it calls no provider.
         secrets=dict(secrets),
         entry_point=["sh", "-c"],

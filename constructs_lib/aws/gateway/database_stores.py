@@ -39,6 +39,20 @@ GRANT ALL ON SCHEMA public TO {user};
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO {user};
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO {user};
 """
+# A client that connects straight to Aurora rather than through the gateway task's PgBouncer (the backend, the spend
+# collector) logs in as a role of its own: a member of the application user, so it inherits its privileges on
+# LiteLLM's tables, views and sequences (https://www.postgresql.org/docs/16/role-membership.html), and capped by
+# CONNECTION LIMIT, which the server enforces per role on each instance ("too many connections for role",
+# https://www.postgresql.org/docs/16/sql-createrole.html). A re-run sets the limit the config now sizes.
+_CLIENT_ROLE_SQL = """DO $$
+BEGIN
+  CREATE USER {role};
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+GRANT rds_iam TO {role};
+GRANT {user} TO {role};
+ALTER ROLE {role} CONNECTION LIMIT {limit};
+"""
 
 
 def _region_env(region: str) -> dict[str, str]:
@@ -114,19 +128,48 @@ class ManagedDatabase:
             **_region_env(aws.region),
         }
         self.ca_pem: str | None = rds_root_pem(aws.region)
-        self.grants = [
-            DataAwsIamPolicyDocumentStatement(
-                sid="ConnectAsAppUser", actions=["rds-db:connect"], resources=[database.connect_arn]
-            )
-        ]
+        self._client_roles = self._client_role_limits(at)
+        self.client_env = {client: {"DATABASE_USER": role} for client, (role, _) in self._client_roles.items()}
+        users = {family: database.app_user for family in ("gateway", "backend", "migrations")}
+        users |= {client: role for client, (role, _) in self._client_roles.items()}
+        self.grants = {family: [self._connect_as(users[family])] for family in ("gateway", "backend", "migrations")}
+        if "collector" in users:
+            # The collector is a sidecar of the gateway task: its task role connects as the collector's role too.
+            self.grants["gateway"].append(self._connect_as(users["collector"]))
         self.bootstrap_secret_arns = [database.master_secret_arn]
         self.one_off_triggers = {"cluster": database.cluster.cluster_resource_id}
         self.one_off_depends_on: Sequence[ITerraformDependable] = database.instances
+
+    def _connect_as(self, user: str) -> DataAwsIamPolicyDocumentStatement:
+        database = self.database
+        role = "App" if user == database.app_user else user.removeprefix(f"{database.app_user}_").title()
+        return DataAwsIamPolicyDocumentStatement(
+            sid=f"ConnectAs{role}User", actions=["rds-db:connect"], resources=[database.connect_arn(user)]
+        )
+
+    @staticmethod
+    def _client_role_limits(at: StoreScope) -> dict[str, tuple[str, int]]:
+        """client -> (login role, CONNECTION LIMIT) of the backend and, when on, the spend collector; none without the
+        runtime (no bootstrap job runs there to create them, the tasks elsewhere connect as the application user)."""
+        aws = at.aws
+        if not aws.create_runtime:
+            return {}
+        limits = aws.role_connection_limits(at.production)
+        clients = ["backend", *(["collector"] if aws.spend_collector.enabled else [])]
+        return {client: (f"{aws.database.app_user}_{client}", limits[client]) for client in clients}
 
     def runtime_env(self) -> dict[str, str]:
         if not self._readers:
             return {}
         return {"DATABASE_HOST_READ_REPLICA": self.database.reader_endpoint, "DATABASE_PORT_READ_REPLICA": "5432"}
+
+    def bootstrap_sql(self) -> str:
+        """The application user, then the clients' own login roles with their connection limits."""
+        database = self.database
+        sql = _BOOTSTRAP_SQL.format(user=database.app_user, database=database.database_name)
+        for role, limit in self._client_roles.values():
+            sql += _CLIENT_ROLE_SQL.format(role=role, user=database.app_user, limit=limit)
+        return sql
 
     def bootstrap_container(self, image: str, log_group: str, region: str) -> ContainerSpec:
         """The psql job that creates the IAM-auth application user, as Aurora's master user."""
@@ -142,7 +185,7 @@ class ManagedDatabase:
                 "PGUSER": database.master_username,
                 "PGDATABASE": database.database_name,
                 **PSQL_VERIFY_FULL_ENV,
-                "BOOTSTRAP_SQL": _BOOTSTRAP_SQL.format(user=database.app_user, database=database.database_name),
+                "BOOTSTRAP_SQL": self.bootstrap_sql(),
             },
             # `:password::` picks the password field of the RDS-managed JSON secret, at AWSCURRENT.
             secrets={"PGPASSWORD": f"{database.master_secret_arn}:password::"},
@@ -176,7 +219,8 @@ class NoDatabase:
         self.url_secrets: list[GatewaySecret] = []
         self.task_env = _region_env(at.aws.region)
         self.ca_pem: str | None = None
-        self.grants: list[DataAwsIamPolicyDocumentStatement] = []
+        self.grants: dict[str, list[DataAwsIamPolicyDocumentStatement]] = {}
+        self.client_env: dict[str, dict[str, str]] = {}
         self.bootstrap_secret_arns: list[str] = []
         self.one_off_triggers: dict[str, str] = {}
         self.one_off_depends_on: Sequence[ITerraformDependable] = []

@@ -245,12 +245,20 @@ class FargateRuntime:
             }
             if component == "backend":
                 env["UI_USERNAME"] = "admin"
+            env |= at.database.client_env.get(component, {})
             readable = at.families.readers[component]
             secrets = {item.env_var: item.value_from for item in readable} | at.families.extra_secret_arns[component]
             command = launch(component, unified, component_config.workers)
             if component == "gateway":
                 command, sidecars, volumes = gateway_extras(
-                    aws, env, secrets, command, log_group_name, region, at.production
+                    aws,
+                    env,
+                    secrets,
+                    command,
+                    log_group_name,
+                    region,
+                    at.production,
+                    collector_env=at.database.client_env.get("collector", {}),
                 )
         container = ContainerSpec(
             name=component,

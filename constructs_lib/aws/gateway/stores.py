@@ -74,8 +74,10 @@ class Database(DataStore, Protocol):
     task_env: dict[str, str]
     # The CA bundle the tasks verify the server against, or None.
     ca_pem: str | None
-    # IAM statements of the task roles that connect (gateway, backend, migrations).
-    grants: Sequence[DataAwsIamPolicyDocumentStatement]
+    # IAM statements of the task roles that connect, by family (gateway, backend, migrations).
+    grants: dict[str, list[DataAwsIamPolicyDocumentStatement]]
+    # What a client connecting as its own login role adds to task_env, by client (backend, collector).
+    client_env: dict[str, dict[str, str]]
     # The secrets the bootstrap job reads (Aurora's master secret).
     bootstrap_secret_arns: Sequence[str]
     # Re-run triggers of the one-off jobs, and what they wait for.

@@ -147,12 +147,12 @@ def _task_statements(
             condition=[via_service("s3", aws.region)],
         ),
     ]
-    connect = list(database.grants)
+    connect = database.grants
     statements = {
-        "gateway": [*data_access, *connect],
-        "backend": [*data_access, *connect],
+        "gateway": [*data_access, *connect.get("gateway", [])],
+        "backend": [*data_access, *connect.get("backend", [])],
         "ui": [],
-        "migrations": list(connect),
+        "migrations": list(connect.get("migrations", [])),
         "bootstrap-db": [],
     }
     if aws.bedrock_model_arns:
