@@ -43,7 +43,10 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO {user};
 # collector) logs in as a role of its own: a member of the application user, so it inherits its privileges on
 # LiteLLM's tables, views and sequences (https://www.postgresql.org/docs/16/role-membership.html), and capped by
 # CONNECTION LIMIT, which the server enforces per role on each instance ("too many connections for role",
-# https://www.postgresql.org/docs/16/sql-createrole.html). A re-run sets the limit the config now sizes.
+# https://www.postgresql.org/docs/16/sql-createrole.html). A re-run sets the limit the config now sizes. The master
+# (CREATEROLE, not a superuser) may grant and alter them: on PostgreSQL 16 the roles it creates are granted to it WITH
+# ADMIN OPTION ("Such a grant occurs automatically when a CREATEROLE user that is not a superuser creates a new role",
+# https://www.postgresql.org/docs/16/role-attributes.html).
 _CLIENT_ROLE_SQL = """DO $$
 BEGIN
   CREATE USER {role};
