@@ -1,10 +1,15 @@
-"""Where the AWS stacks' RDS CA bundle comes from: a pinned, hash-checked AWS-authored package, not a copy of a copy.
+"""Where the AWS stacks' RDS CA bundle comes from: a pinned, hash-checked AWS-authored package, no third party's copy.
 
 AWS publishes the bundle at https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem ("Certificate
 bundles for all AWS Regions", https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.SSL.html).
 That host is out of reach of this project's machines and CI (package registries only), so the bytes come from an
 AWS-authored package on PyPI that ships the same file: `awslabs.mysql-mcp-server` (METADATA `Author: Amazon Web
 Services`, repository https://github.com/awslabs/mcp), file `awslabs/mysql_mcp_server/connection/rds_global_bundle.pem`.
+AWS's build hook downloads that file from the truststore address when it builds the wheel and packs it unchanged
+(awslabs/mcp src/mysql-mcp-server/hatch_build.py: `_RDS_CA_BUNDLE_URL`, `fetch`, `RDSCABundleHook.initialize`).
+A second AWS package agrees (checked by hand on 2026-12-05, not by the tests): awslabs.postgres-mcp-server 1.2.2, wheel
+SHA-256 d0cef317c1eabae35ea1eeea634ad9cd8054a3aed5e1f474fb29966a173d633e, ships the same 165,408 bytes as the start
+of its `aws_ca_bundle.pem`, followed by Amazon Root CA 1-4.
 The wheel is pinned by version and SHA-256 in requirements.txt beside this file and kept in the project's cache
 directory; `constructs_lib/aws/assets/rds-global-bundle.pem` must equal that member byte for byte
 (tests/test_aws_rds_ca_bundle.py).
