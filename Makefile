@@ -20,7 +20,7 @@ export CHECKPOINT_DISABLE := 1
 export TF_IN_AUTOMATION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv litellm-venv awscli-venv synth synth-hcl stacks test drill lint config-schema bindings schemas plan-offline bench clean distclean scan
+.PHONY: help venv litellm-venv awscli-venv rds-ca-source synth synth-hcl stacks test drill lint config-schema bindings schemas plan-offline bench clean distclean scan
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -62,10 +62,15 @@ $(AWSCLI_STAMP): tools/offline_apply/cli/requirements.txt
 
 awscli-venv: $(AWSCLI_STAMP) ## Create the hash-locked venv with the real AWS CLI (for the offline `aws` stand-in)
 
+# The AWS-authored package the shipped RDS CA bundle is checked against: one wheel, hash-locked, downloaded once per
+# machine into this project's cache directory (nothing installed); a verified copy there is not downloaded again.
+rds-ca-source: venv ## Download the pinned AWS package the RDS CA bundle must match (tools/rds_ca)
+	@$(PY) -m tools.rds_ca fetch
+
 # One pytest-xdist worker per CPU, a test file per worker at a time (module fixtures build their stacks once).
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-test: venv litellm-venv awscli-venv node_modules/.package-lock.json ## Run the whole test suite (unit, snapshot, property, workflow lint, offline plan)
+test: venv litellm-venv awscli-venv rds-ca-source node_modules/.package-lock.json ## Run the whole test suite (unit, snapshot, property, workflow lint, offline plan)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not drill"
 
 drill: venv litellm-venv awscli-venv node_modules/.package-lock.json ## Offline-apply drills: apply, re-plan, destroy every stack against stand-ins (docs/OFFLINE_PLAN.md)

@@ -5,12 +5,12 @@
     ContainerSpec(..., env={**VERIFY_FULL_ENV}, mount_points=[CA_MOUNT], depends_on_success=[init.name])
 
 RDS server certificates chain to a per-region AWS root that no public trust store carries, so the CA travels
-with the stack: `assets/rds-global-bundle.pem` is the AWS RDS global bundle
-(https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem, listed in
-https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.SSL.html), as vendored by
-huggingface/chat-ui at commit 3dbeff3845073723ebbf61f7d9c95847f0d45c1c (June 2023; SHA-256 in
-tests/test_aws_database_tls.py). Refresh it from that address when AWS adds a region; a region without a root
-in it is refused at synth.
+with the stack: `assets/rds-global-bundle.pem` is AWS's RDS global bundle
+(https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem, "Certificate bundles for all AWS Regions" in
+https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.SSL.html), byte for byte as the
+AWS-authored PyPI package pinned (version and SHA-256) in tools/rds_ca/requirements.txt ships it; `python -m
+tools.rds_ca refresh` regenerates it, tests/test_aws_rds_ca_bundle.py holds it to that source. It covers the
+commercial (`aws`) partition; a region without a root in it (a new region, GovCloud, China) is refused at synth.
 
 The instances pin their server certificate authority to `rds-ca-rsa2048-g1`, so exactly that region's
 "Amazon RDS <region> Root CA RSA2048 G1" is shipped: one certificate, which Prisma's `sslcert` loads as is
@@ -61,8 +61,9 @@ def rds_root_pem(region: str) -> str:
     if not found:
         raise PropsError(
             "clouds.aws.region",
-            f"the shipped RDS CA bundle has no root for {region!r}: refresh {BUNDLE.name} from "
-            "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
+            f"the shipped RDS CA bundle ({BUNDLE.name}, AWS's global bundle for the commercial regions) has no root "
+            f"for {region!r}: for a region AWS added since, pin a newer AWS package in tools/rds_ca/requirements.txt "
+            "and run `python -m tools.rds_ca refresh`; GovCloud and China regions have CA bundles of their own",
         )
     # A root is self-signed, so its subject is also its issuer; an intermediate names the root only as issuer.
     roots = [pem for pem in found if base64.b64decode(_PEM_BLOCK.match(pem)["body"]).count(subject) >= 2]
