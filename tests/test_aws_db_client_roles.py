@@ -198,3 +198,12 @@ def test_the_budget_names_every_pool_and_role_names_fit_postgres(tmp_path):
     with pytest.raises(ConfigError) as error:
         _load(tmp_path / "long", {"database": {"app_user": "a" * 54}}, DEV)
     assert error.value.path == "clouds.aws.database.app_user"
+
+
+def test_without_the_gateways_pgbouncer_nothing_is_budgeted_and_the_roles_get_no_limit(tmp_path):
+    """`connection_pool.enabled: false` (an image without PgBouncer): the gateway's engines are unbounded, so no share
+    exists to size the roles with; they keep PostgreSQL's "no limit" (-1) rather than a made-up one."""
+    stack = _synth(_load(tmp_path, {"database": {"connection_pool": {"enabled": False}}}, PROD))
+    sql = _bootstrap(stack)["BOOTSTRAP_SQL"]
+    assert "ALTER ROLE litellm_app_backend CONNECTION LIMIT -1;" in sql
+    assert not any(name.startswith("LITELLM_PGBOUNCER_") for name in _env(_containers(stack, "gateway")["gateway"]))
