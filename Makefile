@@ -62,7 +62,8 @@ $(AWSCLI_STAMP): tools/offline_apply/cli/requirements.txt
 
 awscli-venv: $(AWSCLI_STAMP) ## Create the hash-locked venv with the real AWS CLI (for the offline `aws` stand-in)
 
-# One pytest-xdist worker per CPU, a test file per worker at a time (module fixtures build their stacks once).
+# One pytest-xdist worker per CPU, a test file per worker at a time (module fixtures build their stacks once; the
+# files that share a process-starting session fixture go to one worker together: tests/conftest.py SHARED_START_FILES).
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 test: venv litellm-venv awscli-venv node_modules/.package-lock.json ## Run the whole test suite (unit, snapshot, property, workflow lint, offline plan)

@@ -186,3 +186,32 @@ def _early_starts(request) -> None:
     for name in EARLY_STARTS:
         if name in needed:
             request.getfixturevalue(name)
+
+
+# The test files that use each of EARLY_STARTS (tests/test_shared_starts.py keeps this true). Under pytest-xdist
+# (`make test`: --dist loadfile) each group is one unit of work, so its files run on one worker and the process
+# starts once per run instead of once on every worker that gets one of them.
+SHARED_START_FILES = {
+    "_separate_synth_process": ("tests/test_leaks.py", "tests/test_synth.py"),
+    "litellm_check": ("tests/test_gcp_proxy_config.py", "tests/test_litellm_config.py"),
+    "litellm_live": ("tests/test_litellm_team_standin.py", "tests/test_quotas.py"),
+}
+
+
+def loadfile_scope(nodeid: str) -> str:
+    """A test's unit of work under --dist loadfile: its file, or the group of files sharing a started process."""
+    path = nodeid.split("::", 1)[0]
+    return next((name for name, files in SHARED_START_FILES.items() if path in files), path)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadfile, with the files of a SHARED_START_FILES group as one unit (xdist's own scheduler otherwise)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedStartScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return loadfile_scope(nodeid)
+
+    return SharedStartScheduling(config, log)
