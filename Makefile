@@ -67,7 +67,8 @@ awscli-venv: $(AWSCLI_STAMP) ## Create the hash-locked venv with the real AWS CL
 rds-ca-source: venv ## Download the pinned AWS package the RDS CA bundle must match (tools/rds_ca)
 	@$(PY) -m tools.rds_ca fetch
 
-# One pytest-xdist worker per CPU, a test file per worker at a time (module fixtures build their stacks once).
+# One pytest-xdist worker per CPU, a test file per worker at a time (module fixtures build their stacks once; the
+# files that share a process-starting session fixture go to one worker together: tests/conftest.py SHARED_START_FILES).
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 test: venv litellm-venv awscli-venv rds-ca-source node_modules/.package-lock.json ## Run the whole test suite (unit, snapshot, property, workflow lint, offline plan)

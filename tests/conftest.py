@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import json
+import math
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,3 +188,74 @@ def _early_starts(request) -> None:
     for name in EARLY_STARTS:
         if name in needed:
             request.getfixturevalue(name)
+
+
+# The test files that use each of EARLY_STARTS (tests/test_shared_starts.py keeps this true). Under pytest-xdist
+# (`make test`: --dist loadfile) each group is one unit of work, so its files run on one worker and the process
+# starts once per run instead of once on every worker that gets one of them.
+SHARED_START_FILES = {
+    "_separate_synth_process": ("tests/test_leaks.py", "tests/test_synth.py"),
+    "litellm_check": ("tests/test_gcp_proxy_config.py", "tests/test_litellm_config.py"),
+    "litellm_live": ("tests/test_litellm_team_standin.py", "tests/test_quotas.py"),
+}
+
+
+def loadfile_scope(nodeid: str) -> str:
+    """A test's unit of work under --dist loadfile: its file, or the group of files sharing a started process."""
+    path = nodeid.split("::", 1)[0]
+    return next((name for name, files in SHARED_START_FILES.items() if path in files), path)
+
+
+# Each unit's seconds in the last run of this checkout (setup + call + teardown of its tests), for the scheduler.
+UNIT_SECONDS = REPO / ".cache" / "test-unit-seconds.json"
+_unit_seconds: collections.Counter[str] = collections.Counter()
+
+
+def last_unit_seconds() -> dict[str, float]:
+    try:
+        recorded = json.loads(UNIT_SECONDS.read_text())
+    except (OSError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def longest_unit(scopes: Iterable[str], seconds: Mapping[str, float]) -> str:
+    """The unit to hand out next: the longest of the last run (one not timed yet counts as longest; ties keep the
+    queue's order), so a long unit never starts last while the other workers have run out of work."""
+    return max(scopes, key=lambda scope: seconds.get(scope, math.inf))
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadfile with the files of a SHARED_START_FILES group as one unit, longest unit first (xdist's own
+    scheduler otherwise)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    seconds = last_unit_seconds()
+
+    class SharedStartScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return loadfile_scope(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            if self.workqueue:
+                self.workqueue.move_to_end(longest_unit(self.workqueue, seconds), last=False)
+            super()._assign_work_unit(node)
+
+    return SharedStartScheduling(config, log)
+
+
+def pytest_runtest_logreport(report) -> None:
+    _unit_seconds[loadfile_scope(report.nodeid)] += report.duration
+
+
+def pytest_sessionfinish(session) -> None:
+    """Record the units' seconds (in the controller under pytest-xdist, which gets every worker's reports)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not _unit_seconds:
+        return
+    recorded = {**last_unit_seconds(), **{scope: round(total, 2) for scope, total in _unit_seconds.items()}}
+    UNIT_SECONDS.parent.mkdir(parents=True, exist_ok=True)
+    partial = UNIT_SECONDS.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
+    partial.replace(UNIT_SECONDS)

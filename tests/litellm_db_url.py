@@ -4,20 +4,20 @@
 
 Runs `shell_steps` (a start command's own `export` steps) in a real shell, then LiteLLM's
 DatabaseURLSettings.from_env().apply_to_env(), the call gateway.main, backend.main and migrations/run.py make before
-Prisma starts (litellm/proxy/db/db_url_settings.py:1-7).
+Prisma starts (litellm/proxy/db/db_url_settings.py:1-7). Each probe is the process `sh -c 'STEP && ... && exec python
+-c PROBE'` (or `python -c PROBE ...`), run as tests/litellm_probe.py runs it: in a fork of a LiteLLM imported once.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import shlex
-import subprocess
 from collections.abc import Mapping, Sequence
 
-from tests.litellm_check import LITELLM_PYTHON
+from tests.litellm_probe import run_litellm
 
+# What every probe here imports first; the probe server imports it once (tests/litellm_probe.py).
+DB_URL_SETTINGS = ("litellm.proxy.db.db_url_settings",)
 _PROBE = (
     "import json, os; from litellm.proxy.db.db_url_settings import DatabaseURLSettings; "
     "DatabaseURLSettings.from_env().apply_to_env(); "
@@ -32,15 +32,8 @@ def made_up_aws_credentials() -> dict[str, str]:
 
 
 def litellm_database_urls(env: Mapping[str, str], shell_steps: Sequence[str] = ()) -> dict[str, str]:
-    script = " && ".join([*shell_steps, f"exec {shlex.quote(str(LITELLM_PYTHON))} -c {shlex.quote(_PROBE)}"])
-    result = subprocess.run(
-        ["sh", "-c", script],
-        env={"PATH": os.environ["PATH"], **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    result = run_litellm(_PROBE, env=env, imports=DB_URL_SETTINGS, shell_steps=shell_steps)
+    result.check_returncode()
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -81,13 +74,6 @@ print(json.dumps({
 def litellm_pgbouncer_plan(env: Mapping[str, str], runtime_dir: str) -> dict:
     """The pinned LiteLLM's PgBouncer plan for a gateway container's `env`: the upstream URL, the rendered
     pgbouncer.ini, the pooled URL and the DATABASE_URL* a worker then runs with."""
-    result = subprocess.run(
-        [str(LITELLM_PYTHON), "-c", _PGBOUNCER_PROBE, runtime_dir],
-        env={"PATH": os.environ["PATH"], **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_litellm(_PGBOUNCER_PROBE, [runtime_dir], env, imports=DB_URL_SETTINGS)
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.strip().splitlines()[-1])

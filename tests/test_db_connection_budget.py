@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import urllib.parse
 
 import pytest
 
 from constructs_lib.config.loader import ConfigError, load_environment
 from tests.conftest import CONFIG_DIR
-from tests.litellm_check import LITELLM_PYTHON
-from tests.litellm_db_url import litellm_database_urls
+from tests.litellm_db_url import DB_URL_SETTINGS, litellm_database_urls
+from tests.litellm_probe import run_litellm
 from tests.test_gcp_database_connection import database_url_steps
 from tests.test_gcp_stack_options import _load, _synth
 
@@ -61,14 +60,8 @@ def _budget_line(writer: str, reader: str | None, workers: int) -> int:
         "import sys; from litellm.proxy.db.db_url_settings import postgres_connection_budget_message as m; "
         "print(m(sys.argv[1], None if sys.argv[2] == '-' else sys.argv[2], sys.argv[3]))"
     )
-    result = subprocess.run(
-        [str(LITELLM_PYTHON), "-c", script, writer, reader or "-", str(workers)],
-        env={"PATH": os.environ["PATH"]},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    result = run_litellm(script, [writer, reader or "-", str(workers)], imports=DB_URL_SETTINGS)
+    result.check_returncode()
     return int(re.search(r"up to (\d+) connections", result.stdout).group(1))
 
 

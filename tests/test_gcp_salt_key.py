@@ -9,14 +9,12 @@ the salt key's first version is a copy of the current master key, and the master
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from constructs_lib.config import ConfigError
-from tests.litellm_check import LITELLM_PYTHON
+from tests.litellm_probe import run_litellm
 from tests.test_gcp_stack_options import _load, _synth
 
 # get_salt_key and _get_encryption_algorithm read only `master_key` and `general_settings` from
@@ -37,6 +35,10 @@ if sys.argv[3]:
     os.environ["LITELLM_SALT_KEY"] = sys.argv[3]
 print(decrypt_value_helper(stored, key="credential", exception_type="debug"))
 """
+# Imported once for the three runs (tests/litellm_probe.py); importing litellm never looks up
+# litellm.proxy.proxy_server (encrypt_decrypt_utils.py:33, :55 import it inside the functions), so the module set up
+# above is in place when the functions run, as in a fresh process.
+_IMPORTS = ("litellm.proxy.common_utils.encrypt_decrypt_utils",)
 
 
 def _cryptography_only(tmp_path: Path) -> Path:
@@ -56,14 +58,8 @@ def _decrypted_after_rotation(tmp_path: Path, old_master: str, new_master: str, 
     path = tmp_path / "cryptography-only"
     if not path.exists():
         _cryptography_only(tmp_path)
-    result = subprocess.run(
-        [str(LITELLM_PYTHON), "-c", _ROUND_TRIP, old_master, new_master, salt],
-        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(path)},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=True,
-    )
+    result = run_litellm(_ROUND_TRIP, [old_master, new_master, salt], {"PYTHONPATH": str(path)}, imports=_IMPORTS)
+    result.check_returncode()
     return result.stdout.strip().splitlines()[-1]
 
 

@@ -514,8 +514,10 @@ def test_rotation_keeps_the_old_key_working_for_the_overlap_only(litellm_live, d
     agents = [a.model_copy(update={"key_version": 2}) if a.name == "schedule" else a for a in dev_config.agents]
     rotated = _quotas_stack("alicloud", dev_config.model_copy(update={"agents": agents}))
     new_registration = _registration(rotated, "schedule")
-    # The stacks' overlap is an hour; the test shortens it to seconds (same code path, a shorter duration).
-    overlap_seconds = 15
+    # The stacks' overlap is an hour (quotas.key_rotation_overlap); the test shortens it to seconds (same code path, a
+    # shorter duration). From the retire step to the old key's check below takes under a second on an idle machine:
+    # 8 s leaves that room to grow more than tenfold under load before the check would come after the expiry.
+    overlap_seconds = 8
     old_registration = {**old_registration, "input": {**old_registration["input"], "overlap": f"{overlap_seconds}s"}}
     retired = _run_provisioner(litellm_live, old_registration, 1, _stack_dir(tmp_path / "v1", old_registration))
     assert retired.returncode == 0, retired.stderr
@@ -533,7 +535,7 @@ def test_rotation_keeps_the_old_key_working_for_the_overlap_only(litellm_live, d
     # LiteLLM set the old key's expiry to the retire step's time + overlap: wait until it has passed.
     expires = litellm_live.call("GET", f"/key/info?key={old_key}").body["info"]["expires"]
     remaining = (datetime.fromisoformat(expires.replace("Z", "+00:00")) - datetime.now(UTC)).total_seconds()
-    assert 0 < remaining <= overlap_seconds
+    assert 0 < remaining <= overlap_seconds, "the old key was checked within the overlap"
     time.sleep(remaining + 1)
     refused = litellm_live.chat(old_key, "qwen-max")
     assert refused.status == 401 and refused.body["error"]["type"] == "expired_key", refused.text
