@@ -1,4 +1,4 @@
-"""The offline plan: real `terraform validate` + `terraform plan` against the stand-in providers.
+"""The offline plan: real `terraform plan` (which validates first) against the stand-in providers.
 
 Small stacks are synthesized here with cdktf: one that must plan, and three that Terraform itself
 must reject (an unknown argument written by an escape hatch, a reference to an attribute that does
@@ -8,13 +8,27 @@ not exist, a dependency cycle). `assert_stacks_plan` is the check for a whole cd
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from synth_speed import binding_bytecode
 from tools import schemas_from_jsii
-from tools.plan_offline import PlanOfflineError, StackResult, discover_stacks, main, plan_stacks
+from tools.plan_offline import (
+    SERVERS,
+    PlanOfflineError,
+    StackResult,
+    discover_stacks,
+    main,
+    named_types,
+    plan_stack,
+    plan_stacks,
+    stack_providers,
+    terraform_env,
+    write_cli_config,
+)
 from tools.standin_provider import protos, schema, server, values
 
 REPO = Path(__file__).resolve().parent.parent
@@ -199,6 +213,73 @@ def test_no_synthesized_stacks_tells_to_synth_first(tmp_path, capsys):
         discover_stacks(tmp_path)
     assert main(["--out", str(tmp_path)]) == 2
     assert "make synth" in capsys.readouterr().err
+
+
+def _plan_with(providers, name: str, stack_file: Path, scratch: Path) -> StackResult:
+    scratch.mkdir()
+    return plan_stack(name, stack_file, terraform_env(write_cli_config(scratch), SERVERS.reattach(providers)), scratch)
+
+
+def _progress_and_plan(output: str) -> tuple[list[str], str]:
+    """Terraform prints the progress of its parallel walk in any order, with the seconds each step took; the plan
+    after it is ordered."""
+    progress, _, plan = output.partition("Terraform used the selected providers")
+    return sorted(re.sub(r"after \d+s", "after Ns", progress).splitlines()), plan
+
+
+def test_serving_only_the_named_types_plans_exactly_as_the_whole_schema(out_dir, tmp_path):
+    """The stand-ins serve the types the directory's stacks name (Terraform decodes a whole schema per run): the
+    plan is the one the whole schema gives, and a type left out fails the run instead of passing."""
+    stacks = discover_stacks(out_dir)
+    trimmed = stack_providers([stacks["valid-aws"]], served_for=list(stacks.values()))
+    assert {provider.served for provider in trimmed} == {
+        named_types([json.loads(p.read_text()) for p in stacks.values()])
+    }
+    whole = [replace(provider, served=None) for provider in trimmed]
+    results = [
+        _plan_with(providers, "valid-aws", stacks["valid-aws"], tmp_path / label)
+        for label, providers in (("trimmed", trimmed), ("whole", whole))
+    ]
+    assert all(result.ok for result in results), [result.output for result in results]
+    assert _progress_and_plan(results[0].output) == _progress_and_plan(results[1].output)
+    assert "Plan: 4 to add" in results[0].output
+    # served for the Google stack only: the AWS stack's types are not served, and Terraform refuses them
+    google_only = stack_providers([stacks["valid-aws"]], served_for=[stacks["valid-google"]])
+    refused = _plan_with(google_only, "valid-aws", stacks["valid-aws"], tmp_path / "google-only")
+    assert not refused.ok
+    assert 'The provider hashicorp/aws does not support resource type "aws_s3_bucket".' in refused.output
+
+
+def test_named_types_reads_every_block_that_names_a_schema_type():
+    """Resources, data sources (a check block's scoped ones too) and ephemeral resources; Terraform's JSON syntax
+    allows a block as one object or an array of objects."""
+    config = {
+        "resource": [{"aws_s3_bucket": {"a": {}}}, {"aws_s3_bucket_policy": {"b": {}}}],
+        "data": {"aws_caller_identity": {"me": {}}},
+        "check": {"health": {"data": {"http": {"probe": {}}}, "assert": []}},
+        "ephemeral": {"random_password": {"key": {}}},
+        "output": {"aws_not_a_type": {"value": 1}},
+    }
+    assert dict(named_types([config, {"resource": {"google_storage_bucket": {"c": {}}}}])) == {
+        "resource_schemas": ("aws_s3_bucket", "aws_s3_bucket_policy", "google_storage_bucket"),
+        "data_source_schemas": ("aws_caller_identity", "http"),
+        "ephemeral_resource_schemas": ("random_password",),
+    }
+
+
+def test_served_entry_keeps_the_provider_block_and_only_the_named_types():
+    entry = {
+        "provider": {"block": {"attributes": {"region": {"type": "string", "optional": True}}}},
+        "resource_schemas": {"aws_s3_bucket": {"block": {}}, "aws_instance": {"block": {}}},
+        "data_source_schemas": {"aws_caller_identity": {"block": {}}},
+    }
+    served = schema.served_entry(entry, {"resource_schemas": ["aws_s3_bucket"], "data_source_schemas": []})
+    assert served == {
+        "provider": entry["provider"],
+        "resource_schemas": {"aws_s3_bucket": {"block": {}}},
+        "data_source_schemas": {},
+    }
+    assert schema.served_entry(entry, None) is entry
 
 
 def test_recovered_aws_schema_keeps_nesting_flags_and_write_only():

@@ -1,4 +1,4 @@
-"""`terraform validate` and `terraform plan` of every synthesized stack, offline, against stand-in providers.
+"""`terraform plan` (which validates first) of every synthesized stack, offline, against stand-in providers.
 
 Provider binaries cannot be downloaded here, so each provider a stack requires is served by the
 stand-in (tools/standin_provider) from its schema: one long-lived process per provider, which every
@@ -56,14 +56,20 @@ class StackResult:
 
 @dataclass(frozen=True)
 class Provider:
-    """A provider a stack requires: its registry address and the schema file the stand-in serves."""
+    """A provider a stack requires: its registry address, the schema file the stand-in serves and the types of it
+    served (`served_types`; None: all of them)."""
 
     address: str
     schema_file: Path
+    served: tuple[tuple[str, tuple[str, ...]], ...] | None = None
 
     @property
     def type_name(self) -> str:
         return self.address.rsplit("/", 1)[1]
+
+    @property
+    def served_types(self) -> dict[str, list[str]] | None:
+        return None if self.served is None else {kind: list(names) for kind, names in self.served}
 
 
 def discover_stacks(out_dir: Path) -> dict[str, Path]:
@@ -130,6 +136,27 @@ def resolve_schema(address: str, constraint: str) -> Path:
         f"{address} {constraint!r}: no schema; expected {CHECKED_IN_SCHEMAS}/{type_name}@<version>.json "
         f"(found: {', '.join(path.name for path in candidates) or 'none'})"
     )
+
+
+def _blocks(value: Any) -> list[dict[str, Any]]:
+    """A top-level block of Terraform's JSON syntax: one object, or an array of objects."""
+    return value if isinstance(value, list) else [value]
+
+
+def named_types(configs: list[dict[str, Any]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The resource, data source and ephemeral resource types these configurations name (a check block's scoped
+    data sources too), per schema kind (tools/standin_provider/schema.py SCHEMA_KINDS), sorted."""
+    named: dict[str, set[str]] = {kind: set() for kind in standin_schema.SCHEMA_KINDS}
+    for config in configs:
+        scoped_data = [check.get("data", {}) for block in _blocks(config.get("check", {})) for check in block.values()]
+        for kind, blocks in (
+            ("resource_schemas", config.get("resource", {})),
+            ("data_source_schemas", [*_blocks(config.get("data", {})), *scoped_data]),
+            ("ephemeral_resource_schemas", config.get("ephemeral", {})),
+        ):
+            for block in _blocks(blocks):
+                named[kind].update(block)
+    return tuple((kind, tuple(sorted(names))) for kind, names in named.items())
 
 
 def required_providers(config: dict[str, Any]) -> list[tuple[str, str]]:
@@ -199,6 +226,10 @@ class StandinServers:
             "--reattach",
             str(self._socket_dir / f"{stem}.sock"),
         ]
+        if provider.served is not None:
+            served_file = self._socket_dir / f"{stem}.types.json"
+            served_file.write_text(json.dumps(provider.served_types))
+            command += ["--served-types", str(served_file)]
         self._logs[provider] = self._socket_dir / f"{stem}.log"
         with self._logs[provider].open("wb") as log:
             # cwd on sys.path (python -m) makes `tools` importable
@@ -333,34 +364,37 @@ def _run(command: list[str], workdir: Path, env: dict[str, str]) -> tuple[bool, 
     return proc.returncode == 0, (proc.stdout + proc.stderr).strip()
 
 
+# `terraform plan` validates first: the CLI turns validation on for the local backend (internal/command/
+# meta_backend.go, Meta.Backend: `cliOpts.Validation = true`) and every operation runs `Core.Validate` on the
+# configuration before it plans (internal/backend/local/backend_local.go, localRun: "If validation is enabled,
+# validate"). A separate `terraform validate` would run the same walk again.
+PLAN_COMMAND = ["terraform", "plan", "-input=false", "-lock=false", "-refresh=false", "-no-color"]
+
+
 def plan_stack(name: str, stack_file: Path, env: dict[str, str], scratch: Path) -> StackResult:
     started = time.monotonic()
     workdir = scratch / "stacks" / name
     prepare_workdir(stack_file, workdir)
-    outputs = []
-    ok = True
-    for command in (
-        ["terraform", "validate", "-no-color"],
-        ["terraform", "plan", "-input=false", "-lock=false", "-refresh=false", "-no-color"],
-    ):
-        ok, output = _run(command, workdir, env)
-        outputs.append(f"$ {shlex.join(command)}\n{output}")
-        if not ok:
-            break
-    return StackResult(name, ok, time.monotonic() - started, "\n".join(outputs))
+    ok, output = _run(PLAN_COMMAND, workdir, env)
+    return StackResult(name, ok, time.monotonic() - started, f"$ {shlex.join(PLAN_COMMAND)}\n{output}")
 
 
-def stack_providers(stack_files: list[Path]) -> list[Provider]:
-    """The providers these stacks require, with their schemas encoded (once, not by each server that starts)."""
-    requirements = {
-        requirement for path in stack_files for requirement in required_providers(json.loads(path.read_text()))
-    }
+def stack_providers(stack_files: list[Path], served_for: list[Path] | None = None) -> list[Provider]:
+    """The providers these stacks require, with their schemas encoded (once, not by each server that starts).
+
+    Each serves only the types the stacks of `served_for` (default: these stacks) name: Terraform decodes a
+    provider's whole schema in every run, and the AWS one has thousands of types. Give every stack of a directory
+    as `served_for`, so that runs for any of them share one server per provider.
+    """
+    configs = {path: json.loads(path.read_text()) for path in {*stack_files, *(served_for or [])}}
+    served = named_types([configs[path] for path in sorted(served_for or stack_files)])
+    requirements = {requirement for path in stack_files for requirement in required_providers(configs[path])}
     providers = sorted(
-        {Provider(address, resolve_schema(address, constraint)) for address, constraint in requirements},
+        {Provider(address, resolve_schema(address, constraint), served) for address, constraint in requirements},
         key=lambda provider: provider.address,
     )
     for provider in providers:
-        standin_schema.cached_response_bytes(provider.schema_file, provider.address, CACHE_DIR)
+        standin_schema.cached_response_bytes(provider.schema_file, provider.address, CACHE_DIR, provider.served_types)
     return providers
 
 
@@ -368,13 +402,13 @@ def plan_stacks(out_dir: Path, only: list[str] | None = None) -> list[StackResul
     """Validate and plan the stacks synthesized in out_dir (all of them unless `only` names some)."""
     if shutil.which("terraform") is None:
         raise PlanOfflineError("terraform is not on PATH (the offline plan runs the real Terraform binary)")
-    stacks = discover_stacks(out_dir)
+    stacks = every_stack = discover_stacks(out_dir)
     if only:
         unknown = sorted(set(only) - set(stacks))
         if unknown:
             raise PlanOfflineError(f"unknown stacks {unknown}; {out_dir} has: {', '.join(sorted(stacks))}")
         stacks = {name: path for name, path in stacks.items() if name in only}
-    reattach = SERVERS.reattach(stack_providers(list(stacks.values())))
+    reattach = SERVERS.reattach(stack_providers(list(stacks.values()), served_for=list(every_stack.values())))
     with tempfile.TemporaryDirectory(prefix="plan-offline-") as tmp:
         scratch = Path(tmp)
         env = terraform_env(write_cli_config(scratch), reattach)

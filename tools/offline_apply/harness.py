@@ -270,7 +270,8 @@ class OfflineApply:
                 self._free_lanes.append(lane)
 
     def _env(self, stack: str, lane: plan_offline.StandinServers) -> dict[str, str]:
-        providers = plan_offline.stack_providers([self._stack_file(stack)])
+        # the schema types of every stack of the directory: a lane's servers then serve each stack it runs
+        providers = plan_offline.stack_providers([self._stack_file(stack)], served_for=list(self.stacks().values()))
         cli_config = plan_offline.write_cli_config(self.work_dir)
         env = plan_offline.terraform_env(cli_config, lane.reattach(providers))
         env = {key: value for key, value in env.items() if not key.startswith(_CLOUD_ENV_PREFIXES)}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -23,9 +24,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SOCKET",
         help="serve on this Unix socket until stdin closes, printing the TF_REATTACH_PROVIDERS entry",
     )
+    parser.add_argument(
+        "--served-types",
+        type=Path,
+        metavar="FILE",
+        help="with --reattach: JSON {schema kind: [type, ...]} of the only types to serve (default: every type)",
+    )
     args = parser.parse_args(argv)
     if args.reattach:
-        return serve_reattach(args.schema, args.address, args.cache, args.reattach)
+        served = json.loads(args.served_types.read_text()) if args.served_types else None
+        return serve_reattach(args.schema, args.address, args.cache, args.reattach, served)
     return serve(args.schema, args.address, args.cache)
 
 

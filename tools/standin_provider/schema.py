@@ -80,32 +80,52 @@ def provider_entry(document: dict[str, Any], address: str) -> dict[str, Any]:
     raise KeyError(f"schema document has no provider {address} (it has: {', '.join(sorted(schemas))})")
 
 
+# The schema kinds a configuration names types of, as `terraform providers schema -json` keys them.
+SCHEMA_KINDS = ("resource_schemas", "data_source_schemas", "ephemeral_resource_schemas")
+
+
+def served_entry(entry: dict[str, Any], served: dict[str, list[str]] | None) -> dict[str, Any]:
+    """The entry with only the resource, data source and ephemeral types `served` names (None: all of them).
+
+    Terraform decodes the whole GetProviderSchema response in every run (the AWS one in about a third of a
+    second) but looks up only the types its configuration names; a type the configuration names that is not
+    served fails the run as an unsupported type, so leaving the others out cannot make a run pass."""
+    if served is None:
+        return entry
+    kept = {kind: set(served.get(kind, ())) for kind in SCHEMA_KINDS}
+    return {
+        key: ({name: spec for name, spec in value.items() if name in kept[key]} if key in kept else value)
+        for key, value in entry.items()
+    }
+
+
 def build_response(pb: Any, entry: dict[str, Any]) -> Any:
     """GetProviderSchema.Response for one provider's schema entry."""
     response = pb.GetProviderSchema.Response(provider=_schema(pb, entry.get("provider", {})))
     response.server_capabilities.plan_destroy = True
     response.server_capabilities.get_provider_schema_optional = True
-    for field, key in (
-        (response.resource_schemas, "resource_schemas"),
-        (response.data_source_schemas, "data_source_schemas"),
-        (response.ephemeral_resource_schemas, "ephemeral_resource_schemas"),
-    ):
+    for key in SCHEMA_KINDS:
+        field = getattr(response, key)
         for name, spec in entry.get(key, {}).items():
             field[name].CopyFrom(_schema(pb, spec))
     return response
 
 
-def cached_response_bytes(schema_file: Path, address: str, cache_dir: Path) -> bytes:
-    """The serialized GetProviderSchema.Response, built once per schema file content."""
+def cached_response_bytes(
+    schema_file: Path, address: str, cache_dir: Path, served: dict[str, list[str]] | None = None
+) -> bytes:
+    """The serialized GetProviderSchema.Response, built once per schema file content (and served types)."""
     digest = hashlib.sha256()
     digest.update(schema_file.read_bytes())
     digest.update(address.encode())
     digest.update(protos.proto_digest().encode())
+    if served is not None:
+        digest.update(json.dumps({kind: sorted(served.get(kind, ())) for kind in SCHEMA_KINDS}).encode())
     path = cache_dir / "schemas" / f"{digest.hexdigest()[:24]}.pb"
     if path.exists():
         return path.read_bytes()
     pb, _ = protos.load(cache_dir)
-    entry = provider_entry(json.loads(schema_file.read_text()), address)
+    entry = served_entry(provider_entry(json.loads(schema_file.read_text()), address), served)
     data = build_response(pb, entry).SerializeToString(deterministic=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".schema-")

@@ -351,9 +351,15 @@ def _handlers(pb: Any, plugin_pb: Any, provider: StandinProvider, stop: Callable
     ]
 
 
-def _server(schema_file: Path, address: str, cache_dir: Path, on_shutdown: Callable[[], None]) -> grpc.Server:
+def _server(
+    schema_file: Path,
+    address: str,
+    cache_dir: Path,
+    on_shutdown: Callable[[], None],
+    served: dict[str, list[str]] | None = None,
+) -> grpc.Server:
     pb, plugin_pb = protos.load(cache_dir)
-    provider = StandinProvider(pb, schema.cached_response_bytes(schema_file, address, cache_dir))
+    provider = StandinProvider(pb, schema.cached_response_bytes(schema_file, address, cache_dir, served))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=8),
         options=[("grpc.max_send_message_length", _MAX_MESSAGE), ("grpc.max_receive_message_length", _MAX_MESSAGE)],
@@ -378,14 +384,16 @@ def reattach_entry(address: str, socket_path: Path, pid: int) -> dict[str, Any]:
     }
 
 
-def serve_reattach(schema_file: Path, address: str, cache_dir: Path, socket_path: Path) -> int:
+def serve_reattach(
+    schema_file: Path, address: str, cache_dir: Path, socket_path: Path, served: dict[str, list[str]] | None = None
+) -> int:
     """Serve one provider on a Unix socket for any number of Terraform runs, until standard input closes.
 
     Prints its TF_REATTACH_PROVIDERS entry as one JSON line once it accepts connections. Plain gRPC:
     Terraform dials a reattached provider without TLS, and the socket lives in a directory only its
-    owner can enter.
+    owner can enter. `served`: the types of the schema it serves (schema.served_entry; None: all).
     """
-    server = _server(schema_file, address, cache_dir, on_shutdown=lambda: None)
+    server = _server(schema_file, address, cache_dir, on_shutdown=lambda: None, served=served)
     try:
         bound = server.add_insecure_port(f"unix:{socket_path}")
     except RuntimeError:
