@@ -225,25 +225,35 @@ def longest_unit(scopes: Iterable[str], seconds: Mapping[str, float]) -> str:
     return max(scopes, key=lambda scope: seconds.get(scope, math.inf))
 
 
-def pytest_xdist_make_scheduler(config, log):
-    """--dist loadfile with the files of a SHARED_START_FILES group as one unit, longest unit first (xdist's own
-    scheduler otherwise)."""
-    if config.getoption("dist") != "loadfile":
-        return None
-    from xdist.scheduler import LoadFileScheduling
+class SharedStartScheduler:
+    """pytest-xdist's scheduler hook, registered only when xdist is loaded (`-p no:xdist` runs, as the snapshot update
+    does, would otherwise refuse the unknown hook)."""
 
-    seconds = last_unit_seconds()
+    @staticmethod
+    def pytest_xdist_make_scheduler(config, log):
+        """--dist loadfile with the files of a SHARED_START_FILES group as one unit, longest unit first (xdist's own
+        scheduler otherwise)."""
+        if config.getoption("dist") != "loadfile":
+            return None
+        from xdist.scheduler import LoadFileScheduling
 
-    class SharedStartScheduling(LoadFileScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return loadfile_scope(nodeid)
+        seconds = last_unit_seconds()
 
-        def _assign_work_unit(self, node) -> None:
-            if self.workqueue:
-                self.workqueue.move_to_end(longest_unit(self.workqueue, seconds), last=False)
-            super()._assign_work_unit(node)
+        class SharedStartScheduling(LoadFileScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return loadfile_scope(nodeid)
 
-    return SharedStartScheduling(config, log)
+            def _assign_work_unit(self, node) -> None:
+                if self.workqueue:
+                    self.workqueue.move_to_end(longest_unit(self.workqueue, seconds), last=False)
+                super()._assign_work_unit(node)
+
+        return SharedStartScheduling(config, log)
+
+
+def pytest_configure(config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(SharedStartScheduler(), "shared-start-scheduler")
 
 
 def pytest_runtest_logreport(report) -> None:

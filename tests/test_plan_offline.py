@@ -388,6 +388,11 @@ def test_every_synthesized_stack_plans(synth_dir):
     """Every gateway, quotas and bootstrap stack of every environment plans with the real Terraform."""
     results = assert_stacks_plan(synth_dir)
     assert len(results) == len(discover_stacks(synth_dir))
+    # Each plan was computed with its own provider settings: a stand-in answers with the configuration of the run
+    # that configured it last, so stacks planned at once on shared servers got each other's default tags.
+    for result in results:
+        tagged = set(re.findall(r'"litellm-stack"\s*=\s*"([^"]+)"', result.output))
+        assert tagged <= {result.name}, f"{result.name} planned with the default tags of {sorted(tagged)}"
 
 
 def test_required_variables_get_typed_placeholders_and_defaults_are_kept():

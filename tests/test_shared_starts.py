@@ -3,6 +3,10 @@ and the longest unit of the last run is handed out first."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from tests.conftest import EARLY_STARTS, SHARED_START_FILES, loadfile_scope, longest_unit
 
 
@@ -29,3 +33,17 @@ def test_the_longest_unit_goes_first_and_an_untimed_one_before_it():
     assert longest_unit(queue, {**timed, "litellm_live": 3.0}) == "tests/test_b.py"
     assert longest_unit(queue, timed) == "litellm_live"
     assert longest_unit(queue, {}) == "tests/test_a.py", "without timings the queue's own order"
+
+
+def test_the_scheduler_hook_is_registered_with_xdist_and_a_run_without_it_still_starts(request):
+    """`-p no:xdist` (the README's snapshot update) must not meet an unknown `pytest_xdist_make_scheduler` hook."""
+    registered = request.config.pluginmanager.get_plugin("shared-start-scheduler") is not None
+    assert registered == request.config.pluginmanager.hasplugin("xdist")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:xdist", "--collect-only", "-q", "tests/test_shared_starts.py"],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -269,8 +269,13 @@ class StandinServers:
                 self._socket_dir = None
 
 
-SERVERS = StandinServers()
-atexit.register(SERVERS.close)
+# One server set per parallel lane: a stand-in keeps the provider configuration of the run that configured it last
+# (default tags, region), so two Terraform runs at once on one server would plan with each other's settings. A lane
+# plans its stacks one after another.
+LANES = [StandinServers() for _ in range(PARALLEL_STACKS)]
+SERVERS = LANES[0]
+for _lane in LANES:
+    atexit.register(_lane.close)
 
 
 def write_cli_config(root: Path) -> Path:
@@ -408,13 +413,24 @@ def plan_stacks(out_dir: Path, only: list[str] | None = None) -> list[StackResul
         if unknown:
             raise PlanOfflineError(f"unknown stacks {unknown}; {out_dir} has: {', '.join(sorted(stacks))}")
         stacks = {name: path for name, path in stacks.items() if name in only}
-    reattach = SERVERS.reattach(stack_providers(list(stacks.values()), served_for=list(every_stack.values())))
+    providers = stack_providers(list(stacks.values()), served_for=list(every_stack.values()))
+    ordered = sorted(stacks.items())
+    lanes = [
+        (servers, ordered[index :: len(LANES)]) for index, servers in enumerate(LANES) if ordered[index :: len(LANES)]
+    ]
     with tempfile.TemporaryDirectory(prefix="plan-offline-") as tmp:
         scratch = Path(tmp)
-        env = terraform_env(write_cli_config(scratch), reattach)
-        with ThreadPoolExecutor(max_workers=PARALLEL_STACKS) as pool:
-            futures = [pool.submit(plan_stack, name, path, env, scratch) for name, path in sorted(stacks.items())]
-            return [future.result() for future in futures]
+        cli_config = write_cli_config(scratch)
+
+        def plan_lane(servers: StandinServers, lane: list[tuple[str, Path]]) -> list[StackResult]:
+            env = terraform_env(cli_config, servers.reattach(providers))
+            return [plan_stack(name, path, env, scratch) for name, path in lane]
+
+        with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+            planned = [
+                result for future in [pool.submit(plan_lane, *lane) for lane in lanes] for result in future.result()
+            ]
+    return sorted(planned, key=lambda result: result.name)
 
 
 def main(argv: list[str] | None = None) -> int:
