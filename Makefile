@@ -109,7 +109,7 @@ bindings: venv ## Regenerate imports/alicloud and imports/litellm from the check
 schemas: venv ## Re-derive imports/schemas/* from the providers' Go source (needs the fetched git mirrors)
 	$(PY) -m tools.provider_schema
 
-plan-offline: venv ## terraform validate + plan of every synthesized stack, offline, against stand-in providers
+plan-offline: venv ## terraform plan (validation included) of every synthesized stack, offline, against stand-in providers
 	$(PY) -m tools.plan_offline $(if $(STACKS),--stacks $(STACKS),)
 
 CHECKOV_VENV ?= .venv-checkov
