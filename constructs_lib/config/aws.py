@@ -631,22 +631,31 @@ class AwsConfig(StrictModel, RuntimeMode, ComponentImages):
         deployment at max_count runs ECS_DEPLOYMENT_MAXIMUM_PERCENT of its tasks."""
         if self.database.source != "managed" or not self.pgbouncer_enabled:
             return None
-        gateway_tasks, backend_tasks = self._peak_tasks("gateway"), self._peak_tasks("backend")
-        clients = [
-            PoolClient("components.gateway (peak tasks)", gateway_tasks, 1, reads_replica=False),
-            PoolClient("components.backend (peak tasks x workers)", backend_tasks, self.components.backend.workers),
-        ]
-        if self.spend_collector.enabled:
-            clients.append(PoolClient("spend_collector (one per gateway task)", gateway_tasks, 1, reads_replica=False))
         return ConnectionBudget(
             max_connections=self.database.max_connections_or_default(production),
             reserved=self.database.reserved_connections,
-            clients=clients,
+            clients=list(self._pools().values()),
             replica=self.database.readers > 0,
             ceiling=PGBOUNCER_DEFAULT_MAX_DB_CONNECTIONS,
             engine_name="pools (gateway PgBouncers, backend and collector engines)",
             limit_name="connection_pool.max_db_connections",
         )
+
+    def _pools(self) -> dict[str, PoolClient]:
+        """Every pool at a deployment's peak, by client: the gateway tasks' PgBouncers, the backend's workers and,
+        when on, one spend collector per gateway task."""
+        gateway_tasks, backend_tasks = self._peak_tasks("gateway"), self._peak_tasks("backend")
+        pools = {
+            "gateway": PoolClient("components.gateway (peak tasks)", gateway_tasks, 1, reads_replica=False),
+            "backend": PoolClient(
+                "components.backend (peak tasks x workers)", backend_tasks, self.components.backend.workers
+            ),
+        }
+        if self.spend_collector.enabled:
+            pools["collector"] = PoolClient(
+                "spend_collector (one per gateway task)", gateway_tasks, 1, reads_replica=False
+            )
+        return pools
 
     def _peak_tasks(self, component: str) -> int:
         service = getattr(self.components, component)
@@ -664,14 +673,16 @@ class AwsConfig(StrictModel, RuntimeMode, ComponentImages):
         return budget.pool_size(configured)
 
     def role_connection_limits(self, production: bool) -> dict[str, int]:
-        """PostgreSQL CONNECTION LIMIT of the backend's and the collector's login roles: their pools x the share
-        (-1, PostgreSQL's "no limit", when the gateway is not pooled and nothing is budgeted)."""
+        """PostgreSQL CONNECTION LIMIT of the login roles of the clients outside PgBouncer (the backend, and the
+        collector when on): their pools x the share (-1, PostgreSQL's "no limit", when the gateway is not pooled and
+        nothing is budgeted)."""
         budget = self.connection_budget(production)
-        if budget is None:
-            return {"backend": -1, "collector": -1}
-        share = budget.pool_size(self.database.connection_pool.max_db_connections)
-        backend = self._peak_tasks("backend") * self.components.backend.workers
-        return {"backend": backend * share, "collector": self._peak_tasks("gateway") * share}
+        share = budget.pool_size(self.database.connection_pool.max_db_connections) if budget else None
+        return {
+            client: pool.engines * share if share is not None else -1
+            for client, pool in self._pools().items()
+            if client != "gateway"
+        }
 
     def gateway_processes(self) -> list[tuple[str, int]]:
         """(field, count) of every knob that multiplies the gateway's processes."""

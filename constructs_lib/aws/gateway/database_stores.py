@@ -158,8 +158,7 @@ class ManagedDatabase:
         if not aws.create_runtime:
             return {}
         limits = aws.role_connection_limits(at.production)
-        clients = ["backend", *(["collector"] if aws.spend_collector.enabled else [])]
-        return {client: (f"{aws.database.app_user}_{client}", limits[client]) for client in clients}
+        return {client: (f"{aws.database.app_user}_{client}", limit) for client, limit in limits.items()}
 
     def runtime_env(self) -> dict[str, str]:
         if not self._readers:
