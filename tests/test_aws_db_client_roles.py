@@ -42,7 +42,7 @@ GRANT rds_iam TO rds_superuser WITH ADMIN OPTION;
 CREATE DATABASE litellm OWNER {MASTER};
 """
 # What `prisma migrate deploy` leaves as the application user: its tables, and a view LiteLLM creates at startup
-# (litellm/proxy/db/create_views.py).
+# (litellm/proxy/db/create_views.py:56-76, 1.106.12).
 MIGRATED = """
 CREATE TABLE "LiteLLM_VerificationToken" (token text PRIMARY KEY, spend double precision NOT NULL DEFAULT 0);
 CREATE SEQUENCE spend_seq;
